@@ -1,0 +1,8 @@
+// Every migration, in order. Imported statically so that the same list works under Vite, tsx and
+// Vitest (no file-system discovery of .ts files at run time). Forward-only: never edit a landed one.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_foundation.ts';
+
+export const migrations: Record<string, Migration> = {
+	'0001_foundation': m0001
+};

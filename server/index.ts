@@ -1,0 +1,40 @@
+// Production entry: one http.Server hosting the SvelteKit handler, socket.io and the Yjs websocket.
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+
+process.env.NODE_ENV ??= 'production';
+
+const { config } = await import('../src/lib/server/config.ts');
+const { prepareDatabase } = await import('../src/lib/server/boot.ts');
+const { attachRealtime } = await import('../src/lib/server/realtime/attach.ts');
+const { closeDb } = await import('../src/lib/server/db/index.ts');
+const { log } = await import('../src/lib/server/log.ts');
+
+const handlerPath = new URL('../build/handler.js', import.meta.url);
+if (!existsSync(handlerPath)) {
+	console.error('The app is not built yet: run `npm run build` (or `npm start`, which builds first).');
+	process.exit(1);
+}
+
+await prepareDatabase();
+const { handler } = await import(handlerPath.href);
+const server = createServer(handler);
+const realtime = await attachRealtime(server);
+
+const host = process.env.HOST || '0.0.0.0';
+server.listen(config.port, host, () => {
+	log('info', 'listening', { url: `http://localhost:${config.port}`, database: config.databaseUrl ? 'postgresql' : 'embedded' });
+});
+
+let stopping = false;
+async function stop(signal: string) {
+	if (stopping) return;
+	stopping = true;
+	log('info', 'stopping', { signal });
+	server.close();
+	await realtime.close().catch(() => {});
+	await closeDb();
+	process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

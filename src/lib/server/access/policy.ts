@@ -1,0 +1,146 @@
+// The one place where permissions are decided. Everything (pages, form actions, socket.io rooms,
+// Yjs documents) asks this module; rules are derived from the actor's active memberships only.
+import { sql } from 'kysely';
+import type { Db } from '../db/index.ts';
+import type { MicrostructureRole, NetworkRole } from '../db/schema.ts';
+
+export interface Actor {
+	userId: string;
+	platformAdmin: boolean;
+	/** Active memberships in a microstructure, with that microstructure's network. */
+	microstructures: { id: string; networkId: string; role: MicrostructureRole }[];
+	/** Active memberships in a network (coordination or administration). */
+	networks: { id: string; role: NetworkRole }[];
+}
+
+export interface MicrostructureRef {
+	id: string;
+	networkId: string;
+}
+
+export type Action =
+	| 'microstructure.view'
+	| 'microstructure.manage_members'
+	| 'network.view'
+	| 'network.manage'
+	| 'network.audit'
+	| 'network.create';
+
+export type Resource = { microstructure: MicrostructureRef } | { networkId: string } | Record<string, never>;
+
+export type DocAccess = 'rw' | 'ro' | 'none';
+
+const COORDINATION_ROLES: NetworkRole[] = ['coordination_medicale', 'coordination_administrative'];
+
+function directRole(actor: Actor, ms: MicrostructureRef): MicrostructureRole | undefined {
+	return actor.microstructures.find((m) => m.id === ms.id)?.role;
+}
+
+function networkRoles(actor: Actor, networkId: string): NetworkRole[] {
+	return actor.networks.filter((n) => n.id === networkId).map((n) => n.role);
+}
+
+function coordinatesNetwork(actor: Actor, networkId: string): boolean {
+	return networkRoles(actor, networkId).some((r) => COORDINATION_ROLES.includes(r));
+}
+
+function administersNetwork(actor: Actor, networkId: string): boolean {
+	return actor.platformAdmin || networkRoles(actor, networkId).includes('admin');
+}
+
+export function can(actor: Actor, action: Action, resource: Resource = {}): boolean {
+	switch (action) {
+		case 'network.create':
+			return actor.platformAdmin;
+		case 'network.view':
+		case 'network.manage':
+		case 'network.audit': {
+			if (!('networkId' in resource)) return false;
+			if (action === 'network.view') {
+				return administersNetwork(actor, resource.networkId) || networkRoles(actor, resource.networkId).length > 0;
+			}
+			return administersNetwork(actor, resource.networkId);
+		}
+		case 'microstructure.view':
+		case 'microstructure.manage_members': {
+			if (!('microstructure' in resource)) return false;
+			const ms = resource.microstructure;
+			const role = directRole(actor, ms);
+			if (action === 'microstructure.view') {
+				return role !== undefined || networkRoles(actor, ms.networkId).length > 0 || actor.platformAdmin;
+			}
+			return role === 'coordination' || coordinatesNetwork(actor, ms.networkId) || administersNetwork(actor, ms.networkId);
+		}
+	}
+}
+
+/**
+ * Access to a shared Yjs document, by document name. Unknown kinds are refused.
+ * `resolveMicrostructure` turns an id into its reference (or null when it does not exist).
+ */
+export async function docAccess(
+	actor: Actor,
+	docName: string,
+	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>
+): Promise<DocAccess> {
+	const match = /^ms-notes:([0-9a-f-]{36})$/.exec(docName);
+	if (!match) return 'none';
+	const ms = await resolveMicrostructure(match[1]);
+	if (!ms) return 'none';
+	const role = directRole(actor, ms);
+	if (role === 'soignant' || role === 'coordination' || coordinatesNetwork(actor, ms.networkId)) return 'rw';
+	if (role === 'secretariat' || administersNetwork(actor, ms.networkId)) return 'ro';
+	return 'none';
+}
+
+/** May the actor join this socket.io room? Users are put in their own room by the server. */
+export async function roomAccess(
+	actor: Actor,
+	room: string,
+	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>
+): Promise<boolean> {
+	if (room === `user:${actor.userId}`) return true;
+	const match = /^ms:([0-9a-f-]{36})$/.exec(room);
+	if (!match) return false;
+	const ms = await resolveMicrostructure(match[1]);
+	return ms !== null && can(actor, 'microstructure.view', { microstructure: ms });
+}
+
+/** Coordinators and administrators must use two-factor authentication. */
+export function requiresTwoFactor(actor: Actor): boolean {
+	return (
+		actor.platformAdmin ||
+		actor.networks.length > 0 ||
+		actor.microstructures.some((m) => m.role === 'coordination')
+	);
+}
+
+export async function loadActor(db: Db, userId: string): Promise<Actor> {
+	const [user, msRows, networkRows] = await Promise.all([
+		db.selectFrom('app_user').select('platform_admin').where('id', '=', userId).executeTakeFirst(),
+		db
+			.selectFrom('membership as m')
+			.innerJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
+			.select(['ms.id', 'ms.network_id', 'm.role'])
+			.where('m.user_id', '=', userId)
+			.where('ms.archived_at', 'is', null)
+			.where(activeMembership)
+			.execute(),
+		db
+			.selectFrom('membership as m')
+			.select(['m.network_id', 'm.role'])
+			.where('m.user_id', '=', userId)
+			.where('m.network_id', 'is not', null)
+			.where(activeMembership)
+			.execute()
+	]);
+	return {
+		userId,
+		platformAdmin: user?.platform_admin ?? false,
+		microstructures: msRows.map((r) => ({ id: r.id, networkId: r.network_id, role: r.role as MicrostructureRole })),
+		networks: networkRows.map((r) => ({ id: r.network_id!, role: r.role as NetworkRole }))
+	};
+}
+
+// A membership is active from its start date until the day before its end date.
+const activeMembership = sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`;

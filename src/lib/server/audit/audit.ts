@@ -1,0 +1,126 @@
+// The append-only audit log: who did what to which record, when, from where.
+// The table refuses UPDATE and DELETE (trigger in migration 0001).
+import { sql } from 'kysely';
+import type { Db } from '../db/index.ts';
+
+export interface AuditContext {
+	actorId: string | null;
+	ip?: string | null;
+	userAgent?: string | null;
+}
+
+export interface AuditEntry {
+	action: string;
+	targetType?: string;
+	targetId?: string;
+	microstructureId?: string | null;
+	networkId?: string | null;
+	details?: Record<string, unknown>;
+}
+
+export async function audit(db: Db, ctx: AuditContext, entry: AuditEntry): Promise<void> {
+	await db
+		.insertInto('audit_event')
+		.values({
+			actor_id: ctx.actorId,
+			ip: ctx.ip ?? null,
+			user_agent: ctx.userAgent?.slice(0, 300) ?? null,
+			action: entry.action,
+			target_type: entry.targetType ?? '',
+			target_id: entry.targetId ?? '',
+			microstructure_id: entry.microstructureId ?? null,
+			network_id: entry.networkId ?? null,
+			details: JSON.stringify(entry.details ?? {})
+		})
+		.execute();
+}
+
+/** Failures recorded for a key (e-mail, user id or IP) since `since` and since its last success. */
+export async function countRecentFailures(
+	db: Db,
+	opts: { failure: string; success?: string; targetId?: string; ip?: string; since: Date }
+): Promise<number> {
+	let q = db
+		.selectFrom('audit_event')
+		.select((eb) => eb.fn.countAll<string>().as('n'))
+		.where('action', '=', opts.failure)
+		.where('at', '>', opts.since);
+	if (opts.targetId !== undefined) {
+		q = q.where('target_id', '=', opts.targetId);
+		if (opts.success) {
+			const success = opts.success;
+			const target = opts.targetId;
+			q = q.where(({ eb, selectFrom }) =>
+				eb(
+					'at',
+					'>',
+					selectFrom('audit_event')
+						.select(sql<Date>`coalesce(max(at), '-infinity'::timestamptz)`.as('last'))
+						.where('action', '=', success)
+						.where('target_id', '=', target)
+				)
+			);
+		}
+	}
+	if (opts.ip !== undefined) q = q.where('ip', '=', opts.ip);
+	const row = await q.executeTakeFirstOrThrow();
+	return Number(row.n);
+}
+
+export interface AuditFilter {
+	/** Limit to what concerns these networks (their microstructures and members). */
+	networkIds: string[] | 'all';
+	action?: string;
+	actorId?: string;
+	from?: Date;
+	to?: Date;
+	limit?: number;
+	offset?: number;
+}
+
+export async function searchAudit(db: Db, filter: AuditFilter) {
+	let q = db
+		.selectFrom('audit_event as a')
+		.leftJoin('app_user as u', 'u.id', 'a.actor_id')
+		.select([
+			'a.id',
+			'a.at',
+			'a.action',
+			'a.target_type',
+			'a.target_id',
+			'a.microstructure_id',
+			'a.ip',
+			'a.details',
+			'u.first_name',
+			'u.last_name',
+			'u.email'
+		]);
+	if (filter.networkIds !== 'all') {
+		const ids = filter.networkIds.length ? filter.networkIds : ['00000000-0000-0000-0000-000000000000'];
+		const members = db
+			.selectFrom('membership as m')
+			.leftJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
+			.where((w) => w.or([w('m.network_id', 'in', ids), w('ms.network_id', 'in', ids)]));
+		q = q.where((eb) =>
+			eb.or([
+				eb('a.network_id', 'in', ids),
+				eb('a.microstructure_id', 'in', db.selectFrom('microstructure').select('id').where('network_id', 'in', ids)),
+				eb('a.actor_id', 'in', members.select('m.user_id')),
+				eb.and([
+					eb('a.target_type', '=', 'user'),
+					eb('a.target_id', 'in', members.select(sql<string>`m.user_id::text`.as('uid')))
+				])
+			])
+		);
+	}
+	if (filter.action) q = q.where('a.action', 'like', `${filter.action}%`);
+	if (filter.actorId) q = q.where('a.actor_id', '=', filter.actorId);
+	if (filter.from) q = q.where('a.at', '>=', filter.from);
+	if (filter.to) q = q.where('a.at', '<', filter.to);
+	return q
+		.orderBy('a.at', 'desc')
+		.orderBy('a.id', 'desc')
+		.limit(filter.limit ?? 50)
+		.offset(filter.offset ?? 0)
+		.execute();
+}

@@ -1,0 +1,133 @@
+// Sessions as in the Lucia guide: the browser holds a random token, the database holds only its
+// SHA-256, so a database leak yields no usable session. 30-day sliding expiry.
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import type { Db } from '../db/index.ts';
+import type { User } from '../db/schema.ts';
+
+export const SESSION_COOKIE = 'session';
+const DAY = 24 * 60 * 60 * 1000;
+const SESSION_LIFETIME = 30 * DAY;
+const RENEW_WHEN_LEFT = 15 * DAY;
+
+export interface Session {
+	id: string;
+	userId: string;
+	expiresAt: Date;
+	twoFactorVerified: boolean;
+}
+
+export type SessionUser = Pick<
+	User,
+	'id' | 'email' | 'first_name' | 'last_name' | 'profession' | 'locale' | 'platform_admin'
+> & { twoFactorEnabled: boolean };
+
+export type SessionValidation = { session: Session; user: SessionUser } | { session: null; user: null };
+
+export function generateSessionToken(): string {
+	const bytes = crypto.getRandomValues(new Uint8Array(20));
+	return encodeBase32LowerCaseNoPadding(bytes);
+}
+
+export function sessionIdFromToken(token: string): string {
+	return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+}
+
+export async function createSession(
+	db: Db,
+	token: string,
+	userId: string,
+	meta: { twoFactorVerified: boolean; ip?: string | null; userAgent?: string | null }
+): Promise<Session> {
+	const session: Session = {
+		id: sessionIdFromToken(token),
+		userId,
+		expiresAt: new Date(Date.now() + SESSION_LIFETIME),
+		twoFactorVerified: meta.twoFactorVerified
+	};
+	await db
+		.insertInto('user_session')
+		.values({
+			id: session.id,
+			user_id: userId,
+			expires_at: session.expiresAt,
+			two_factor_verified: session.twoFactorVerified,
+			ip: meta.ip ?? null,
+			user_agent: meta.userAgent?.slice(0, 300) ?? null
+		})
+		.execute();
+	return session;
+}
+
+export async function validateSessionToken(db: Db, token: string): Promise<SessionValidation> {
+	if (!/^[a-z2-7]{32}$/.test(token)) return { session: null, user: null };
+	const sessionId = sessionIdFromToken(token);
+	const row = await db
+		.selectFrom('user_session as s')
+		.innerJoin('app_user as u', 'u.id', 's.user_id')
+		.select([
+			's.id',
+			's.user_id',
+			's.expires_at',
+			's.two_factor_verified',
+			'u.email',
+			'u.first_name',
+			'u.last_name',
+			'u.profession',
+			'u.locale',
+			'u.platform_admin',
+			'u.totp_key',
+			'u.disabled_at'
+		])
+		.where('s.id', '=', sessionId)
+		.executeTakeFirst();
+	if (!row || row.disabled_at) return { session: null, user: null };
+	const session: Session = {
+		id: row.id,
+		userId: row.user_id,
+		expiresAt: row.expires_at,
+		twoFactorVerified: row.two_factor_verified
+	};
+	if (Date.now() >= session.expiresAt.getTime()) {
+		await db.deleteFrom('user_session').where('id', '=', session.id).execute();
+		return { session: null, user: null };
+	}
+	if (Date.now() >= session.expiresAt.getTime() - RENEW_WHEN_LEFT) {
+		session.expiresAt = new Date(Date.now() + SESSION_LIFETIME);
+		await db
+			.updateTable('user_session')
+			.set({ expires_at: session.expiresAt })
+			.where('id', '=', session.id)
+			.execute();
+	}
+	const user: SessionUser = {
+		id: row.user_id,
+		email: row.email,
+		first_name: row.first_name,
+		last_name: row.last_name,
+		profession: row.profession,
+		locale: row.locale,
+		platform_admin: row.platform_admin,
+		twoFactorEnabled: row.totp_key !== null
+	};
+	return { session, user };
+}
+
+export async function invalidateSession(db: Db, sessionId: string): Promise<void> {
+	await db.deleteFrom('user_session').where('id', '=', sessionId).execute();
+}
+
+/** Ends every session of a user, optionally keeping the current one. */
+export async function invalidateUserSessions(db: Db, userId: string, keepSessionId?: string): Promise<void> {
+	let q = db.deleteFrom('user_session').where('user_id', '=', userId);
+	if (keepSessionId) q = q.where('id', '!=', keepSessionId);
+	await q.execute();
+}
+
+export async function markSessionTwoFactorVerified(db: Db, sessionId: string): Promise<void> {
+	await db.updateTable('user_session').set({ two_factor_verified: true }).where('id', '=', sessionId).execute();
+}
+
+export function sessionCookieOptions(expiresAt: Date, secure: boolean) {
+	return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure, expires: expiresAt };
+}

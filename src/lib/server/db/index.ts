@@ -1,0 +1,98 @@
+// One database handle per process, shared between the SvelteKit bundle and the custom server
+// (both load this module, so the handle lives on globalThis).
+//
+// With DATABASE_URL we talk to PostgreSQL through `pg`. Without it we boot PGlite (PostgreSQL in
+// WebAssembly) persisted under DATA_DIR and expose it through pglite-socket, so the very same `pg`
+// driver, type parsers and queries are used in both cases: there is no second code path.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { config } from '../config.ts';
+import type { Database } from './schema.ts';
+
+// Decided once for the whole app: int8/numeric stay strings (pg's default), timestamptz is a Date,
+// and a SQL `date` stays a 'YYYY-MM-DD' string (pg would turn it into a local-midnight Date).
+pg.types.setTypeParser(1082, (value: string) => value);
+
+export type Db = Kysely<Database>;
+
+interface Embedded {
+	pool: pg.Pool;
+	close(): Promise<void>;
+}
+
+/** Boots PGlite behind a loopback socket. `dataDir` undefined means in memory (tests). */
+export async function startEmbedded(dataDir: string | undefined): Promise<Embedded> {
+	const { PGlite } = await import('@electric-sql/pglite');
+	const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+	if (dataDir) mkdirSync(dataDir, { recursive: true });
+	const pglite = await PGlite.create(dataDir ? join(dataDir, 'pg') : undefined);
+	// PGlite has a single backend: one connection avoids a second client blocking behind
+	// another's transaction. The pool below therefore also holds one connection.
+	const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
+	await server.start();
+	const [host, port] = server.getServerConn().split(':');
+	const pool = new pg.Pool({
+		host,
+		port: Number(port),
+		user: 'postgres',
+		database: 'postgres',
+		max: 1
+	});
+	return {
+		pool,
+		async close() {
+			await pool.end();
+			await server.stop();
+			await pglite.close();
+		}
+	};
+}
+
+export function createDb(pool: pg.Pool | (() => Promise<pg.Pool>)): Db {
+	return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+interface Shared {
+	db: Db;
+	close(): Promise<void>;
+}
+
+const KEY = Symbol.for('microstructures.db');
+const g = globalThis as unknown as Record<symbol, Shared | undefined>;
+
+/** The process-wide database. The embedded database boots lazily on the first query. */
+export function getDb(): Db {
+	let shared = g[KEY];
+	if (!shared) {
+		if (config.databaseUrl) {
+			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+			shared = { db: createDb(pool), close: () => pool.end() };
+		} else {
+			let embedded: Promise<Embedded> | undefined;
+			const boot = () => (embedded ??= startEmbedded(config.dataDir));
+			shared = {
+				db: createDb(async () => (await boot()).pool),
+				close: async () => {
+					if (embedded) await (await embedded).close();
+				}
+			};
+		}
+		g[KEY] = shared;
+	}
+	return shared.db;
+}
+
+export async function closeDb(): Promise<void> {
+	const shared = g[KEY];
+	g[KEY] = undefined;
+	if (shared) {
+		await shared.db.destroy().catch(() => {});
+		await shared.close().catch(() => {});
+	}
+}
+
+export function isEmbedded(): boolean {
+	return !config.databaseUrl;
+}

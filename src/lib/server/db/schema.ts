@@ -1,0 +1,159 @@
+// Database types, declared in one place. Conventions (see db/index.ts): uuid and text are strings,
+// bigserial ids are strings, timestamptz is a Date, a SQL date is a 'YYYY-MM-DD' string.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type CreatedAt = ColumnType<Date, never, never>;
+
+export type Programme = 'MSMA' | 'MSPC';
+export type Profession =
+	| 'medecin_generaliste'
+	| 'psychologue'
+	| 'travailleur_social'
+	| 'psychiatre'
+	| 'infirmier'
+	| 'coordinateur_medical'
+	| 'coordinateur_administratif'
+	| 'secretariat'
+	| 'autre';
+export type MicrostructureRole = 'soignant' | 'coordination' | 'secretariat';
+export type NetworkRole = 'coordination_medicale' | 'coordination_administrative' | 'admin';
+export type MembershipRole = MicrostructureRole | NetworkRole;
+
+export interface NetworkTable {
+	id: Generated<string>;
+	name: string;
+	territory: Generated<string>;
+	created_at: Generated<Date>;
+}
+
+export interface MicrostructureTable {
+	id: Generated<string>;
+	network_id: string;
+	name: string;
+	programmes: Programme[];
+	practice_kind: Generated<'cabinet' | 'msp' | 'centre_de_sante'>;
+	city: Generated<string>;
+	created_at: Generated<Date>;
+	archived_at: Date | null;
+}
+
+export interface SiteTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	name: string;
+	address: Generated<string>;
+	postal_code: Generated<string>;
+	city: Generated<string>;
+}
+
+export interface RoomTable {
+	id: Generated<string>;
+	site_id: string;
+	name: string;
+}
+
+export interface AppUserTable {
+	id: Generated<string>;
+	email: string;
+	first_name: string;
+	last_name: string;
+	profession: Profession;
+	rpps: string | null;
+	adeli: string | null;
+	password_hash: string;
+	totp_key: Uint8Array | null;
+	locale: Generated<'fr' | 'en'>;
+	platform_admin: Generated<boolean>;
+	created_at: Generated<Date>;
+	disabled_at: Date | null;
+}
+
+export interface RecoveryCodeTable {
+	id: Generated<string>;
+	user_id: string;
+	code_hash: string;
+	used_at: Date | null;
+}
+
+export interface UserSessionTable {
+	id: string;
+	user_id: string;
+	expires_at: Timestamp;
+	two_factor_verified: Generated<boolean>;
+	created_at: Generated<Date>;
+	ip: string | null;
+	user_agent: string | null;
+}
+
+export interface MembershipTable {
+	id: Generated<string>;
+	user_id: string;
+	microstructure_id: string | null;
+	network_id: string | null;
+	role: MembershipRole;
+	starts_on: ColumnType<string, string | undefined, string>;
+	ends_on: string | null;
+	created_at: Generated<Date>;
+	created_by: string | null;
+	ended_by: string | null;
+}
+
+export interface InvitationTable {
+	id: Generated<string>;
+	token_hash: string;
+	email: string;
+	first_name: Generated<string>;
+	last_name: Generated<string>;
+	profession: Generated<Profession>;
+	microstructure_id: string | null;
+	network_id: string | null;
+	role: MembershipRole;
+	invited_by: string;
+	created_at: Generated<Date>;
+	expires_at: Timestamp;
+	accepted_at: Date | null;
+	accepted_by: string | null;
+	revoked_at: Date | null;
+}
+
+export interface AuditEventTable {
+	id: Generated<string>;
+	at: CreatedAt;
+	actor_id: string | null;
+	action: string;
+	target_type: Generated<string>;
+	target_id: Generated<string>;
+	microstructure_id: string | null;
+	network_id: string | null;
+	ip: string | null;
+	user_agent: string | null;
+	details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface YjsUpdateTable {
+	id: Generated<string>;
+	doc_name: string;
+	update: Uint8Array;
+	created_at: Generated<Date>;
+}
+
+export interface Database {
+	network: NetworkTable;
+	microstructure: MicrostructureTable;
+	site: SiteTable;
+	room: RoomTable;
+	app_user: AppUserTable;
+	recovery_code: RecoveryCodeTable;
+	user_session: UserSessionTable;
+	membership: MembershipTable;
+	invitation: InvitationTable;
+	audit_event: AuditEventTable;
+	yjs_update: YjsUpdateTable;
+}
+
+export type User = Selectable<AppUserTable>;
+export type Membership = Selectable<MembershipTable>;
+export type Microstructure = Selectable<MicrostructureTable>;
+export type Network = Selectable<NetworkTable>;
+export type NewAuditEvent = Insertable<AuditEventTable>;

@@ -1,0 +1,38 @@
+// The session check for websocket upgrades and socket.io handshakes: the same cookie and the same
+// rules as pages (hooks.server.ts), plus an Origin check against cross-site websocket hijacking.
+import type { IncomingMessage } from 'node:http';
+import { parse } from 'cookie';
+import { config } from '../config.ts';
+import { getDb } from '../db/index.ts';
+import { SESSION_COOKIE, validateSessionToken, type SessionUser } from '../auth/session.ts';
+import { loadActor, requiresTwoFactor, type Actor } from '../access/policy.ts';
+
+export interface Authenticated {
+	user: SessionUser;
+	actor: Actor;
+	sessionId: string;
+}
+
+/** A browser always sends Origin on websockets; it must be this site. Non-browser clients send none. */
+export function originAllowed(req: IncomingMessage): boolean {
+	const origin = req.headers.origin;
+	if (!origin) return true;
+	if (config.origin) return origin === config.origin;
+	try {
+		return new URL(origin).host === req.headers.host;
+	} catch {
+		return false;
+	}
+}
+
+export async function authenticateRequest(req: IncomingMessage): Promise<Authenticated | null> {
+	const token = parse(req.headers.cookie ?? '')[SESSION_COOKIE];
+	if (!token) return null;
+	const db = getDb();
+	const { session, user } = await validateSessionToken(db, token);
+	if (!session) return null;
+	const actor = await loadActor(db, user.id);
+	// A session that still owes its second factor is not signed in yet.
+	if ((user.twoFactorEnabled || requiresTwoFactor(actor)) && !session.twoFactorVerified) return null;
+	return { user, actor, sessionId: session.id };
+}

@@ -1,0 +1,129 @@
+// socket.io, authenticated by the session cookie. Every socket is in its user's room; it may join
+// the room of a microstructure it can see, where presence ("qui est en ligne") is broadcast.
+// Every event payload is validated; a bad one is answered with a French error, nothing else.
+import { Server, type Socket } from 'socket.io';
+import { z } from 'zod';
+import { getDb } from '../db/index.ts';
+import { loadActor, roomAccess } from '../access/policy.ts';
+import { getMicrostructureRef } from '../org/microstructures.ts';
+import { authenticateRequest, originAllowed } from './authenticate.ts';
+import { log } from '../log.ts';
+
+export interface SocketUser {
+	id: string;
+	name: string;
+	profession: string;
+}
+
+interface SocketData {
+	user: SocketUser;
+}
+
+type AppSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
+type Ack = (response: { ok: true; [key: string]: unknown } | { ok: false; error: string }) => void;
+
+const msPayload = z.object({ microstructureId: z.uuid() }).strict();
+
+const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
+
+export function createSocketServer(maxMessageBytes: number): Server {
+	const io = new Server({
+		path: '/socket.io',
+		serveClient: false,
+		maxHttpBufferSize: maxMessageBytes,
+		// Leave upgrades on other paths (Yjs, Vite HMR) to their owners.
+		destroyUpgrade: false,
+		allowRequest: (req, callback) => callback(null, originAllowed(req))
+	});
+
+	io.use(async (socket, next) => {
+		try {
+			const auth = await authenticateRequest(socket.request);
+			if (!auth) return next(new Error('Non authentifié'));
+			socket.data.user = {
+				id: auth.user.id,
+				name: `${auth.user.first_name} ${auth.user.last_name}`,
+				profession: auth.user.profession
+			};
+			next();
+		} catch (error) {
+			log('error', 'socket: handshake failed', { error: String(error) });
+			next(new Error('Erreur serveur'));
+		}
+	});
+
+	io.on('connection', (socket: AppSocket) => {
+		socket.join(`user:${socket.data.user.id}`);
+
+		on(socket, 'ms:join', msPayload, async ({ microstructureId }) => {
+			const room = `ms:${microstructureId}`;
+			const actor = await loadActor(getDb(), socket.data.user.id);
+			// Same answer for "does not exist" and "not yours": existence is not revealed.
+			if (!(await roomAccess(actor, room, resolveMs))) return { ok: false, error: 'Microstructure introuvable.' };
+			await socket.join(room);
+			const online = await presence(io, room);
+			io.to(room).emit('ms:presence', { microstructureId, online });
+			return { ok: true, online };
+		});
+
+		on(socket, 'ms:leave', msPayload, async ({ microstructureId }) => {
+			const room = `ms:${microstructureId}`;
+			await socket.leave(room);
+			io.to(room).emit('ms:presence', { microstructureId, online: await presence(io, room) });
+			return { ok: true };
+		});
+
+		socket.onAny((event: string, ...args: unknown[]) => {
+			if (event === 'ms:join' || event === 'ms:leave') return;
+			const ack = args.at(-1);
+			if (typeof ack === 'function') (ack as Ack)({ ok: false, error: 'Événement inconnu.' });
+		});
+
+		socket.on('disconnecting', () => {
+			const rooms = [...socket.rooms].filter((r) => r.startsWith('ms:'));
+			// After the socket has left its rooms, tell the others who is still there.
+			setImmediate(async () => {
+				for (const room of rooms) {
+					io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
+				}
+			});
+		});
+	});
+
+	return io;
+}
+
+function on<T>(socket: AppSocket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
+	(socket as Socket).on(event, async (payload: unknown, ack?: unknown) => {
+		const reply: Ack =
+			typeof ack === 'function' ? (ack as Ack) : (r) => !r.ok && socket.emit('erreur' as never, { event, error: r.error } as never);
+		const parsed = schema.safeParse(payload);
+		if (!parsed.success) return reply({ ok: false, error: 'Requête invalide.' });
+		try {
+			reply(await handler(parsed.data));
+		} catch (error) {
+			log('error', 'socket: handler failed', { event, error: String(error) });
+			reply({ ok: false, error: 'Erreur serveur, réessayez.' });
+		}
+	});
+}
+
+async function presence(io: Server, room: string): Promise<SocketUser[]> {
+	const sockets = await io.in(room).fetchSockets();
+	const users = new Map<string, SocketUser>();
+	for (const s of sockets) {
+		const user = (s.data as SocketData).user;
+		if (user) users.set(user.id, user);
+	}
+	return [...users.values()].sort((a, b) => a.name.localeCompare(b.name, 'fr'));
+}
+
+/** Makes a user's sockets leave the microstructure rooms they may no longer see. */
+export async function reauthorizeSockets(io: Server, userId: string): Promise<void> {
+	const actor = await loadActor(getDb(), userId);
+	for (const socket of await io.in(`user:${userId}`).fetchSockets()) {
+		for (const room of socket.rooms) {
+			if (room.startsWith('ms:') && !(await roomAccess(actor, room, resolveMs))) socket.leave(room);
+		}
+	}
+}

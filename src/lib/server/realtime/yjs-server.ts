@@ -1,0 +1,348 @@
+// The server side of the y-websocket protocol (sync step 1/2, updates, awareness), owned here so
+// that every document has an authorization decision (read-write, read-only or refused), read-only
+// connections are enforced by the server, and updates are persisted in PostgreSQL.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket } from 'ws';
+import * as Y from 'yjs';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import type { Db } from '../db/index.ts';
+import type { DocAccess } from '../access/policy.ts';
+import { appendUpdate, compact, COMPACT_EVERY, loadUpdates } from './yjs-store.ts';
+import { log } from '../log.ts';
+
+const MESSAGE_SYNC = 0;
+const MESSAGE_AWARENESS = 1;
+const MESSAGE_QUERY_AWARENESS = 3;
+const UNLOAD_DELAY_MS = 30_000;
+const PING_INTERVAL_MS = 30_000;
+
+export interface YjsConnectionInfo {
+	userId: string;
+	access: Exclude<DocAccess, 'none'>;
+}
+
+export interface YjsServerOptions {
+	db: () => Db;
+	maxMessageBytes: number;
+	/** Decides who may open which document; called on every upgrade and on re-authorization. */
+	authorize(req: IncomingMessage, docName: string): Promise<YjsConnectionInfo | { refused: 401 | 403 | 404 }>;
+	/** Recomputes a user's access to a document (after a membership change). */
+	reauthorize(userId: string, docName: string): Promise<DocAccess>;
+}
+
+interface Connection extends YjsConnectionInfo {
+	ws: WebSocket;
+	clientIds: Set<number>;
+	alive: boolean;
+}
+
+class SharedDoc {
+	readonly doc = new Y.Doc({ gc: true });
+	readonly awareness = new awarenessProtocol.Awareness(this.doc);
+	readonly conns = new Map<WebSocket, Connection>();
+	private writes: Promise<void> = Promise.resolve();
+	private sinceCompaction = 0;
+	unloadTimer: NodeJS.Timeout | undefined;
+
+	constructor(
+		readonly name: string,
+		private readonly db: () => Db
+	) {
+		this.awareness.setLocalState(null);
+		this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+			if (origin === this) return; // loading from storage
+			const encoder = encoding.createEncoder();
+			encoding.writeVarUint(encoder, MESSAGE_SYNC);
+			syncProtocol.writeUpdate(encoder, update);
+			this.broadcast(encoding.toUint8Array(encoder));
+			this.persist(update);
+		});
+		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+			const changed = [...added, ...updated, ...removed];
+			const conn = origin instanceof WebSocket ? this.conns.get(origin) : undefined;
+			if (conn) {
+				for (const id of added) conn.clientIds.add(id);
+				for (const id of removed) conn.clientIds.delete(id);
+			}
+			const encoder = encoding.createEncoder();
+			encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+			encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+			this.broadcast(encoding.toUint8Array(encoder));
+		});
+	}
+
+	async load(): Promise<void> {
+		const { updates } = await loadUpdates(this.db(), this.name);
+		Y.transact(
+			this.doc,
+			() => {
+				for (const u of updates) Y.applyUpdate(this.doc, u, this);
+			},
+			this
+		);
+		if (updates.length > COMPACT_EVERY) this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
+	}
+
+	private enqueue(task: () => Promise<void>): void {
+		this.writes = this.writes.then(task).catch((error) => {
+			log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
+		});
+	}
+
+	private persist(update: Uint8Array): void {
+		this.enqueue(() => appendUpdate(this.db(), this.name, update));
+		if (++this.sinceCompaction >= COMPACT_EVERY) {
+			this.sinceCompaction = 0;
+			this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
+		}
+	}
+
+	/** Resolves once every update received so far is stored. */
+	flushed(): Promise<void> {
+		return this.writes;
+	}
+
+	broadcast(message: Uint8Array): void {
+		for (const conn of this.conns.values()) send(conn.ws, message);
+	}
+}
+
+function send(ws: WebSocket, message: Uint8Array): void {
+	if (ws.readyState !== WebSocket.OPEN) return;
+	ws.send(message, (error) => {
+		if (error) ws.terminate();
+	});
+}
+
+/** Reads the client ids of an awareness update without applying it. */
+function awarenessClientIds(update: Uint8Array): number[] {
+	const decoder = decoding.createDecoder(update);
+	const count = decoding.readVarUint(decoder);
+	const ids: number[] = [];
+	for (let i = 0; i < count; i++) {
+		ids.push(decoding.readVarUint(decoder));
+		decoding.readVarUint(decoder); // clock
+		JSON.parse(decoding.readVarString(decoder));
+	}
+	return ids;
+}
+
+export class YjsServer {
+	private readonly wss: WebSocketServer;
+	private readonly docs = new Map<string, Promise<SharedDoc>>();
+	private readonly heartbeat: NodeJS.Timeout;
+
+	constructor(private readonly options: YjsServerOptions) {
+		this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
+		this.heartbeat = setInterval(() => this.ping(), PING_INTERVAL_MS);
+		this.heartbeat.unref();
+	}
+
+	/** Handles an HTTP upgrade on /yjs/<docName>. */
+	async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, docName: string): Promise<void> {
+		socket.on('error', () => socket.destroy());
+		let decision: Awaited<ReturnType<YjsServerOptions['authorize']>>;
+		try {
+			decision = await this.options.authorize(req, docName);
+		} catch (error) {
+			log('error', 'yjs: authorization failed', { error: String(error) });
+			decision = { refused: 403 };
+		}
+		if ('refused' in decision) {
+			const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[decision.refused];
+			socket.end(`HTTP/1.1 ${decision.refused} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+			return;
+		}
+		const info = decision;
+		this.wss.handleUpgrade(req, socket, head, (ws) => {
+			this.setupConnection(ws, docName, info).catch((error) => {
+				log('error', 'yjs: could not open document', { docName, error: String(error) });
+				ws.close(1011);
+			});
+		});
+	}
+
+	private getDoc(name: string): Promise<SharedDoc> {
+		let pending = this.docs.get(name);
+		if (!pending) {
+			const shared = new SharedDoc(name, this.options.db);
+			pending = shared.load().then(() => shared);
+			pending.catch(() => this.docs.delete(name));
+			this.docs.set(name, pending);
+		}
+		return pending;
+	}
+
+	private async setupConnection(ws: WebSocket, docName: string, info: YjsConnectionInfo): Promise<void> {
+		ws.binaryType = 'arraybuffer';
+		// Messages that arrive while the document loads are processed in order afterwards.
+		const early: Uint8Array[] = [];
+		let shared: SharedDoc | undefined;
+		let conn: Connection | undefined;
+		ws.on('message', (data: ArrayBuffer) => {
+			const message = new Uint8Array(data);
+			if (!shared || !conn) early.push(message);
+			else this.onMessage(shared, conn, message);
+		});
+		ws.on('close', () => {
+			if (shared && conn) this.onClose(shared, conn);
+		});
+		ws.on('error', () => ws.terminate());
+		ws.on('pong', () => {
+			if (conn) conn.alive = true;
+		});
+
+		shared = await this.getDoc(docName);
+		if (ws.readyState !== WebSocket.OPEN) return;
+		clearTimeout(shared.unloadTimer);
+		conn = { ws, ...info, clientIds: new Set(), alive: true };
+		shared.conns.set(ws, conn);
+
+		const encoder = encoding.createEncoder();
+		encoding.writeVarUint(encoder, MESSAGE_SYNC);
+		syncProtocol.writeSyncStep1(encoder, shared.doc);
+		send(ws, encoding.toUint8Array(encoder));
+		const states = shared.awareness.getStates();
+		if (states.size > 0) {
+			const aw = encoding.createEncoder();
+			encoding.writeVarUint(aw, MESSAGE_AWARENESS);
+			encoding.writeVarUint8Array(aw, awarenessProtocol.encodeAwarenessUpdate(shared.awareness, [...states.keys()]));
+			send(ws, encoding.toUint8Array(aw));
+		}
+		for (const message of early.splice(0)) this.onMessage(shared, conn, message);
+	}
+
+	private onMessage(shared: SharedDoc, conn: Connection, message: Uint8Array): void {
+		try {
+			const decoder = decoding.createDecoder(message);
+			const type = decoding.readVarUint(decoder);
+			if (type === MESSAGE_SYNC) this.onSync(shared, conn, decoder);
+			else if (type === MESSAGE_AWARENESS) this.onAwareness(shared, conn, decoding.readVarUint8Array(decoder));
+			else if (type === MESSAGE_QUERY_AWARENESS) {
+				const encoder = encoding.createEncoder();
+				encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+				encoding.writeVarUint8Array(
+					encoder,
+					awarenessProtocol.encodeAwarenessUpdate(shared.awareness, [...shared.awareness.getStates().keys()])
+				);
+				send(conn.ws, encoding.toUint8Array(encoder));
+			} else throw new Error(`unknown message type ${type}`);
+		} catch (error) {
+			// A malformed message closes this connection only; the document and others are untouched.
+			log('warn', 'yjs: malformed message refused', { docName: shared.name, userId: conn.userId, error: String(error) });
+			conn.ws.close(1003, 'Message invalide');
+		}
+	}
+
+	private onSync(shared: SharedDoc, conn: Connection, decoder: decoding.Decoder): void {
+		const syncType = decoding.readVarUint(decoder);
+		if (syncType === syncProtocol.messageYjsSyncStep1) {
+			const stateVector = decoding.readVarUint8Array(decoder);
+			Y.decodeStateVector(stateVector); // throws when malformed
+			const encoder = encoding.createEncoder();
+			encoding.writeVarUint(encoder, MESSAGE_SYNC);
+			syncProtocol.writeSyncStep2(encoder, shared.doc, stateVector);
+			send(conn.ws, encoding.toUint8Array(encoder));
+			return;
+		}
+		if (syncType !== syncProtocol.messageYjsSyncStep2 && syncType !== syncProtocol.messageYjsUpdate) {
+			throw new Error(`unknown sync message ${syncType}`);
+		}
+		const update = decoding.readVarUint8Array(decoder);
+		if (conn.access !== 'rw') {
+			log('warn', 'yjs: write from read-only connection dropped', { docName: shared.name, userId: conn.userId });
+			return;
+		}
+		Y.decodeUpdate(update); // throws on a malformed update before it can touch the document
+		Y.applyUpdate(shared.doc, update, conn.ws);
+	}
+
+	private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
+		// A client may only speak for its own awareness ids, never overwrite another connection's.
+		for (const id of awarenessClientIds(update)) {
+			for (const other of shared.conns.values()) {
+				if (other !== conn && other.clientIds.has(id)) throw new Error('awareness id of another connection');
+			}
+		}
+		awarenessProtocol.applyAwarenessUpdate(shared.awareness, update, conn.ws);
+	}
+
+	private onClose(shared: SharedDoc, conn: Connection): void {
+		shared.conns.delete(conn.ws);
+		awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.clientIds], null);
+		if (shared.conns.size === 0) {
+			shared.unloadTimer = setTimeout(() => {
+				if (shared.conns.size > 0) return;
+				shared.flushed().then(() => {
+					if (shared.conns.size === 0) {
+						this.docs.delete(shared.name);
+						shared.doc.destroy();
+					}
+				});
+			}, UNLOAD_DELAY_MS);
+			shared.unloadTimer.unref();
+		}
+	}
+
+	private ping(): void {
+		for (const pending of this.docs.values()) {
+			pending.then((shared) => {
+				for (const conn of shared.conns.values()) {
+					if (!conn.alive) {
+						conn.ws.terminate();
+						continue;
+					}
+					conn.alive = false;
+					conn.ws.ping();
+				}
+			}, () => {});
+		}
+	}
+
+	/** Re-checks every open connection of a user: closes refused ones, downgrades to read-only. */
+	async reauthorizeUser(userId: string): Promise<void> {
+		for (const pending of [...this.docs.values()]) {
+			const shared = await pending.catch(() => undefined);
+			if (!shared) continue;
+			for (const conn of shared.conns.values()) {
+				if (conn.userId !== userId) continue;
+				const access = await this.options.reauthorize(userId, shared.name);
+				if (access === 'none') conn.ws.close(4403, 'Accès retiré');
+				else conn.access = access;
+			}
+		}
+	}
+
+	/** Closes every connection of a user (sign-out everywhere, password change). */
+	async disconnectUser(userId: string): Promise<void> {
+		for (const pending of [...this.docs.values()]) {
+			const shared = await pending.catch(() => undefined);
+			for (const conn of shared?.conns.values() ?? []) {
+				if (conn.userId === userId) conn.ws.close(4401, 'Session terminée');
+			}
+		}
+	}
+
+	/** Waits until every received update is stored (tests, shutdown). */
+	async flushAll(): Promise<void> {
+		for (const pending of [...this.docs.values()]) {
+			const shared = await pending.catch(() => undefined);
+			await shared?.flushed();
+		}
+	}
+
+	openDocumentCount(): number {
+		return this.docs.size;
+	}
+
+	async close(): Promise<void> {
+		clearInterval(this.heartbeat);
+		for (const client of this.wss.clients) client.terminate();
+		await this.flushAll();
+		this.wss.close();
+	}
+}

@@ -1,0 +1,33 @@
+import { redirect } from '@sveltejs/kit';
+import { z } from 'zod';
+import { getDb } from '$lib/server/db';
+import { verifySecondFactor } from '$lib/server/auth/second-factor';
+import { auditContext } from '$lib/server/request';
+import { formError, parseForm } from '$lib/server/forms';
+import { messages } from '$lib/i18n';
+
+export function load({ locals }) {
+	if (!locals.user || !locals.session) redirect(303, '/login');
+	if (!locals.user.twoFactorEnabled) redirect(303, '/2fa/setup');
+	if (locals.session.twoFactorVerified) redirect(303, '/');
+	return {};
+}
+
+const schema = z.object({ code: z.string({ error: 'errors.required' }).trim().min(1, { error: 'errors.required' }).max(64) });
+
+async function check(event: Parameters<typeof actions.totp>[0], kind: 'totp' | 'recovery') {
+	const { user, session, locale } = event.locals;
+	if (!user || !session) redirect(303, '/login');
+	const t = messages(locale);
+	const parsed = parseForm(schema, await event.request.formData(), locale);
+	if (!parsed.ok) return parsed.failure;
+	const result = await verifySecondFactor(getDb(), { ...auditContext(event), actorId: user.id }, session.id, kind, parsed.data.code);
+	if (result === 'throttled') return formError(429, t.twoFactor.throttled);
+	if (result === 'invalid') return formError(400, kind === 'totp' ? t.twoFactor.invalidCode : t.twoFactor.invalidRecovery);
+	redirect(303, kind === 'recovery' ? '/compte#securite' : '/');
+}
+
+export const actions = {
+	totp: (event) => check(event, 'totp'),
+	recovery: (event) => check(event, 'recovery')
+};
