@@ -1,5 +1,6 @@
 import { sveltekit } from '@sveltejs/kit/vite';
-import { defineConfig, type Plugin } from 'vite';
+import type { Plugin } from 'vite';
+import { defineConfig } from 'vitest/config';
 
 // In development the realtime endpoints (socket.io, Yjs) live on Vite's own http server, through
 // the same attach function as in production.

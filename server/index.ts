@@ -1,4 +1,5 @@
 // Production entry: one http.Server hosting the SvelteKit handler, socket.io and the Yjs websocket.
+export {};
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 

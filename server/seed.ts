@@ -1,8 +1,8 @@
 // `npm run seed`: loads the demo into the configured database, explicitly. Refuses a database that
 // already has users, so that it can never mix demo people into real data.
-const { getDb, closeDb } = await import('../src/lib/server/db/index.ts');
-const { migrateToLatest } = await import('../src/lib/server/db/migrate.ts');
-const { seedDemo, demoLoginsText } = await import('../src/lib/server/demo/seed.ts');
+import { closeDb, getDb } from '../src/lib/server/db/index.ts';
+import { migrateToLatest } from '../src/lib/server/db/migrate.ts';
+import { demoLoginsText, seedDemo } from '../src/lib/server/demo/seed.ts';
 
 const db = getDb();
 await migrateToLatest(db);

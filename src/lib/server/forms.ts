@@ -22,7 +22,7 @@ export const optionalText = (max = 200) => z.string().trim().max(max, { error: '
 export const email = () => z.string({ error: 'errors.required' }).trim().toLowerCase().pipe(z.email({ error: 'errors.email' }).max(254));
 export const password = () =>
 	z.string({ error: 'errors.required' }).min(10, { error: 'errors.passwordTooShort' }).max(256, { error: 'errors.tooLong' });
-export const choice = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: 'errors.choice' });
+export const choice = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: 'errors.choice' });
 
 function valuesOf(form: FormData, hidden: string[]): Record<string, string> {
 	const values: Record<string, string> = {};
@@ -73,6 +73,6 @@ export function parseForm<S extends z.ZodObject>(
 }
 
 /** A failure that is not about one field (wrong password, throttled…). */
-export function formError(status: number, message: string, values: Record<string, string> = {}) {
-	return fail(status, { errors: {} as FieldErrors, values, message });
+export function formError(status: number, message: string, values: Record<string, string> = {}, errors: FieldErrors = {}) {
+	return fail(status, { errors, values, message });
 }

@@ -5,6 +5,7 @@ import { verifySecondFactor } from '$lib/server/auth/second-factor';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
+import type { RequestEvent } from './$types';
 
 export function load({ locals }) {
 	if (!locals.user || !locals.session) redirect(303, '/login');
@@ -15,7 +16,7 @@ export function load({ locals }) {
 
 const schema = z.object({ code: z.string({ error: 'errors.required' }).trim().min(1, { error: 'errors.required' }).max(64) });
 
-async function check(event: Parameters<typeof actions.totp>[0], kind: 'totp' | 'recovery') {
+async function check(event: RequestEvent, kind: 'totp' | 'recovery') {
 	const { user, session, locale } = event.locals;
 	if (!user || !session) redirect(303, '/login');
 	const t = messages(locale);

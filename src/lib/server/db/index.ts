@@ -84,6 +84,11 @@ export function getDb(): Db {
 	return shared.db;
 }
 
+/** Makes `db` the process-wide database (tests give each file its own real database). */
+export function useDb(db: Db): void {
+	g[KEY] = { db, close: async () => {} };
+}
+
 export async function closeDb(): Promise<void> {
 	const shared = g[KEY];
 	g[KEY] = undefined;

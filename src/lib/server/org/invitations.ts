@@ -79,7 +79,8 @@ export async function findPendingInvitation(db: Db, token: string) {
  * link finds nothing to accept.
  */
 export async function acceptInvitation(db: Db, invitationId: string, userId: string): Promise<string | null> {
-	return db.transaction().execute(async (trx) => {
+	const inTransaction = <T>(fn: (trx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+	return inTransaction(async (trx) => {
 		const inv = await trx
 			.updateTable('invitation')
 			.set({ accepted_at: new Date(), accepted_by: userId })

@@ -78,7 +78,7 @@ export function listMembershipsOfUser(db: Db, userId: string) {
 	return db
 		.selectFrom('membership as m')
 		.leftJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
-		.leftJoin('network as n', (j) => j.on(sql`n.id = coalesce(m.network_id, ms.network_id)`))
+		.leftJoin('network as n', (j) => j.on(sql<boolean>`n.id = coalesce(m.network_id, ms.network_id)`))
 		.select(['m.id', 'm.role', 'm.starts_on', 'm.ends_on', 'ms.id as microstructure_id', 'ms.name as microstructure_name', 'n.name as network_name'])
 		.where('m.user_id', '=', userId)
 		.where(sql<boolean>`m.ends_on is null or m.ends_on > current_date`)

@@ -96,7 +96,7 @@ export function createSocketServer(maxMessageBytes: number): Server {
 function on<T>(socket: AppSocket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
 	(socket as Socket).on(event, async (payload: unknown, ack?: unknown) => {
 		const reply: Ack =
-			typeof ack === 'function' ? (ack as Ack) : (r) => !r.ok && socket.emit('erreur' as never, { event, error: r.error } as never);
+			typeof ack === 'function' ? (ack as Ack) : (r) => !r.ok && (socket as Socket).emit('erreur', { event, error: r.error });
 		const parsed = schema.safeParse(payload);
 		if (!parsed.success) return reply({ ok: false, error: 'Requête invalide.' });
 		try {
