@@ -17,9 +17,16 @@ if (!existsSync(handlerPath)) {
 	process.exit(1);
 }
 
+// Without ORIGIN, adapter-node assumes https; when we serve directly, tell it the real protocol
+// (and overwrite whatever a client claimed). Behind a TLS proxy, set ORIGIN instead.
+if (!config.origin) process.env.PROTOCOL_HEADER = 'x-forwarded-proto';
+
 await prepareDatabase();
 const { handler } = await import(handlerPath.href);
-const server = createServer(handler);
+const server = createServer((req, res) => {
+	if (!config.origin) req.headers['x-forwarded-proto'] = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
+	handler(req, res);
+});
 const realtime = await attachRealtime(server);
 
 const host = process.env.HOST || '0.0.0.0';

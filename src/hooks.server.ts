@@ -56,6 +56,6 @@ export const handle: Handle = async ({ event, resolve }) => {
 };
 
 export const handleError: HandleServerError = ({ error, event, status }) => {
-	if (status !== 404) log('error', 'request failed', { path: event.url.pathname, status, error: String(error) });
+	if (status >= 500) log('error', 'request failed', { path: event.url.pathname, status, error: String(error) });
 	return { message: status === 404 ? 'Page introuvable' : 'Erreur serveur' };
 };

@@ -165,7 +165,7 @@ export const en: Messages = {
 		networkCreated: 'Network created.',
 		microstructures: 'Microstructures',
 		createMs: 'Create a microstructure',
-		msName: 'Name',
+		msName: 'Microstructure name',
 		programmes: 'Programmes',
 		practiceKind: 'Practice type',
 		city: 'Town/city',

@@ -163,7 +163,7 @@ export const fr = {
 		networkCreated: 'Réseau créé.',
 		microstructures: 'Microstructures',
 		createMs: 'Créer une microstructure',
-		msName: 'Nom',
+		msName: 'Nom de la microstructure',
 		programmes: 'Programmes',
 		practiceKind: "Type d'exercice",
 		city: 'Ville',

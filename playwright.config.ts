@@ -1,0 +1,51 @@
+import { defineConfig, devices } from '@playwright/test';
+import { existsSync } from 'node:fs';
+
+// Debian's Chromium (or CHROMIUM_PATH): this machine cannot download Playwright's own browsers.
+const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
+if (!chromium) {
+	throw new Error(
+		'No Chromium found for the end-to-end tests. Install Debian\'s package (`apt-get install -y chromium`) ' +
+			'or set CHROMIUM_PATH to a Chromium binary. Do not run `npx playwright install`.'
+	);
+}
+
+const PORT = Number(process.env.E2E_PORT || 4173);
+
+export default defineConfig({
+	testDir: 'tests/e2e',
+	fullyParallel: true,
+	workers: 2,
+	retries: 0,
+	timeout: 60_000,
+	expect: { timeout: 10_000 },
+	reporter: [['list']],
+	use: {
+		baseURL: `http://localhost:${PORT}`,
+		locale: 'fr-FR',
+		timezoneId: 'Europe/Paris',
+		trace: 'retain-on-failure',
+		launchOptions: {
+			executablePath: chromium,
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--disable-quic',
+				'--no-first-run',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync',
+				'--disable-dev-shm-usage'
+			]
+		}
+	},
+	projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined } }],
+	webServer: {
+		command: `npm run build && tsx tests/e2e/start-server.ts`,
+		url: `http://localhost:${PORT}/healthz`,
+		timeout: 240_000,
+		reuseExistingServer: false,
+		stdout: 'pipe',
+		env: { PORT: String(PORT), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }
+	}
+});
