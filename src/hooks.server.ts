@@ -10,9 +10,9 @@ import type { Locale } from '$lib/i18n';
 const PUBLIC = [/^\/login$/, /^\/invitation\/[^/]+$/, /^\/healthz$/, /^\/favicon/, /^\/logout$/];
 const TWO_FACTOR = [/^\/2fa(\/setup)?$/, /^\/logout$/];
 
-function preferredLocale(cookie: string | undefined, acceptLanguage: string | null): Locale {
-	if (cookie === 'fr' || cookie === 'en') return cookie;
-	return acceptLanguage?.toLowerCase().startsWith('en') ? 'en' : 'fr';
+// The product speaks French; English only for whoever chose it (profile or `lang` cookie).
+function preferredLocale(cookie: string | undefined): Locale {
+	return cookie === 'en' ? 'en' : 'fr';
 }
 
 export const handle: Handle = async ({ event, resolve }) => {
@@ -20,7 +20,7 @@ export const handle: Handle = async ({ event, resolve }) => {
 	locals.user = null;
 	locals.session = null;
 	locals.actor = null;
-	locals.locale = preferredLocale(cookies.get('lang'), event.request.headers.get('accept-language'));
+	locals.locale = preferredLocale(cookies.get('lang'));
 
 	const token = cookies.get(SESSION_COOKIE);
 	let owesSecondFactor = false;

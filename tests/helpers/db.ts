@@ -25,6 +25,14 @@ export async function createTestDb(): Promise<TestDb> {
 			db,
 			async close() {
 				await db.destroy();
+				// pg's Pool.end() resolves before its clients have disconnected: wait for the server
+				// to see them gone, or the forced drop kills a closing client (an uncaught error).
+				const deadline = Date.now() + 10_000;
+				while (Date.now() < deadline) {
+					const r = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+					if (r.rows[0].n === 0) break;
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
 				await admin.query(`drop database if exists ${name} with (force)`);
 				await admin.end();
 			}

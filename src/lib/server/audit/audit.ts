@@ -105,10 +105,19 @@ export async function searchAudit(db: Db, filter: AuditFilter) {
 			eb.or([
 				eb('a.network_id', 'in', ids),
 				eb('a.microstructure_id', 'in', db.selectFrom('microstructure').select('id').where('network_id', 'in', ids)),
-				eb('a.actor_id', 'in', members.select('m.user_id')),
+				// Events without a place (sign-in, account) concern the networks of the people involved;
+				// an event that belongs to a place of another network does not, even when its actor or
+				// target is also a member here.
 				eb.and([
-					eb('a.target_type', '=', 'user'),
-					eb('a.target_id', 'in', members.select(sql<string>`m.user_id::text`.as('uid')))
+					eb('a.network_id', 'is', null),
+					eb('a.microstructure_id', 'is', null),
+					eb.or([
+						eb('a.actor_id', 'in', members.select('m.user_id')),
+						eb.and([
+							eb('a.target_type', '=', 'user'),
+							eb('a.target_id', 'in', members.select(sql<string>`m.user_id::text`.as('uid')))
+						])
+					])
 				])
 			])
 		);

@@ -114,7 +114,12 @@ export function listPendingInvitations(db: Db, where: { microstructureId?: strin
 }
 
 export async function revokeInvitation(db: Db, id: string, scope: { microstructureId?: string; networkId?: string }): Promise<boolean> {
-	let q = db.updateTable('invitation').set({ revoked_at: new Date() }).where('id', '=', id).where('accepted_at', 'is', null);
+	let q = db
+		.updateTable('invitation')
+		.set({ revoked_at: new Date() })
+		.where('id', '=', id)
+		.where('accepted_at', 'is', null)
+		.where('revoked_at', 'is', null);
 	if (scope.microstructureId) q = q.where('microstructure_id', '=', scope.microstructureId);
 	if (scope.networkId) q = q.where('network_id', '=', scope.networkId);
 	const r = await q.executeTakeFirst();

@@ -33,7 +33,8 @@ export async function endMembership(db: Db, id: string, endedBy: string): Promis
 		.updateTable('membership')
 		.set({ ends_on: sql`greatest(current_date, starts_on)`, ended_by: endedBy })
 		.where('id', '=', id)
-		.where((eb) => eb.or([eb('ends_on', 'is', null), eb('ends_on', '>', sql<string>`current_date`)]))
+		// Already ended: an end date that is not later than the one we would set.
+		.where((eb) => eb.or([eb('ends_on', 'is', null), eb('ends_on', '>', sql<string>`greatest(current_date, starts_on)`)]))
 		.executeTakeFirst();
 	return Number(result.numUpdatedRows) === 1;
 }

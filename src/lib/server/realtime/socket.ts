@@ -94,9 +94,11 @@ export function createSocketServer(maxMessageBytes: number): Server {
 }
 
 function on<T>(socket: AppSocket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
-	(socket as Socket).on(event, async (payload: unknown, ack?: unknown) => {
-		const reply: Ack =
-			typeof ack === 'function' ? (ack as Ack) : (r) => !r.ok && (socket as Socket).emit('erreur', { event, error: r.error });
+	(socket as Socket).on(event, async (...args: unknown[]) => {
+		// The acknowledgement, when there is one, is the last argument (the only one without payload).
+		const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
+		const payload = args[0];
+		const reply: Ack = ack ?? ((r) => !r.ok && (socket as Socket).emit('erreur', { event, error: r.error }));
 		const parsed = schema.safeParse(payload);
 		if (!parsed.success) return reply({ ok: false, error: 'Requête invalide.' });
 		try {
