@@ -2,7 +2,9 @@
 // Vitest (no file-system discovery of .ts files at run time). Forward-only: never edit a landed one.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
+import * as m0002 from './0002_patients.ts';
 
 export const migrations: Record<string, Migration> = {
-	'0001_foundation': m0001
+	'0001_foundation': m0001,
+	'0002_patients': m0002
 };

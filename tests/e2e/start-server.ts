@@ -15,6 +15,8 @@ if (base) {
 	const url = new URL(base);
 	url.pathname = `/${name}`;
 	process.env.DATABASE_URL = url.toString();
+	// A real database needs an explicit NIR key; the test run makes a throwaway one.
+	process.env.NIR_KEYS ??= `e2e:${(await import('node:crypto')).randomBytes(32).toString('base64')}`;
 	const { getDb } = await import('../../src/lib/server/db/index.ts');
 	const { migrateToLatest } = await import('../../src/lib/server/db/migrate.ts');
 	const { seedDemo } = await import('../../src/lib/server/demo/seed.ts');

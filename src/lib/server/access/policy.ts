@@ -21,6 +21,15 @@ export interface MicrostructureRef {
 export type Action =
 	| 'microstructure.view'
 	| 'microstructure.manage_members'
+	/** Patients of a microstructure: list, record, timeline, pathway steps. */
+	| 'patient.read'
+	| 'patient.write'
+	/** The NIR, for billing only. */
+	| 'patient.nir'
+	/** Who consulted a patient record. */
+	| 'patient.access_log'
+	/** RGPD: anonymise a patient who has left. */
+	| 'patient.anonymise'
 	| 'network.view'
 	| 'network.manage'
 	| 'network.audit'
@@ -60,6 +69,23 @@ export function can(actor: Actor, action: Action, resource: Resource = {}): bool
 				return administersNetwork(actor, resource.networkId) || networkRoles(actor, resource.networkId).length > 0;
 			}
 			return administersNetwork(actor, resource.networkId);
+		}
+		case 'patient.read':
+		case 'patient.write':
+		case 'patient.nir':
+		case 'patient.access_log':
+		case 'patient.anonymise': {
+			if (!('microstructure' in resource)) return false;
+			const ms = resource.microstructure;
+			const role = directRole(actor, ms);
+			const roles = networkRoles(actor, ms.networkId);
+			const billing = roles.includes('coordination_administrative');
+			// Need-to-know: the care team and the coordinators, never the secretariat or a bare admin.
+			const careOrCoordination = role === 'soignant' || role === 'coordination' || coordinatesNetwork(actor, ms.networkId);
+			if (action === 'patient.read' || action === 'patient.write') return careOrCoordination;
+			if (action === 'patient.nir') return billing;
+			if (action === 'patient.access_log') return role === 'coordination' || coordinatesNetwork(actor, ms.networkId);
+			return billing || role === 'coordination';
 		}
 		case 'microstructure.view':
 		case 'microstructure.manage_members': {

@@ -138,6 +138,91 @@ export interface YjsUpdateTable {
 	created_at: Generated<Date>;
 }
 
+export type PatientState = 'oriente' | 'inclus' | 'en_suivi' | 'sorti' | 'transfere';
+export type Motif = 'addiction' | 'precarite' | 'sante_mentale';
+export type OrientationOrigin = 'medecin_ms' | 'csapa' | 'autre_medecin' | 'hopital' | 'autre';
+export type Orientation = 'psychologue' | 'travailleur_social' | 'les_deux';
+export type InsStatus = 'provisoire' | 'recuperee' | 'validee' | 'qualifiee';
+export type ExitReason = 'amelioration' | 'souhait_patient' | 'reorientation' | 'perdu_de_vue' | 'demenagement' | 'deces' | 'autre';
+export type ConsentMethod = 'formulaire_signe' | 'oral_atteste';
+export type NirStatus = 'fourni' | 'refuse' | 'provisoire' | 'regime_particulier';
+
+export interface PatientTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	code: string;
+	last_name: string | null;
+	first_name: string | null;
+	birth_date: string | null;
+	sex: 'F' | 'M' | 'X' | null;
+	phone: string | null;
+	email: string | null;
+	programme: Programme;
+	motif: Motif | null;
+	orientation_origin: OrientationOrigin | null;
+	orientation: Orientation | null;
+	medecin_traitant: string | null;
+	ins_status: Generated<InsStatus>;
+	state: PatientState;
+	oriented_on: string | null;
+	included_on: string | null;
+	renewal_due_on: string | null;
+	first_contact_on: string | null;
+	last_contact_on: string | null;
+	exited_on: string | null;
+	exit_reason: ExitReason | null;
+	consent_on: string | null;
+	consent_method: ConsentMethod | null;
+	consent_attested_by: string | null;
+	transferred_from: string | null;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	updated_at: Generated<Date>;
+	anonymised_at: Date | null;
+}
+
+export interface PatientEventTable {
+	id: Generated<string>;
+	patient_id: string;
+	kind: string;
+	occurred_on: string;
+	recorded_by: string | null;
+	recorded_at: Generated<Date>;
+	details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface PatientTeamMemberTable {
+	patient_id: string;
+	user_id: string;
+}
+
+export interface PatientPartnerTable {
+	id: Generated<string>;
+	patient_id: string;
+	name: string;
+	role: string;
+	contact: Generated<string>;
+}
+
+export interface ConsentDocumentTable {
+	id: Generated<string>;
+	patient_id: string;
+	filename: string;
+	content_type: string;
+	content: Uint8Array;
+	uploaded_by: string | null;
+	uploaded_at: Generated<Date>;
+}
+
+export interface PatientNirTable {
+	patient_id: string;
+	status: NirStatus;
+	ciphertext: Uint8Array | null;
+	key_id: string | null;
+	updated_by: string | null;
+	updated_at: Generated<Date>;
+}
+
 export interface Database {
 	network: NetworkTable;
 	microstructure: MicrostructureTable;
@@ -150,6 +235,12 @@ export interface Database {
 	invitation: InvitationTable;
 	audit_event: AuditEventTable;
 	yjs_update: YjsUpdateTable;
+	patient: PatientTable;
+	patient_event: PatientEventTable;
+	patient_team_member: PatientTeamMemberTable;
+	patient_partner: PatientPartnerTable;
+	consent_document: ConsentDocumentTable;
+	patient_nir: PatientNirTable;
 }
 
 export type User = Selectable<AppUserTable>;
@@ -157,3 +248,4 @@ export type Membership = Selectable<MembershipTable>;
 export type Microstructure = Selectable<MicrostructureTable>;
 export type Network = Selectable<NetworkTable>;
 export type NewAuditEvent = Insertable<AuditEventTable>;
+export type Patient = Selectable<PatientTable>;

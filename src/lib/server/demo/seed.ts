@@ -9,6 +9,7 @@ import { createNetwork } from '../org/networks.ts';
 import { createMicrostructure } from '../org/microstructures.ts';
 import { addMembership } from '../org/memberships.ts';
 import { appendUpdate } from '../realtime/yjs-store.ts';
+import { seedDemoPatients } from './patients.ts';
 
 export const DEMO_PASSWORD = 'Demo-Microstructures-2026';
 export const DEMO_DOMAIN = 'demo.microstructures.fr';
@@ -126,6 +127,15 @@ export async function seedDemo(db: Db): Promise<{ networks: Record<string, strin
 		);
 		await appendUpdate(db, `ms-notes:${id}`, Y.encodeStateAsUpdate(doc));
 	}
+	await seedDemoPatients(
+		db,
+		Object.entries(microstructures).map(([key, id]) => ({
+			id,
+			programmes: MICROSTRUCTURES[key].programmes,
+			department: MICROSTRUCTURES[key].postalCode.slice(0, 2),
+			clinicians: DEMO_PEOPLE.filter((p) => p.in?.[key] === 'soignant').map((p) => users[p.login])
+		}))
+	);
 	return { networks, microstructures, users };
 }
 

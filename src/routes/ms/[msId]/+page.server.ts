@@ -14,6 +14,7 @@ export async function load(event) {
 		ms,
 		members: members.map((m) => ({ userId: m.user_id, firstName: m.first_name, lastName: m.last_name, profession: m.profession, role: m.role })),
 		notes: { docName, access: await docAccess(actor, docName, async () => ref) },
-		canManage: can(actor, 'microstructure.manage_members', { microstructure: ref })
+		canManage: can(actor, 'microstructure.manage_members', { microstructure: ref }),
+		canSeePatients: can(actor, 'patient.read', { microstructure: ref })
 	};
 }

@@ -1,0 +1,420 @@
+// Patients of a microstructure: the record, its pathway steps, its care team and its timeline.
+// Every read and write of patient data goes through here and is written to the audit log.
+import { sql } from 'kysely';
+import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
+import type { Db } from '../db/index.ts';
+import type { InsStatus, Motif, OrientationOrigin, Patient, Programme } from '../db/schema.ts';
+import { audit, type AuditContext } from '../audit/audit.ts';
+import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
+import { isUuid } from '../org/microstructures.ts';
+import { addDays, applyAction, startPathway, type Action, type Pathway } from './lifecycle.ts';
+import { todoItems, FIRST_CONTACT_DAYS, RENEWAL_NOTICE_DAYS, type TodoRow } from './todo.ts';
+
+export interface Identity {
+	lastName: string;
+	firstName: string;
+	birthDate: string;
+	sex: 'F' | 'M' | 'X' | null;
+	phone: string | null;
+	email: string | null;
+}
+
+export interface NewPatient {
+	identity: Identity;
+	programme: Programme;
+	motif: Motif;
+	orientationOrigin: OrientationOrigin | null;
+	medecinTraitant: string | null;
+	start: Parameters<typeof startPathway>[0];
+}
+
+/** Codes shown in lists that others may glance at: no name, no date of birth. */
+export function generatePatientCode(): string {
+	const raw = encodeBase32UpperCaseNoPadding(crypto.getRandomValues(new Uint8Array(5)));
+	return `P-${raw.slice(0, 4)}-${raw.slice(4, 8)}`;
+}
+
+function pathwayOf(p: Patient): Pathway {
+	return {
+		state: p.state,
+		oriented_on: p.oriented_on,
+		included_on: p.included_on,
+		renewal_due_on: p.renewal_due_on,
+		first_contact_on: p.first_contact_on,
+		last_contact_on: p.last_contact_on,
+		exited_on: p.exited_on,
+		exit_reason: p.exit_reason,
+		consent_on: p.consent_on,
+		consent_method: p.consent_method,
+		orientation: p.orientation
+	};
+}
+
+export async function createPatient(
+	db: Db,
+	ctx: AuditContext & { actorId: string },
+	ms: MicrostructureRef,
+	input: NewPatient,
+	today: string
+): Promise<{ ok: true; id: string; code: string } | { ok: false; error: string }> {
+	const started = startPathway(input.start, today);
+	if (!started.ok) return started;
+	const code = generatePatientCode();
+	const id = await db.transaction().execute(async (trx) => {
+		const row = await trx
+			.insertInto('patient')
+			.values({
+				microstructure_id: ms.id,
+				code,
+				last_name: input.identity.lastName,
+				first_name: input.identity.firstName,
+				birth_date: input.identity.birthDate,
+				sex: input.identity.sex,
+				phone: input.identity.phone,
+				email: input.identity.email,
+				programme: input.programme,
+				motif: input.motif,
+				orientation_origin: input.orientationOrigin,
+				medecin_traitant: input.medecinTraitant,
+				...started.pathway,
+				consent_attested_by: started.pathway.consent_on ? ctx.actorId : null,
+				transferred_from: null,
+				created_by: ctx.actorId,
+				anonymised_at: null
+			})
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		await trx
+			.insertInto('patient_event')
+			.values({ patient_id: row.id, kind: started.event.kind, occurred_on: started.event.occurred_on, recorded_by: ctx.actorId, details: JSON.stringify(started.event.details) })
+			.execute();
+		// Whoever includes a patient is in the patient's care team.
+		await trx.insertInto('patient_team_member').values({ patient_id: row.id, user_id: ctx.actorId }).execute();
+		return row.id;
+	});
+	await audit(db, ctx, { action: 'patient.created', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { state: started.pathway.state } });
+	return { ok: true, id, code };
+}
+
+/**
+ * Opens a patient record for an actor: undefined when it does not exist, belongs to another
+ * microstructure, or the actor may not see it (the caller answers 404 in every case).
+ * The read is audited.
+ */
+export async function openPatient(db: Db, ctx: AuditContext, actor: Actor, ms: MicrostructureRef, patientId: string, purpose = 'record') {
+	if (!isUuid(patientId) || !can(actor, 'patient.read', { microstructure: ms })) return undefined;
+	const patient = await db.selectFrom('patient').selectAll().where('id', '=', patientId).where('microstructure_id', '=', ms.id).executeTakeFirst();
+	if (!patient) return undefined;
+	await audit(db, ctx, { action: 'patient.read', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId, details: { purpose } });
+	return patient;
+}
+
+export type PatientFilter = {
+	state?: Patient['state'] | 'actifs';
+	programme?: Programme;
+	renewal?: boolean;
+	noFirstContact?: boolean;
+	q?: string;
+};
+
+export async function listPatients(db: Db, ctx: AuditContext, ms: MicrostructureRef, filter: PatientFilter, today: string, limit = 200) {
+	let q = db
+		.selectFrom('patient')
+		.select(['id', 'code', 'last_name', 'first_name', 'birth_date', 'programme', 'motif', 'state', 'included_on', 'renewal_due_on', 'first_contact_on', 'last_contact_on', 'orientation'])
+		.where('microstructure_id', '=', ms.id);
+	if (filter.state === 'actifs') q = q.where('state', 'in', ['inclus', 'en_suivi']);
+	else if (filter.state) q = q.where('state', '=', filter.state);
+	if (filter.programme) q = q.where('programme', '=', filter.programme);
+	if (filter.renewal) q = q.where('state', 'in', ['inclus', 'en_suivi']).where('renewal_due_on', '<=', addDays(today, RENEWAL_NOTICE_DAYS));
+	if (filter.noFirstContact) q = q.where('state', '=', 'inclus').where('included_on', '<=', addDays(today, -FIRST_CONTACT_DAYS));
+	const search = filter.q?.trim().toLowerCase();
+	if (search) {
+		const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+		q = q.where((eb) => eb.or([eb(sql`lower(last_name)`, 'like', like), eb(sql`lower(first_name)`, 'like', like), eb(sql`lower(code)`, 'like', like)]));
+	}
+	const rows = await q.orderBy(sql`lower(last_name)`).orderBy(sql`lower(first_name)`).limit(limit + 1).execute();
+	await audit(db, ctx, { action: 'patient.list', targetType: 'microstructure', targetId: ms.id, microstructureId: ms.id, networkId: ms.networkId, details: { filter, count: Math.min(rows.length, limit) } });
+	return { patients: rows.slice(0, limit), truncated: rows.length > limit };
+}
+
+export async function countByState(db: Db, msId: string) {
+	const rows = await db
+		.selectFrom('patient')
+		.select(['state', (eb) => eb.fn.countAll<string>().as('n')])
+		.where('microstructure_id', '=', msId)
+		.groupBy('state')
+		.execute();
+	return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)])) as Partial<Record<Patient['state'], number>>;
+}
+
+/**
+ * Applies a pathway step. Refused steps come back as French errors; a concurrent change (another
+ * tab, another professional) is detected and refused rather than overwritten.
+ */
+export async function applyPathwayAction(
+	db: Db,
+	ctx: AuditContext & { actorId: string },
+	ms: MicrostructureRef,
+	patient: Patient,
+	action: Action,
+	today: string,
+	target?: MicrostructureRef
+): Promise<{ ok: true; newPatientId?: string } | { ok: false; error: string }> {
+	const result = applyAction(pathwayOf(patient), action, today);
+	if (!result.ok) return result;
+	if (action.kind === 'transfer' && (!target || target.id === ms.id)) return { ok: false, error: 'Choisissez une autre microstructure.' };
+	const outcome = await db.transaction().execute(async (trx) => {
+		const updated = await trx
+			.updateTable('patient')
+			.set({ ...result.patch, updated_at: new Date(), ...(action.kind === 'include' || action.kind === 'reinclude' ? { consent_attested_by: ctx.actorId } : {}) })
+			.where('id', '=', patient.id)
+			.where('state', '=', patient.state)
+			.where('updated_at', '=', patient.updated_at)
+			.executeTakeFirst();
+		if (Number(updated.numUpdatedRows) !== 1) return null;
+		await trx
+			.insertInto('patient_event')
+			.values({ patient_id: patient.id, kind: result.event.kind, occurred_on: result.event.occurred_on, recorded_by: ctx.actorId, details: JSON.stringify(result.event.details) })
+			.execute();
+		if (action.kind !== 'transfer' || !target) return { newPatientId: undefined };
+		// The receiving microstructure gets its own record, already included, linked to this one.
+		const copy = await trx
+			.insertInto('patient')
+			.values({
+				microstructure_id: target.id,
+				code: generatePatientCode(),
+				last_name: patient.last_name,
+				first_name: patient.first_name,
+				birth_date: patient.birth_date,
+				sex: patient.sex,
+				phone: patient.phone,
+				email: patient.email,
+				programme: patient.programme,
+				motif: patient.motif,
+				orientation_origin: patient.orientation_origin,
+				orientation: patient.orientation,
+				medecin_traitant: patient.medecin_traitant,
+				state: 'inclus',
+				oriented_on: action.on,
+				included_on: action.on,
+				renewal_due_on: patient.renewal_due_on,
+				first_contact_on: null,
+				last_contact_on: null,
+				exited_on: null,
+				exit_reason: null,
+				consent_on: patient.consent_on,
+				consent_method: patient.consent_method,
+				consent_attested_by: patient.consent_attested_by,
+				transferred_from: patient.id,
+				created_by: ctx.actorId,
+				anonymised_at: null
+			})
+			.returning('id')
+			.executeTakeFirstOrThrow();
+		await trx
+			.insertInto('patient_event')
+			.values({ patient_id: copy.id, kind: 'transfer_in', occurred_on: action.on, recorded_by: ctx.actorId, details: JSON.stringify({ from: ms.id }) })
+			.execute();
+		return { newPatientId: copy.id };
+	});
+	if (!outcome) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
+	await audit(db, ctx, {
+		action: `patient.${action.kind}`,
+		targetType: 'patient',
+		targetId: patient.id,
+		microstructureId: ms.id,
+		networkId: ms.networkId,
+		details: { on: action.on, ...(outcome.newPatientId ? { newPatientId: outcome.newPatientId } : {}) }
+	});
+	return { ok: true, newPatientId: outcome.newPatientId };
+}
+
+export interface RecordUpdate {
+	identity: Identity;
+	motif: Motif;
+	orientationOrigin: OrientationOrigin | null;
+	medecinTraitant: string | null;
+	insStatus: InsStatus;
+	programme: Programme;
+}
+
+export async function updateRecord(db: Db, ctx: AuditContext, ms: MicrostructureRef, patient: Patient, u: RecordUpdate): Promise<{ ok: true } | { ok: false; error: string }> {
+	if (u.programme !== patient.programme && (patient.state === 'sorti' || patient.state === 'transfere')) {
+		return { ok: false, error: "Le programme d'un patient sorti ne peut plus changer." };
+	}
+	const r = await db
+		.updateTable('patient')
+		.set({
+			last_name: u.identity.lastName,
+			first_name: u.identity.firstName,
+			birth_date: u.identity.birthDate,
+			sex: u.identity.sex,
+			phone: u.identity.phone,
+			email: u.identity.email,
+			motif: u.motif,
+			orientation_origin: u.orientationOrigin,
+			medecin_traitant: u.medecinTraitant,
+			ins_status: u.insStatus,
+			programme: u.programme,
+			updated_at: new Date()
+		})
+		.where('id', '=', patient.id)
+		.where('updated_at', '=', patient.updated_at)
+		.executeTakeFirst();
+	if (Number(r.numUpdatedRows) !== 1) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
+	if (u.programme !== patient.programme) {
+		await db.insertInto('patient_event').values({ patient_id: patient.id, kind: 'programme_change', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: JSON.stringify({ from: patient.programme, to: u.programme }) }).execute();
+	}
+	await audit(db, ctx, { action: 'patient.updated', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });
+	return { ok: true };
+}
+
+export async function timeline(db: Db, patientId: string) {
+	return db
+		.selectFrom('patient_event as e')
+		.leftJoin('app_user as u', 'u.id', 'e.recorded_by')
+		.select(['e.id', 'e.kind', 'e.occurred_on', 'e.recorded_at', 'e.details', 'u.first_name', 'u.last_name', 'u.profession'])
+		.where('e.patient_id', '=', patientId)
+		.orderBy('e.occurred_on', 'desc')
+		.orderBy('e.recorded_at', 'desc')
+		.execute();
+}
+
+export async function careTeam(db: Db, patientId: string) {
+	const [members, partners] = await Promise.all([
+		db
+			.selectFrom('patient_team_member as t')
+			.innerJoin('app_user as u', 'u.id', 't.user_id')
+			.select(['u.id', 'u.first_name', 'u.last_name', 'u.profession'])
+			.where('t.patient_id', '=', patientId)
+			.orderBy('u.last_name')
+			.execute(),
+		db.selectFrom('patient_partner').select(['id', 'name', 'role', 'contact']).where('patient_id', '=', patientId).orderBy('name').execute()
+	]);
+	return { members, partners };
+}
+
+/** Sets the care team to these members of the microstructure (others are ignored). */
+export async function setCareTeam(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, userIds: string[]): Promise<void> {
+	const eligible = await db
+		.selectFrom('membership')
+		.select('user_id')
+		.where('microstructure_id', '=', ms.id)
+		.where('role', 'in', ['soignant', 'coordination'])
+		.where(sql<boolean>`starts_on <= current_date and (ends_on is null or ends_on > current_date)`)
+		.execute();
+	const allowed = new Set(eligible.map((e) => e.user_id));
+	const chosen = [...new Set(userIds)].filter((id) => allowed.has(id));
+	await db.transaction().execute(async (trx) => {
+		await trx.deleteFrom('patient_team_member').where('patient_id', '=', patientId).execute();
+		if (chosen.length) await trx.insertInto('patient_team_member').values(chosen.map((user_id) => ({ patient_id: patientId, user_id }))).execute();
+	});
+	await audit(db, ctx, { action: 'patient.team_changed', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId, details: { members: chosen.length } });
+}
+
+export async function addPartner(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, p: { name: string; role: string; contact: string }) {
+	await db.insertInto('patient_partner').values({ patient_id: patientId, name: p.name, role: p.role, contact: p.contact }).execute();
+	await audit(db, ctx, { action: 'patient.partner_added', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId });
+}
+
+export async function removePartner(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, partnerId: string): Promise<boolean> {
+	const r = await db.deleteFrom('patient_partner').where('id', '=', partnerId).where('patient_id', '=', patientId).executeTakeFirst();
+	if (Number(r.numDeletedRows) !== 1) return false;
+	await audit(db, ctx, { action: 'patient.partner_removed', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId });
+	return true;
+}
+
+/** "Consulté par": who opened this record, most recent first. */
+export function accessLog(db: Db, patientId: string, limit = 50) {
+	return db
+		.selectFrom('audit_event as a')
+		.leftJoin('app_user as u', 'u.id', 'a.actor_id')
+		.select(['a.id', 'a.at', 'a.action', 'u.first_name', 'u.last_name', 'u.profession'])
+		.where('a.target_type', '=', 'patient')
+		.where('a.target_id', '=', patientId)
+		.orderBy('a.at', 'desc')
+		.limit(limit)
+		.execute();
+}
+
+/** The "À faire" list of an actor across the microstructures whose patients they may see. */
+export async function todoForActor(db: Db, actor: Actor, microstructures: MicrostructureRef[], today: string) {
+	const visible = microstructures.filter((ms) => can(actor, 'patient.read', { microstructure: ms }));
+	if (visible.length === 0) return [];
+	const rows = await db
+		.selectFrom('patient as p')
+		.leftJoin('patient_nir as n', 'n.patient_id', 'p.id')
+		.select([
+			'p.id',
+			'p.code',
+			'p.microstructure_id',
+			'p.state',
+			'p.included_on',
+			'p.renewal_due_on',
+			'p.last_contact_on',
+			'p.consent_method',
+			'n.status as nir_status',
+			(eb) => eb.exists(eb.selectFrom('consent_document as d').select('d.id').whereRef('d.patient_id', '=', 'p.id')).as('has_consent_document')
+		])
+		.where('p.microstructure_id', 'in', visible.map((m) => m.id))
+		.where('p.state', 'in', ['inclus', 'en_suivi'])
+		.execute();
+	const billing = new Set(visible.filter((ms) => can(actor, 'patient.nir', { microstructure: ms })).map((m) => m.id));
+	return todoItems(rows as TodoRow[], today, { billing: (id) => billing.has(id) });
+}
+
+/** Everything we hold about a patient, for a right-of-access request (the NIR is excluded). */
+export async function exportPatient(db: Db, patient: Patient) {
+	const [events, team, nir, documents] = await Promise.all([
+		timeline(db, patient.id),
+		careTeam(db, patient.id),
+		db.selectFrom('patient_nir').select(['status', 'updated_at']).where('patient_id', '=', patient.id).executeTakeFirst(),
+		db.selectFrom('consent_document').select(['filename', 'content_type', 'uploaded_at']).where('patient_id', '=', patient.id).execute()
+	]);
+	return {
+		exported_at: new Date().toISOString(),
+		patient,
+		nir: nir ? { status: nir.status, note: 'Le NIR lui-même est communiqué sur demande auprès de la coordination administrative.' } : null,
+		consent_documents: documents,
+		care_team: team,
+		timeline: events.map((e) => ({ kind: e.kind, occurred_on: e.occurred_on, recorded_at: e.recorded_at, recorded_by: e.first_name ? `${e.first_name} ${e.last_name}` : null, details: e.details }))
+	};
+}
+
+/**
+ * RGPD erasure within legal retention: the medical record must be kept (20 years in France), so a
+ * patient who has left is anonymised instead — identity, contact details, NIR and consent scans
+ * removed, the pseudonymous code, dates and pathway kept for indicators and billing history.
+ */
+export async function anonymisePatient(db: Db, ctx: AuditContext, ms: MicrostructureRef, patient: Patient): Promise<{ ok: true } | { ok: false; error: string }> {
+	if (patient.state !== 'sorti' && patient.state !== 'transfere') return { ok: false, error: "Seul le dossier d'un patient sorti peut être anonymisé." };
+	if (patient.anonymised_at) return { ok: false, error: 'Ce dossier est déjà anonymisé.' };
+	await db.transaction().execute(async (trx) => {
+		await trx
+			.updateTable('patient')
+			.set({
+				last_name: null,
+				first_name: null,
+				birth_date: patient.birth_date ? `${patient.birth_date.slice(0, 4)}-01-01` : null,
+				phone: null,
+				email: null,
+				medecin_traitant: null,
+				anonymised_at: new Date(),
+				updated_at: new Date()
+			})
+			.where('id', '=', patient.id)
+			.execute();
+		await trx.deleteFrom('patient_nir').where('patient_id', '=', patient.id).execute();
+		await trx.deleteFrom('consent_document').where('patient_id', '=', patient.id).execute();
+		await trx.deleteFrom('patient_partner').where('patient_id', '=', patient.id).execute();
+		await trx.insertInto('patient_event').values({ patient_id: patient.id, kind: 'anonymised', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: '{}' }).execute();
+	});
+	await audit(db, ctx, { action: 'patient.anonymised', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });
+	return { ok: true };
+}
+
+export async function addConsentDocument(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, file: { name: string; type: string; bytes: Uint8Array }) {
+	await db.insertInto('consent_document').values({ patient_id: patientId, filename: file.name.slice(0, 200), content_type: file.type, content: file.bytes, uploaded_by: ctx.actorId }).execute();
+	await db.insertInto('patient_event').values({ patient_id: patientId, kind: 'consent_document', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: JSON.stringify({ filename: file.name.slice(0, 200) }) }).execute();
+	await audit(db, ctx, { action: 'patient.consent_uploaded', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId });
+}

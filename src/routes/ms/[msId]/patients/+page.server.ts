@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { getDb } from '$lib/server/db';
+import { countByState, listPatients } from '$lib/server/patients/patients';
+import { patientsOf } from '$lib/server/patients/guard';
+import { parisToday } from '$lib/server/patients/lifecycle';
+
+const filterSchema = z.object({
+	etat: z.enum(['actifs', 'oriente', 'inclus', 'en_suivi', 'sorti', 'transfere', 'tous']).optional().catch(undefined),
+	programme: z.enum(['MSMA', 'MSPC']).optional().catch(undefined),
+	renouvellement: z.literal('1').optional().catch(undefined),
+	sans_contact: z.literal('1').optional().catch(undefined),
+	q: z.string().max(100).optional().catch(undefined)
+});
+
+export async function load(event) {
+	const { ms, ref, ctx } = await patientsOf(event);
+	const f = filterSchema.parse(Object.fromEntries(event.url.searchParams));
+	const state = f.etat === 'tous' ? undefined : (f.etat ?? 'actifs');
+	const db = getDb();
+	const [{ patients, truncated }, counts] = await Promise.all([
+		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q }, parisToday()),
+		countByState(db, ms.id)
+	]);
+	return {
+		ms: { id: ms.id, name: ms.name, programmes: ms.programmes },
+		patients,
+		truncated,
+		counts,
+		filter: { etat: f.etat ?? 'actifs', programme: f.programme ?? '', renouvellement: f.renouvellement === '1', sans_contact: f.sans_contact === '1', q: f.q ?? '' },
+		today: parisToday()
+	};
+}
