@@ -4,6 +4,8 @@ import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 
 process.env.NODE_ENV ??= 'production';
+// Room for a scanned consent form (5 MB) and its multipart envelope; anything larger is refused.
+process.env.BODY_SIZE_LIMIT ??= '6M';
 
 const { config } = await import('../src/lib/server/config.ts');
 const { prepareDatabase } = await import('../src/lib/server/boot.ts');

@@ -282,9 +282,11 @@ export const en: Messages = {
 			appointment: 'Book the first appointment with {who} (target: within one month).',
 			rcp: "The patient will be put forward at the next RCP to validate their PPS.",
 			consent: 'Upload the signed enrolment form as soon as it has been scanned.',
+			with: { psychologue: 'the psychologist', travailleur_social: 'the social worker', les_deux: 'the psychologist and the social worker' },
 			code: 'Their pseudonymous code: {code} — use it in communications.'
 		},
 		record: {
+			renewal: 'Renewal',
 			pathway: 'Care pathway',
 			identity: 'Identity and record',
 			team: 'Care team',
@@ -338,7 +340,9 @@ export const en: Messages = {
 				consent_document: 'Consent form uploaded',
 				anonymised: 'Anonymisation'
 			} as Record<string, string>,
-			by: 'by {name}'
+			by: 'by {name}',
+			changedElsewhere: 'Another professional has just changed this record.',
+			reload: 'Show the new version'
 		},
 		todoPage: {
 			title: 'To do',

@@ -280,10 +280,12 @@ export const fr = {
 			appointment: 'Prendre le premier rendez-vous avec {who} (objectif : moins d’un mois).',
 			rcp: 'Le patient sera proposé à la prochaine RCP pour valider son PPS.',
 			consent: "Téléverser la fiche d'adhésion signée dès qu'elle est scannée.",
-			code: 'Son code pseudonyme : {code} — à utiliser dans les échanges.'
+			code: 'Son code pseudonyme : {code} — à utiliser dans les échanges.',
+			with: { psychologue: 'le ou la psychologue', travailleur_social: 'le travailleur social', les_deux: 'le ou la psychologue et le travailleur social' }
 		},
 		record: {
 			pathway: 'Parcours',
+			renewal: 'Renouvellement',
 			identity: 'Identité et dossier',
 			team: 'Équipe de soins',
 			partners: 'Partenaires extérieurs',
@@ -336,7 +338,9 @@ export const fr = {
 				consent_document: 'Fiche de consentement téléversée',
 				anonymised: 'Anonymisation'
 			} as Record<string, string>,
-			by: 'par {name}'
+			by: 'par {name}',
+			changedElsewhere: 'Ce dossier vient d’être modifié par un autre professionnel.',
+			reload: 'Afficher la nouvelle version'
 		},
 		todoPage: {
 			title: 'À faire',

@@ -58,6 +58,7 @@ export const DEMO_PEOPLE: DemoPerson[] = [
 	{ login: 'lea.fischer', first: 'Léa', last: 'Fischer', profession: 'travailleur_social', in: { haguenau: 'soignant' } },
 	{ login: 'nadia.benali', first: 'Nadia', last: 'Benali', profession: 'secretariat', in: { tanneurs: 'secretariat' } },
 	{ login: 'marc.weber', first: 'Marc', last: 'Weber', profession: 'coordinateur_medical', networks: { est: ['coordination_medicale'] } },
+	{ login: 'helene.roy', first: 'Hélène', last: 'Roy', profession: 'autre', networks: { est: ['admin'] } },
 	{ login: 'sophie.klein', first: 'Sophie', last: 'Klein', profession: 'coordinateur_administratif', networks: { est: ['coordination_administrative', 'admin'] } },
 	// Network Loire-Atlantique
 	{ login: 'jean.leroux', first: 'Jean', last: 'Le Roux', profession: 'medecin_generaliste', in: { ilenantes: 'soignant' } },

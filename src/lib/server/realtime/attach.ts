@@ -90,6 +90,11 @@ export async function disconnectUser(userId: string): Promise<void> {
 	await realtime.yjs.disconnectUser(userId);
 }
 
+/** Tells the pages following a patient that the record changed (no patient data is sent). */
+export function notifyPatientChanged(patientId: string, by: string): void {
+	g[KEY]?.io.to(`patient:${patientId}`).emit('patient:changed', { patientId, by });
+}
+
 /** Applies a membership change to a user's live connections at once. */
 export async function reauthorizeUser(userId: string): Promise<void> {
 	const realtime = g[KEY];

@@ -7,6 +7,7 @@ import { getDb } from '../db/index.ts';
 import { loadActor, roomAccess } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed } from './authenticate.ts';
+import { openPatient } from '../patients/patients.ts';
 import { log } from '../log.ts';
 
 export interface SocketUser {
@@ -23,6 +24,7 @@ type AppSocket = Socket<Record<string, never>, Record<string, never>, Record<str
 type Ack = (response: { ok: true; [key: string]: unknown } | { ok: false; error: string }) => void;
 
 const msPayload = z.object({ microstructureId: z.uuid() }).strict();
+const patientPayload = z.object({ microstructureId: z.uuid(), patientId: z.uuid() }).strict();
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
 
@@ -73,8 +75,20 @@ export function createSocketServer(maxMessageBytes: number): Server {
 			return { ok: true };
 		});
 
+		// Follow a patient record live (another professional records a step): same rules as the
+		// page, and the same answer for "no such patient" and "not yours". The read is audited.
+		on(socket, 'patient:watch', patientPayload, async ({ microstructureId, patientId }) => {
+			const db = getDb();
+			const actor = await loadActor(db, socket.data.user.id);
+			const ms = await resolveMs(microstructureId);
+			const patient = ms ? await openPatient(db, { actorId: actor.userId, ip: socket.handshake.address }, actor, ms, patientId, 'live') : undefined;
+			if (!patient) return { ok: false, error: 'Patient introuvable.' };
+			await socket.join(`patient:${patient.id}`);
+			return { ok: true, state: patient.state };
+		});
+
 		socket.onAny((event: string, ...args: unknown[]) => {
-			if (event === 'ms:join' || event === 'ms:leave') return;
+			if (event === 'ms:join' || event === 'ms:leave' || event === 'patient:watch') return;
 			const ack = args.at(-1);
 			if (typeof ack === 'function') (ack as Ack)({ ok: false, error: 'Événement inconnu.' });
 		});
@@ -120,12 +134,19 @@ async function presence(io: Server, room: string): Promise<SocketUser[]> {
 	return [...users.values()].sort((a, b) => a.name.localeCompare(b.name, 'fr'));
 }
 
-/** Makes a user's sockets leave the microstructure rooms they may no longer see. */
+/** Makes a user's sockets leave the microstructure and patient rooms they may no longer see. */
 export async function reauthorizeSockets(io: Server, userId: string): Promise<void> {
 	const actor = await loadActor(getDb(), userId);
+	const left = new Set<string>();
 	for (const socket of await io.in(`user:${userId}`).fetchSockets()) {
 		for (const room of socket.rooms) {
-			if (room.startsWith('ms:') && !(await roomAccess(actor, room, resolveMs))) socket.leave(room);
+			if (room.startsWith('ms:') && !(await roomAccess(actor, room, resolveMs))) {
+				socket.leave(room);
+				left.add(room);
+			}
+			// Patient rooms are re-joined by the page, which checks again; leaving is always safe.
+			if (room.startsWith('patient:')) socket.leave(room);
 		}
 	}
+	for (const room of left) io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
 }

@@ -17,11 +17,12 @@ import {
 	timeline,
 	updateRecord
 } from '$lib/server/patients/patients';
-import { ALLOWED_FROM, parisToday, type Action } from '$lib/server/patients/lifecycle';
+import { ALLOWED_FROM, daysBetween, parisToday, RENEWAL_WINDOW_DAYS, type Action } from '$lib/server/patients/lifecycle';
 import { consentMethodField, identityFields, isoDate, orNull, orientationField, readConsentFile, recordFields } from '$lib/server/patients/forms';
 import { getNir, loadNirKeys, maskNir, setNir } from '$lib/server/patients/nir';
 import { formError, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
+import { notifyPatientChanged } from '$lib/server/realtime/attach';
 
 export async function load(event) {
 	const { actor, ms, ref, patient } = await patientOf(event);
@@ -50,7 +51,10 @@ export async function load(event) {
 		team,
 		members,
 		documents,
-		allowed: Object.entries(ALLOWED_FROM).filter(([, from]) => from.includes(patient.state)).map(([kind]) => kind),
+		// Offer only the steps that can succeed today (a renewal opens 60 days before its due date).
+		allowed: Object.entries(ALLOWED_FROM)
+			.filter(([kind, from]) => from.includes(patient.state) && (kind !== 'renew' || (patient.renewal_due_on !== null && daysBetween(parisToday(), patient.renewal_due_on) <= RENEWAL_WINDOW_DAYS)))
+			.map(([kind]) => kind),
 		transferTargets: visible
 			.filter((m) => m.id !== ms.id && m.network_id === ms.network_id && m.programmes.includes(patient.programme) && can(actor, 'patient.write', { microstructure: { id: m.id, networkId: m.network_id } }))
 			.map((m) => ({ id: m.id, name: m.name })),
@@ -111,7 +115,9 @@ export const actions = {
 				action = { kind, on: d.on };
 		}
 		const result = await applyPathwayAction(getDb(), ctx, ref, patient, action, parisToday(), target);
-		if (!result.ok) return formError(400, result.error);
+		// Keep the step open with what was typed, so the professional only corrects the date.
+		if (!result.ok) return formError(400, result.error, { ...d, kind });
+		notifyPatientChanged(patient.id, ctx.actorId);
 		if (result.newPatientId && target) redirect(303, `/ms/${target.id}/patients/${result.newPatientId}`);
 		return { success: t.patients.record.done, ms: ms.id };
 	},
@@ -129,6 +135,7 @@ export const actions = {
 			programme: d.programme
 		});
 		if (!result.ok) return formError(400, result.error);
+		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: messages(event.locals.locale).patients.record.saved };
 	},
 	team: async (event) => {
@@ -136,6 +143,7 @@ export const actions = {
 		const form = await event.request.formData();
 		const ids = form.getAll('member').filter((v): v is string => typeof v === 'string').slice(0, 50);
 		await setCareTeam(getDb(), ctx, ref, patient.id, ids);
+		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: messages(event.locals.locale).patients.record.saved };
 	},
 	partnerAdd: async (event) => {
@@ -158,6 +166,7 @@ export const actions = {
 		if (!file.ok) return formError(400, file.error, {}, { consentFile: file.error });
 		if (!file.file) return formError(400, 'Choisissez un fichier.', {}, { consentFile: 'Choisissez un fichier.' });
 		await addConsentDocument(getDb(), ctx, ref, patient.id, file.file);
+		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: messages(event.locals.locale).patients.record.saved };
 	},
 	nir: async (event) => {
@@ -176,6 +185,7 @@ export const actions = {
 		if (!can(actor, 'patient.anonymise', { microstructure: ref })) return formError(404, t.common.notFound);
 		const result = await anonymisePatient(getDb(), ctx, ref, patient);
 		if (!result.ok) return formError(400, result.error);
+		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: t.patients.record.anonymised };
 	}
 };
