@@ -35,6 +35,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 		created_by uuid references app_user(id),
 		created_at timestamptz not null default now(),
 		updated_at timestamptz not null default now(),
+		-- Optimistic locking: a write names the version it read (timestamps lose microseconds in JS).
+		version integer not null default 0,
 		anonymised_at timestamptz
 	);
 	create index patient_ms_state on patient(microstructure_id, state);

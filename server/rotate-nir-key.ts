@@ -18,3 +18,5 @@ try {
 } finally {
 	await closeDb();
 }
+// The embedded database's socket server may outlive closeDb(); everything is committed by now.
+process.exit();

@@ -686,4 +686,35 @@ describe('Yjs websocket', () => {
 		expect(aicha.provider.wsconnected).toBe(true);
 		for (const c of [luc, luc2, aicha]) destroy(c);
 	});
+	test("awareness: a client cannot overwrite another's presence, and echoes of peers do not cut it off", async () => {
+		const name = notes(ids.microstructures.reze);
+		const antoine = await syncedClient(name, 'nicolas.garnier');
+		const sarah = await syncedClient(name, 'hugo.lambert');
+		const manon = await syncedClient(name, 'elodie.petit');
+		antoine.provider.awareness.setLocalStateField('user', { name: 'Antoine' });
+		sarah.provider.awareness.setLocalStateField('user', { name: 'Sarah' });
+		const antoineId = antoine.doc.clientID;
+		await waitUntil(() => (manon.provider.awareness.getStates().get(antoineId) as { user?: { name: string } } | undefined)?.user?.name === 'Antoine', 'Antoine visible to Manon');
+		await waitUntil(() => manon.provider.awareness.getStates().has(sarah.doc.clientID), 'Sarah visible to Manon');
+
+		// Sarah's connection claims Antoine's id with a newer clock.
+		const forged = new (await import('y-protocols/awareness')).Awareness(new Y.Doc());
+		forged.clientID = antoineId;
+		forged.setLocalState({ user: { name: 'Usurpateur' } });
+		(forged.meta.get(antoineId) as { clock: number }).clock = 1000;
+		const encoder = encoding.createEncoder();
+		encoding.writeVarUint(encoder, 1);
+		encoding.writeVarUint8Array(encoder, (await import('y-protocols/awareness')).encodeAwarenessUpdate(forged, [antoineId]));
+		(sarah.provider.ws as unknown as WebSocket).send(encoding.toUint8Array(encoder));
+		await barrier(sarah);
+		await barrier(manon);
+
+		expect((manon.provider.awareness.getStates().get(antoineId) as { user: { name: string } }).user.name).toBe('Antoine');
+		expect(sarah.closes).toEqual([]);
+		expect(sarah.provider.wsconnected).toBe(true);
+		// Sarah still speaks for herself.
+		sarah.provider.awareness.setLocalStateField('user', { name: 'Sarah C.' });
+		await waitUntil(() => (manon.provider.awareness.getStates().get(sarah.doc.clientID) as { user: { name: string } }).user.name === 'Sarah C.', 'Sarah renamed');
+		for (const c of [antoine, sarah, manon]) destroy(c);
+	});
 });

@@ -43,7 +43,7 @@ export async function startEmbedded(dataDir: string | undefined): Promise<Embedd
 	return {
 		pool,
 		async close() {
-			await pool.end();
+			await pool.end().catch(() => {}); // already ended when Kysely was destroyed first
 			await server.stop();
 			await pglite.close();
 		}

@@ -178,6 +178,7 @@ export interface PatientTable {
 	created_by: string | null;
 	created_at: Generated<Date>;
 	updated_at: Generated<Date>;
+	version: Generated<number>;
 	anonymised_at: Date | null;
 }
 

@@ -166,10 +166,14 @@ export async function applyPathwayAction(
 	const outcome = await db.transaction().execute(async (trx) => {
 		const updated = await trx
 			.updateTable('patient')
-			.set({ ...result.patch, updated_at: new Date(), ...(action.kind === 'include' || action.kind === 'reinclude' ? { consent_attested_by: ctx.actorId } : {}) })
+			.set((eb) => ({
+				...result.patch,
+				updated_at: new Date(),
+				version: eb('version', '+', 1),
+				...(action.kind === 'include' || action.kind === 'reinclude' ? { consent_attested_by: ctx.actorId } : {})
+			}))
 			.where('id', '=', patient.id)
-			.where('state', '=', patient.state)
-			.where('updated_at', '=', patient.updated_at)
+			.where('version', '=', patient.version)
 			.executeTakeFirst();
 		if (Number(updated.numUpdatedRows) !== 1) return null;
 		await trx
@@ -256,10 +260,11 @@ export async function updateRecord(db: Db, ctx: AuditContext, ms: Microstructure
 			medecin_traitant: u.medecinTraitant,
 			ins_status: u.insStatus,
 			programme: u.programme,
-			updated_at: new Date()
+			updated_at: new Date(),
+			version: sql<number>`version + 1`
 		})
 		.where('id', '=', patient.id)
-		.where('updated_at', '=', patient.updated_at)
+		.where('version', '=', patient.version)
 		.executeTakeFirst();
 	if (Number(r.numUpdatedRows) !== 1) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
 	if (u.programme !== patient.programme) {
@@ -400,7 +405,8 @@ export async function anonymisePatient(db: Db, ctx: AuditContext, ms: Microstruc
 				email: null,
 				medecin_traitant: null,
 				anonymised_at: new Date(),
-				updated_at: new Date()
+				updated_at: new Date(),
+				version: sql<number>`version + 1`
 			})
 			.where('id', '=', patient.id)
 			.execute();

@@ -118,17 +118,32 @@ function send(ws: WebSocket, message: Uint8Array): void {
 	});
 }
 
-/** Reads the client ids of an awareness update without applying it. */
-function awarenessClientIds(update: Uint8Array): number[] {
+/**
+ * Keeps the entries of an awareness update that `allow` accepts (throws when malformed). The
+ * y-websocket client re-broadcasts every awareness change it sees, its peers' included, so
+ * entries about other connections' ids are expected: they are dropped, not treated as an attack.
+ */
+function filterAwarenessUpdate(update: Uint8Array, allow: (clientId: number) => boolean): Uint8Array | null {
 	const decoder = decoding.createDecoder(update);
 	const count = decoding.readVarUint(decoder);
-	const ids: number[] = [];
+	const kept: { id: number; clock: number; state: string }[] = [];
 	for (let i = 0; i < count; i++) {
-		ids.push(decoding.readVarUint(decoder));
-		decoding.readVarUint(decoder); // clock
-		JSON.parse(decoding.readVarString(decoder));
+		const id = decoding.readVarUint(decoder);
+		const clock = decoding.readVarUint(decoder);
+		const state = decoding.readVarString(decoder);
+		JSON.parse(state);
+		if (allow(id)) kept.push({ id, clock, state });
 	}
-	return ids;
+	if (kept.length === 0) return null;
+	if (kept.length === count) return update;
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, kept.length);
+	for (const k of kept) {
+		encoding.writeVarUint(encoder, k.id);
+		encoding.writeVarUint(encoder, k.clock);
+		encoding.writeVarString(encoder, k.state);
+	}
+	return encoding.toUint8Array(encoder);
 }
 
 export class YjsServer {
@@ -263,12 +278,9 @@ export class YjsServer {
 
 	private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
 		// A client may only speak for its own awareness ids, never overwrite another connection's.
-		for (const id of awarenessClientIds(update)) {
-			for (const other of shared.conns.values()) {
-				if (other !== conn && other.clientIds.has(id)) throw new Error('awareness id of another connection');
-			}
-		}
-		awarenessProtocol.applyAwarenessUpdate(shared.awareness, update, conn.ws);
+		const ownedElsewhere = (id: number) => [...shared.conns.values()].some((other) => other !== conn && other.clientIds.has(id));
+		const own = filterAwarenessUpdate(update, (id) => !ownedElsewhere(id));
+		if (own) awarenessProtocol.applyAwarenessUpdate(shared.awareness, own, conn.ws);
 	}
 
 	private onClose(shared: SharedDoc, conn: Connection): void {
