@@ -4,7 +4,7 @@
 import type { Db } from '../db/index.ts';
 import type { Motif, Orientation, Programme } from '../db/schema.ts';
 import { addDays, applyAction, parisToday, startPathway, type Pathway } from '../patients/lifecycle.ts';
-import { generatePatientCode } from '../patients/patients.ts';
+import { applyPathwayAction, generatePatientCode } from '../patients/patients.ts';
 import { encryptNir, loadNirKeys, nirKey, type NirKeys } from '../patients/nir.ts';
 
 const FIRST = {
@@ -36,7 +36,7 @@ const SCENARIOS: [Scenario, number][] = [
 
 export async function seedDemoPatients(
 	db: Db,
-	microstructures: { id: string; programmes: Programme[]; department: string; clinicians: string[] }[],
+	microstructures: { id: string; networkId: string; programmes: Programme[]; department: string; clinicians: string[] }[],
 	today = parisToday()
 ): Promise<number> {
 	let keys: NirKeys | null = null;
@@ -142,6 +142,33 @@ export async function seedDemoPatients(
 				count++;
 			}
 		}
+	}
+	// A few transfers between microstructures of the same network, so that every state is shown.
+	for (const [from, to] of [[0, 1], [3, 4]] as const) {
+		const source = microstructures[from];
+		const target = microstructures[to];
+		if (!source || !target || source.networkId !== target.networkId) continue;
+		const patient = await db
+			.selectFrom('patient')
+			.selectAll()
+			.where('microstructure_id', '=', source.id)
+			.where('state', '=', 'en_suivi')
+			.where('programme', 'in', target.programmes)
+			.orderBy('code')
+			.limit(1)
+			.executeTakeFirst();
+		if (!patient) continue;
+		const on = patient.last_contact_on && patient.last_contact_on > addDays(today, -10) ? patient.last_contact_on : addDays(today, -10);
+		await applyPathwayAction(
+			db,
+			{ actorId: source.clinicians[0] },
+			{ id: source.id, networkId: source.networkId },
+			patient,
+			{ kind: 'transfer', on: on > today ? today : on, toMicrostructureId: target.id },
+			today,
+			{ id: target.id, networkId: target.networkId }
+		);
+		count++;
 	}
 	return count;
 }

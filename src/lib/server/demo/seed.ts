@@ -132,6 +132,7 @@ export async function seedDemo(db: Db): Promise<{ networks: Record<string, strin
 		db,
 		Object.entries(microstructures).map(([key, id]) => ({
 			id,
+			networkId: networks[MICROSTRUCTURES[key].network],
 			programmes: MICROSTRUCTURES[key].programmes,
 			department: MICROSTRUCTURES[key].postalCode.slice(0, 2),
 			clinicians: DEMO_PEOPLE.filter((p) => p.in?.[key] === 'soignant').map((p) => users[p.login])
