@@ -71,10 +71,10 @@ async function prepare() {
 		from p join ms on ms.i = p.ms_i`.execute(db);
 	await sql`
 		insert into patient_event (patient_id, kind, occurred_on, details)
-		select id, 'orient', oriented_on, '{}' from patient
-		union all select id, 'include', included_on, '{}' from patient where included_on is not null
-		union all select id, 'first_contact', first_contact_on, '{}' from patient where first_contact_on is not null
-		union all select id, 'exit', exited_on, '{"reason":"amelioration"}' from patient where exited_on is not null`.execute(db);
+		select id, 'orient', oriented_on, '{}'::jsonb from patient
+		union all select id, 'include', included_on, '{}'::jsonb from patient where included_on is not null
+		union all select id, 'first_contact', first_contact_on, '{}'::jsonb from patient where first_contact_on is not null
+		union all select id, 'exit', exited_on, '{"reason":"amelioration"}'::jsonb from patient where exited_on is not null`.execute(db);
 	await sql`analyze`.execute(db);
 	const counts = await sql<{ ms: string; patients: string; events: string }>`
 		select (select count(*) from microstructure) ms, (select count(*) from patient) patients, (select count(*) from patient_event) events`.execute(db);
