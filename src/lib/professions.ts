@@ -1,4 +1,5 @@
 // Professions and roles as stored in the database (labels live in the i18n messages).
+import type { MembershipRole } from './server/db/schema';
 export const PROFESSIONS = [
 	'medecin_generaliste',
 	'psychologue',
@@ -11,5 +12,5 @@ export const PROFESSIONS = [
 	'autre'
 ] as const;
 
-export const MICROSTRUCTURE_ROLES = ['soignant', 'coordination', 'secretariat'] as const;
-export const NETWORK_ROLES = ['coordination_medicale', 'coordination_administrative', 'admin'] as const;
+export const MICROSTRUCTURE_ROLES = ['soignant', 'coordination', 'secretariat'] as const satisfies readonly MembershipRole[];
+export const NETWORK_ROLES = ['coordination_medicale', 'coordination_administrative', 'admin'] as const satisfies readonly MembershipRole[];

@@ -4,7 +4,7 @@
 import type { Db } from '../db/index.ts';
 import type { Motif, Orientation, Programme } from '../db/schema.ts';
 import { addDays, applyAction, parisToday, startPathway, type Pathway } from '../patients/lifecycle.ts';
-import { applyPathwayAction, generatePatientCode } from '../patients/patients.ts';
+import { applyPathwayAction, generatePatientCode, recordEvent } from '../patients/patients.ts';
 import { encryptNir, loadNirKeys, nirKey, type NirKeys } from '../patients/nir.ts';
 
 const FIRST = {
@@ -121,10 +121,7 @@ export async function seedDemoPatients(
 					})
 					.returning('id')
 					.executeTakeFirstOrThrow();
-				await db
-					.insertInto('patient_event')
-					.values(events.map((e) => ({ patient_id: id, kind: e.kind, occurred_on: e.occurred_on, recorded_by: author, details: JSON.stringify(e.details) })))
-					.execute();
+				for (const e of events) await recordEvent(db, id, e.kind, e.occurred_on, author, e.details);
 				await db.insertInto('patient_team_member').values({ patient_id: id, user_id: author }).execute();
 				if (p!.state !== 'oriente') {
 					const roll = rand();

@@ -1,21 +1,23 @@
 // The care pathway as an explicit state machine: orienté → inclus → en suivi → (renouvelé each
 // year) → sorti, plus transfert and ré-inclusion. Pure functions: every channel (form action,
 // socket, RCP decision later) goes through `applyAction`, which refuses invalid steps in French.
-import type { ConsentMethod, ExitReason, Orientation, PatientState } from '../db/schema.ts';
+import type { ConsentMethod, ExitReason, Orientation, Patient, PatientState } from '../db/schema.ts';
 
-export interface Pathway {
-	state: PatientState;
-	oriented_on: string | null;
-	included_on: string | null;
-	renewal_due_on: string | null;
-	first_contact_on: string | null;
-	last_contact_on: string | null;
-	exited_on: string | null;
-	exit_reason: ExitReason | null;
-	consent_on: string | null;
-	consent_method: ConsentMethod | null;
-	orientation: Orientation | null;
-}
+/** The pathway part of a patient record: what the state machine reads and writes. */
+export type Pathway = Pick<
+	Patient,
+	| 'state'
+	| 'oriented_on'
+	| 'included_on'
+	| 'renewal_due_on'
+	| 'first_contact_on'
+	| 'last_contact_on'
+	| 'exited_on'
+	| 'exit_reason'
+	| 'consent_on'
+	| 'consent_method'
+	| 'orientation'
+>;
 
 export interface Consent {
 	on: string;

@@ -7,7 +7,7 @@ import type { InsStatus, Motif, OrientationOrigin, Patient, Programme } from '..
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
 import { isUuid } from '../org/microstructures.ts';
-import { addDays, applyAction, startPathway, type Action, type Pathway } from './lifecycle.ts';
+import { addDays, applyAction, parisToday, startPathway, type Action } from './lifecycle.ts';
 import { todoItems, FIRST_CONTACT_DAYS, RENEWAL_NOTICE_DAYS, type TodoRow } from './todo.ts';
 
 export interface Identity {
@@ -28,27 +28,17 @@ export interface NewPatient {
 	start: Parameters<typeof startPathway>[0];
 }
 
+/** Adds a dated, attributed fact to a patient's timeline. */
+export async function recordEvent(db: Db, patientId: string, kind: string, occurredOn: string, by: string | null, details: Record<string, unknown> = {}): Promise<void> {
+	await db.insertInto('patient_event').values({ patient_id: patientId, kind, occurred_on: occurredOn, recorded_by: by, details: JSON.stringify(details) }).execute();
+}
+
 /** Codes shown in lists that others may glance at: no name, no date of birth. */
 export function generatePatientCode(): string {
 	const raw = encodeBase32UpperCaseNoPadding(crypto.getRandomValues(new Uint8Array(5)));
 	return `P-${raw.slice(0, 4)}-${raw.slice(4, 8)}`;
 }
 
-function pathwayOf(p: Patient): Pathway {
-	return {
-		state: p.state,
-		oriented_on: p.oriented_on,
-		included_on: p.included_on,
-		renewal_due_on: p.renewal_due_on,
-		first_contact_on: p.first_contact_on,
-		last_contact_on: p.last_contact_on,
-		exited_on: p.exited_on,
-		exit_reason: p.exit_reason,
-		consent_on: p.consent_on,
-		consent_method: p.consent_method,
-		orientation: p.orientation
-	};
-}
 
 export async function createPatient(
 	db: Db,
@@ -84,10 +74,7 @@ export async function createPatient(
 			})
 			.returning('id')
 			.executeTakeFirstOrThrow();
-		await trx
-			.insertInto('patient_event')
-			.values({ patient_id: row.id, kind: started.event.kind, occurred_on: started.event.occurred_on, recorded_by: ctx.actorId, details: JSON.stringify(started.event.details) })
-			.execute();
+		await recordEvent(trx, row.id, started.event.kind, started.event.occurred_on, ctx.actorId, started.event.details);
 		// Whoever includes a patient is in the patient's care team.
 		await trx.insertInto('patient_team_member').values({ patient_id: row.id, user_id: ctx.actorId }).execute();
 		return row.id;
@@ -160,7 +147,7 @@ export async function applyPathwayAction(
 	today: string,
 	target?: MicrostructureRef
 ): Promise<{ ok: true; newPatientId?: string } | { ok: false; error: string }> {
-	const result = applyAction(pathwayOf(patient), action, today);
+	const result = applyAction(patient, action, today);
 	if (!result.ok) return result;
 	if (action.kind === 'transfer' && (!target || target.id === ms.id)) return { ok: false, error: 'Choisissez une autre microstructure.' };
 	const outcome = await db.transaction().execute(async (trx) => {
@@ -176,10 +163,7 @@ export async function applyPathwayAction(
 			.where('version', '=', patient.version)
 			.executeTakeFirst();
 		if (Number(updated.numUpdatedRows) !== 1) return null;
-		await trx
-			.insertInto('patient_event')
-			.values({ patient_id: patient.id, kind: result.event.kind, occurred_on: result.event.occurred_on, recorded_by: ctx.actorId, details: JSON.stringify(result.event.details) })
-			.execute();
+		await recordEvent(trx, patient.id, result.event.kind, result.event.occurred_on, ctx.actorId, result.event.details);
 		if (action.kind !== 'transfer' || !target) return { newPatientId: undefined };
 		// The receiving microstructure gets its own record, already included, linked to this one.
 		const copy = await trx
@@ -215,10 +199,7 @@ export async function applyPathwayAction(
 			})
 			.returning('id')
 			.executeTakeFirstOrThrow();
-		await trx
-			.insertInto('patient_event')
-			.values({ patient_id: copy.id, kind: 'transfer_in', occurred_on: action.on, recorded_by: ctx.actorId, details: JSON.stringify({ from: ms.id }) })
-			.execute();
+		await recordEvent(trx, copy.id, 'transfer_in', action.on, ctx.actorId, { from: ms.id });
 		return { newPatientId: copy.id };
 	});
 	if (!outcome) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
@@ -268,7 +249,7 @@ export async function updateRecord(db: Db, ctx: AuditContext, ms: Microstructure
 		.executeTakeFirst();
 	if (Number(r.numUpdatedRows) !== 1) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
 	if (u.programme !== patient.programme) {
-		await db.insertInto('patient_event').values({ patient_id: patient.id, kind: 'programme_change', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: JSON.stringify({ from: patient.programme, to: u.programme }) }).execute();
+		await recordEvent(db, patient.id, 'programme_change', parisToday(), ctx.actorId, { from: patient.programme, to: u.programme });
 	}
 	await audit(db, ctx, { action: 'patient.updated', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });
 	return { ok: true };
@@ -413,7 +394,7 @@ export async function anonymisePatient(db: Db, ctx: AuditContext, ms: Microstruc
 		await trx.deleteFrom('patient_nir').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('consent_document').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('patient_partner').where('patient_id', '=', patient.id).execute();
-		await trx.insertInto('patient_event').values({ patient_id: patient.id, kind: 'anonymised', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: '{}' }).execute();
+		await recordEvent(trx, patient.id, 'anonymised', parisToday(), ctx.actorId);
 	});
 	await audit(db, ctx, { action: 'patient.anonymised', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });
 	return { ok: true };
@@ -421,6 +402,6 @@ export async function anonymisePatient(db: Db, ctx: AuditContext, ms: Microstruc
 
 export async function addConsentDocument(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, file: { name: string; type: string; bytes: Uint8Array }) {
 	await db.insertInto('consent_document').values({ patient_id: patientId, filename: file.name.slice(0, 200), content_type: file.type, content: file.bytes, uploaded_by: ctx.actorId }).execute();
-	await db.insertInto('patient_event').values({ patient_id: patientId, kind: 'consent_document', occurred_on: new Date().toISOString().slice(0, 10), recorded_by: ctx.actorId, details: JSON.stringify({ filename: file.name.slice(0, 200) }) }).execute();
+	await recordEvent(db, patientId, 'consent_document', parisToday(), ctx.actorId, { filename: file.name.slice(0, 200) });
 	await audit(db, ctx, { action: 'patient.consent_uploaded', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId });
 }

@@ -3,15 +3,14 @@ import { getDb } from '$lib/server/db';
 import { can } from '$lib/server/access/policy';
 import { getNetwork } from '$lib/server/org/networks';
 import { createMicrostructure } from '$lib/server/org/microstructures';
-import { endMembership, getMembership, listNetworkMembers } from '$lib/server/org/memberships';
-import { listPendingInvitations, revokeInvitation } from '$lib/server/org/invitations';
-import { invite, isActiveMember } from '$lib/server/org/invite';
+import { listNetworkMembers } from '$lib/server/org/memberships';
+import { listPendingInvitations } from '$lib/server/org/invitations';
+import { endMembershipAction, inviteAction, revokeInvitationAction } from '$lib/server/org/member-actions';
 import { audit } from '$lib/server/audit/audit';
-import { reauthorizeUser } from '$lib/server/realtime/attach';
 import { auditContext, notFound, requireActor } from '$lib/server/request';
-import { choice, email, formError, optionalText, parseForm, text } from '$lib/server/forms';
-import { fill, messages } from '$lib/i18n';
-import { NETWORK_ROLES, PROFESSIONS } from '$lib/professions';
+import { choice, optionalText, parseForm, text } from '$lib/server/forms';
+import { messages } from '$lib/i18n';
+import { NETWORK_ROLES } from '$lib/professions';
 import type { RequestEvent } from './$types';
 
 async function networkFor(event: RequestEvent, action: 'network.view' | 'network.manage') {
@@ -43,8 +42,6 @@ const msSchema = z.object({
 	postalCode: optionalText(5).refine((v) => v === '' || /^\d{5}$/.test(v), { error: 'errors.postalCode' }),
 	rooms: optionalText(1000)
 });
-const inviteSchema = z.object({ firstName: text(100), lastName: text(100), email: email(), profession: choice(PROFESSIONS), role: choice(NETWORK_ROLES) });
-const idSchema = z.object({ id: z.uuid() });
 
 export const actions = {
 	createMicrostructure: async (event) => {
@@ -68,38 +65,14 @@ export const actions = {
 	},
 	invite: async (event) => {
 		const { actor, network } = await networkFor(event, 'network.manage');
-		const t = messages(event.locals.locale);
-		const parsed = parseForm(inviteSchema, await event.request.formData(), event.locals.locale);
-		if (!parsed.ok) return parsed.failure;
-		const d = parsed.data;
-		const db = getDb();
-		if (await isActiveMember(db, d.email, { networkId: network.id })) {
-			return formError(400, t.members.alreadyMember, d, { email: t.members.alreadyMember });
-		}
-		const result = await invite(db, auditContext(event), { ...d, networkId: network.id, invitedBy: actor.userId, placeName: network.name, networkIdForAudit: network.id, origin: event.url.origin });
-		return result.emailed ? { success: fill(t.members.invitationSent, { email: d.email }) } : { success: fill(t.members.invitationLink, { email: d.email }), link: result.link };
+		return inviteAction(event, actor.userId, { name: network.name, networkId: network.id }, NETWORK_ROLES);
 	},
 	end: async (event) => {
 		const { actor, network } = await networkFor(event, 'network.manage');
-		const t = messages(event.locals.locale);
-		const parsed = parseForm(idSchema, await event.request.formData(), event.locals.locale);
-		if (!parsed.ok) return parsed.failure;
-		const db = getDb();
-		const membership = await getMembership(db, parsed.data.id);
-		if (!membership || membership.network_id !== network.id) return formError(404, t.common.notFound);
-		if (!(await endMembership(db, membership.id, actor.userId))) return formError(400, t.members.alreadyEnded);
-		await audit(db, auditContext(event), { action: 'membership.ended', targetType: 'user', targetId: membership.user_id, networkId: network.id, details: { membershipId: membership.id, role: membership.role } });
-		await reauthorizeUser(membership.user_id);
-		return { success: t.members.ended };
+		return endMembershipAction(event, actor.userId, { name: network.name, networkId: network.id });
 	},
 	revoke: async (event) => {
 		const { network } = await networkFor(event, 'network.manage');
-		const t = messages(event.locals.locale);
-		const parsed = parseForm(idSchema, await event.request.formData(), event.locals.locale);
-		if (!parsed.ok) return parsed.failure;
-		const db = getDb();
-		if (!(await revokeInvitation(db, parsed.data.id, { networkId: network.id }))) return formError(404, t.common.notFound);
-		await audit(db, auditContext(event), { action: 'invitation.revoked', targetType: 'invitation', targetId: parsed.data.id, networkId: network.id });
-		return { success: t.members.revoked };
+		return revokeInvitationAction(event, { name: network.name, networkId: network.id });
 	}
 };
