@@ -100,15 +100,39 @@ export function can(actor: Actor, action: Action, resource: Resource = {}): bool
 	}
 }
 
+/** What the policy needs to know about a patient to decide on its PPS. */
+export interface PatientRef {
+	microstructure: MicrostructureRef;
+	careTeam: string[];
+	/** A patient who has left: the plan is kept for reading only. */
+	closed: boolean;
+}
+
+/**
+ * The PPS: the patient's care team edits it; whoever may read the patient (other clinicians of the
+ * microstructure, its coordination, the network's coordinators) reads it; nobody else.
+ */
+export function ppsAccess(actor: Actor, patient: PatientRef): DocAccess {
+	if (!can(actor, 'patient.read', { microstructure: patient.microstructure })) return 'none';
+	if (!patient.closed && patient.careTeam.includes(actor.userId)) return 'rw';
+	return 'ro';
+}
+
 /**
  * Access to a shared Yjs document, by document name. Unknown kinds are refused.
- * `resolveMicrostructure` turns an id into its reference (or null when it does not exist).
+ * The resolvers turn ids into what the rules need (or null when they do not exist).
  */
 export async function docAccess(
 	actor: Actor,
 	docName: string,
-	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>
+	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>,
+	resolvePatient: (id: string) => Promise<PatientRef | null> = async () => null
 ): Promise<DocAccess> {
+	const pps = /^pps:([0-9a-f-]{36})$/.exec(docName);
+	if (pps) {
+		const patient = await resolvePatient(pps[1]);
+		return patient ? ppsAccess(actor, patient) : 'none';
+	}
 	const match = /^ms-notes:([0-9a-f-]{36})$/.exec(docName);
 	if (!match) return 'none';
 	const ms = await resolveMicrostructure(match[1]);

@@ -224,6 +224,23 @@ export interface PatientNirTable {
 	updated_at: Generated<Date>;
 }
 
+export interface PpsTable {
+	patient_id: string;
+	projection: ColumnType<Record<string, unknown>, string, string>;
+	updated_at: Generated<Date>;
+}
+
+export interface PpsVersionTable {
+	id: Generated<string>;
+	patient_id: string;
+	number: number;
+	snapshot: Uint8Array;
+	projection: ColumnType<Record<string, unknown>, string, never>;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	rcp_id: string | null;
+}
+
 export interface Database {
 	network: NetworkTable;
 	microstructure: MicrostructureTable;
@@ -242,6 +259,8 @@ export interface Database {
 	patient_partner: PatientPartnerTable;
 	consent_document: ConsentDocumentTable;
 	patient_nir: PatientNirTable;
+	pps: PpsTable;
+	pps_version: PpsVersionTable;
 }
 
 export type User = Selectable<AppUserTable>;

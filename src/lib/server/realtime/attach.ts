@@ -9,6 +9,11 @@ import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed } from './authenticate.ts';
 import { createSocketServer, reauthorizeSockets } from './socket.ts';
 import { YjsServer } from './yjs-server.ts';
+import { loadDoc, appendUpdate } from './yjs-store.ts';
+import { audit } from '../audit/audit.ts';
+import { resolvePatientRef, saveProjection } from '../pps/pps.ts';
+import { project } from '../../pps/model.ts';
+import * as Y from 'yjs';
 import { log } from '../log.ts';
 
 export interface Realtime {
@@ -21,6 +26,36 @@ const KEY = Symbol.for('microstructures.realtime');
 const g = globalThis as unknown as Record<symbol, Realtime | undefined>;
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
+const resolvePatient = (id: string) => resolvePatientRef(getDb(), id);
+
+// The PPS projection follows the live document within a second of the last edit.
+const PROJECTION_DELAY_MS = 1000;
+const projectionTimers = new Map<string, NodeJS.Timeout>();
+function scheduleProjection(docName: string, doc: Y.Doc) {
+	if (!docName.startsWith('pps:')) return;
+	clearTimeout(projectionTimers.get(docName));
+	projectionTimers.set(
+		docName,
+		setTimeout(() => {
+			projectionTimers.delete(docName);
+			saveProjection(getDb(), docName.slice(4), project(doc)).catch((error) => log('error', 'pps: projection failed', { error: String(error) }));
+		}, PROJECTION_DELAY_MS)
+	);
+}
+
+/** Patient documents: opening one is a read of patient data, the first accepted edit a write. */
+async function auditPatientDoc(docName: string, userId: string, action: 'patient.read' | 'patient.pps_edited') {
+	if (!docName.startsWith('pps:')) return;
+	const patient = await resolvePatient(docName.slice(4));
+	await audit(getDb(), { actorId: userId }, {
+		action,
+		targetType: 'patient',
+		targetId: docName.slice(4),
+		microstructureId: patient?.microstructure.id ?? null,
+		networkId: patient?.microstructure.networkId ?? null,
+		details: { purpose: 'pps' }
+	});
+}
 
 export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 	const io = createSocketServer(config.maxMessageBytes);
@@ -40,13 +75,18 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 		async authorize(req, docName) {
 			const auth = await authenticateRequest(req);
 			if (!auth) return { refused: 401 };
-			const access = await docAccess(auth.actor, docName, resolveMs);
+			const access = await docAccess(auth.actor, docName, resolveMs, resolvePatient);
 			// An unknown document and a document of someone else look the same.
 			if (access === 'none') return { refused: 404 };
+			await auditPatientDoc(docName, auth.user.id, 'patient.read');
 			return { userId: auth.user.id, access };
 		},
 		async reauthorize(userId, docName) {
-			return docAccess(await loadActor(getDb(), userId), docName, resolveMs);
+			return docAccess(await loadActor(getDb(), userId), docName, resolveMs, resolvePatient);
+		},
+		onChange: scheduleProjection,
+		onFirstWrite(docName, userId) {
+			auditPatientDoc(docName, userId, 'patient.pps_edited').catch((error) => log('error', 'audit failed', { error: String(error) }));
 		}
 	});
 
@@ -80,6 +120,26 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 	};
 	g[KEY] = realtime;
 	return realtime;
+}
+
+/**
+ * Runs `fn` on the live version of a shared document. Changes made inside reach connected clients
+ * and storage like any edit. Without a realtime server (scripts), works on the stored document.
+ */
+export async function withLiveDoc<T>(docName: string, fn: (doc: Y.Doc) => T): Promise<T> {
+	const realtime = g[KEY];
+	if (realtime) {
+		const result = await realtime.yjs.withDoc(docName, fn);
+		await realtime.yjs.flush(docName);
+		return result;
+	}
+	const doc = await loadDoc(getDb(), docName);
+	const updates: Uint8Array[] = [];
+	doc.on('update', (u: Uint8Array) => updates.push(u));
+	const result = fn(doc);
+	for (const u of updates) await appendUpdate(getDb(), docName, u);
+	doc.destroy();
+	return result;
 }
 
 /** Closes every live connection of a user (sign-out everywhere, password change). */

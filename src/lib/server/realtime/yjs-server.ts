@@ -17,6 +17,11 @@ import { log } from '../log.ts';
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
 const MESSAGE_QUERY_AWARENESS = 3;
+/**
+ * Ours: "stored up to this state vector", sent once updates are committed to PostgreSQL, so that
+ * a client shows "enregistré" only for edits that would survive a crash of the server.
+ */
+export const MESSAGE_STORED = 100;
 const UNLOAD_DELAY_MS = 30_000;
 const PING_INTERVAL_MS = 30_000;
 
@@ -32,12 +37,17 @@ export interface YjsServerOptions {
 	authorize(req: IncomingMessage, docName: string): Promise<YjsConnectionInfo | { refused: 401 | 403 | 404 }>;
 	/** Recomputes a user's access to a document (after a membership change). */
 	reauthorize(userId: string, docName: string): Promise<DocAccess>;
+	/** Called after each change of a document (not when it is loaded). */
+	onChange?(docName: string, doc: Y.Doc): void;
+	/** Called the first time a connection's write is accepted (for the audit log). */
+	onFirstWrite?(docName: string, userId: string): void;
 }
 
 interface Connection extends YjsConnectionInfo {
 	ws: WebSocket;
 	clientIds: Set<number>;
 	alive: boolean;
+	wrote: boolean;
 }
 
 class SharedDoc {
@@ -50,7 +60,8 @@ class SharedDoc {
 
 	constructor(
 		readonly name: string,
-		private readonly db: () => Db
+		private readonly db: () => Db,
+		onChange?: (docName: string, doc: Y.Doc) => void
 	) {
 		this.awareness.setLocalState(null);
 		this.doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -59,7 +70,8 @@ class SharedDoc {
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder));
-			this.persist(update);
+			this.persist(update, Y.encodeStateVector(this.doc));
+			onChange?.(this.name, this.doc);
 		});
 		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
 			const changed = [...added, ...updated, ...removed];
@@ -93,8 +105,14 @@ class SharedDoc {
 		});
 	}
 
-	private persist(update: Uint8Array): void {
-		this.enqueue(() => appendUpdate(this.db(), this.name, update));
+	private persist(update: Uint8Array, stateVector: Uint8Array): void {
+		this.enqueue(async () => {
+			await appendUpdate(this.db(), this.name, update);
+			const encoder = encoding.createEncoder();
+			encoding.writeVarUint(encoder, MESSAGE_STORED);
+			encoding.writeVarUint8Array(encoder, stateVector);
+			this.broadcast(encoding.toUint8Array(encoder));
+		});
 		if (++this.sinceCompaction >= COMPACT_EVERY) {
 			this.sinceCompaction = 0;
 			this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
@@ -184,7 +202,7 @@ export class YjsServer {
 	private getDoc(name: string): Promise<SharedDoc> {
 		let pending = this.docs.get(name);
 		if (!pending) {
-			const shared = new SharedDoc(name, this.options.db);
+			const shared = new SharedDoc(name, this.options.db, this.options.onChange);
 			pending = shared.load().then(() => shared);
 			pending.catch(() => this.docs.delete(name));
 			this.docs.set(name, pending);
@@ -214,7 +232,7 @@ export class YjsServer {
 		shared = await this.getDoc(docName);
 		if (ws.readyState !== WebSocket.OPEN) return;
 		clearTimeout(shared.unloadTimer);
-		conn = { ws, ...info, clientIds: new Set(), alive: true };
+		conn = { ws, ...info, clientIds: new Set(), alive: true, wrote: false };
 		shared.conns.set(ws, conn);
 
 		const encoder = encoding.createEncoder();
@@ -274,6 +292,10 @@ export class YjsServer {
 		}
 		Y.decodeUpdate(update); // throws on a malformed update before it can touch the document
 		Y.applyUpdate(shared.doc, update, conn.ws);
+		if (!conn.wrote) {
+			conn.wrote = true;
+			this.options.onFirstWrite?.(shared.name, conn.userId);
+		}
 	}
 
 	private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
@@ -286,18 +308,22 @@ export class YjsServer {
 	private onClose(shared: SharedDoc, conn: Connection): void {
 		shared.conns.delete(conn.ws);
 		awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.clientIds], null);
-		if (shared.conns.size === 0) {
-			shared.unloadTimer = setTimeout(() => {
-				if (shared.conns.size > 0) return;
-				shared.flushed().then(() => {
-					if (shared.conns.size === 0) {
-						this.docs.delete(shared.name);
-						shared.doc.destroy();
-					}
-				});
-			}, UNLOAD_DELAY_MS);
-			shared.unloadTimer.unref();
-		}
+		if (shared.conns.size === 0) this.scheduleUnload(shared);
+	}
+
+	/** Frees a document nobody has open, once its updates are stored, after a grace period. */
+	private scheduleUnload(shared: SharedDoc): void {
+		clearTimeout(shared.unloadTimer);
+		shared.unloadTimer = setTimeout(() => {
+			if (shared.conns.size > 0) return;
+			shared.flushed().then(() => {
+				if (shared.conns.size === 0) {
+					this.docs.delete(shared.name);
+					shared.doc.destroy();
+				}
+			});
+		}, UNLOAD_DELAY_MS);
+		shared.unloadTimer.unref();
 	}
 
 	private ping(): void {
@@ -345,6 +371,25 @@ export class YjsServer {
 			const shared = await pending.catch(() => undefined);
 			await shared?.flushed();
 		}
+	}
+
+	/**
+	 * Runs `fn` on the live document (loading it if nobody has it open): reads see every edit
+	 * received so far; changes made inside are broadcast and stored like a client's.
+	 */
+	async withDoc<T>(name: string, fn: (doc: Y.Doc) => T): Promise<T> {
+		const shared = await this.getDoc(name);
+		try {
+			return fn(shared.doc);
+		} finally {
+			if (shared.conns.size === 0) this.scheduleUnload(shared);
+		}
+	}
+
+	/** Waits until every update of one document received so far is stored. */
+	async flush(name: string): Promise<void> {
+		const pending = this.docs.get(name);
+		if (pending) await (await pending).flushed();
 	}
 
 	openDocumentCount(): number {
