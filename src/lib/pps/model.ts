@@ -160,10 +160,12 @@ const SECTION: Record<ListName | ProseName | 'reviewDate', string> = {
 	entretiens: 'Entretiens prévus'
 };
 
+const STATUS_FR: Record<string, string> = { a_faire: 'à faire', en_cours: 'en cours', fait: 'fait', abandonne: 'abandonné' };
+
 function describe(name: ListName, item: Record<string, string>, owners: (id: string) => string): string {
 	switch (name) {
 		case 'actions':
-			return [item.what || '(sans titre)', item.owner ? `par ${owners(item.owner)}` : '', item.due ? `pour le ${item.due}` : '', item.status ? `(${item.status.replace('_', ' ')})` : '']
+			return [item.what || '(sans titre)', item.owner ? `par ${owners(item.owner)}` : '', item.due ? `pour le ${item.due}` : '', item.status ? `(${STATUS_FR[item.status] ?? item.status})` : '']
 				.filter(Boolean)
 				.join(' ');
 		case 'entretiens':

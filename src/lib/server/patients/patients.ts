@@ -280,8 +280,12 @@ export async function careTeam(db: Db, patientId: string) {
 	return { members, partners };
 }
 
-/** Sets the care team to these members of the microstructure (others are ignored). */
-export async function setCareTeam(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, userIds: string[]): Promise<void> {
+/**
+ * Sets the care team to these members of the microstructure (others are ignored). Returns who
+ * joined or left, so that their live access to the patient's PPS can be re-checked at once.
+ */
+export async function setCareTeam(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, userIds: string[]): Promise<string[]> {
+	const before = (await db.selectFrom('patient_team_member').select('user_id').where('patient_id', '=', patientId).execute()).map((r) => r.user_id);
 	const eligible = await db
 		.selectFrom('membership')
 		.select('user_id')
@@ -296,6 +300,7 @@ export async function setCareTeam(db: Db, ctx: AuditContext, ms: MicrostructureR
 		if (chosen.length) await trx.insertInto('patient_team_member').values(chosen.map((user_id) => ({ patient_id: patientId, user_id }))).execute();
 	});
 	await audit(db, ctx, { action: 'patient.team_changed', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId, details: { members: chosen.length } });
+	return [...before.filter((id) => !chosen.includes(id)), ...chosen.filter((id) => !before.includes(id))];
 }
 
 export async function addPartner(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, p: { name: string; role: string; contact: string }) {
@@ -394,6 +399,10 @@ export async function anonymisePatient(db: Db, ctx: AuditContext, ms: Microstruc
 		await trx.deleteFrom('patient_nir').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('consent_document').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('patient_partner').where('patient_id', '=', patient.id).execute();
+		// The care plan is free text about the person: its live document and versions go too.
+		await trx.deleteFrom('pps_version').where('patient_id', '=', patient.id).execute();
+		await trx.deleteFrom('pps').where('patient_id', '=', patient.id).execute();
+		await trx.deleteFrom('yjs_update').where('doc_name', '=', `pps:${patient.id}`).execute();
 		await recordEvent(trx, patient.id, 'anonymised', parisToday(), ctx.actorId);
 	});
 	await audit(db, ctx, { action: 'patient.anonymised', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });

@@ -22,7 +22,7 @@ import { consentMethodField, identityFields, isoDate, orNull, orientationField, 
 import { getNir, loadNirKeys, maskNir, setNir } from '$lib/server/patients/nir';
 import { formError, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
-import { notifyPatientChanged } from '$lib/server/realtime/attach';
+import { notifyPatientChanged, reauthorizeUser } from '$lib/server/realtime/attach';
 
 export async function load(event) {
 	const { actor, ms, ref, patient } = await patientOf(event);
@@ -142,7 +142,8 @@ export const actions = {
 		const { ref, ctx, patient } = await patientOf(event, 'team');
 		const form = await event.request.formData();
 		const ids = form.getAll('member').filter((v): v is string => typeof v === 'string').slice(0, 50);
-		await setCareTeam(getDb(), ctx, ref, patient.id, ids);
+		const changed = await setCareTeam(getDb(), ctx, ref, patient.id, ids);
+		await Promise.all(changed.map((userId) => reauthorizeUser(userId)));
 		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: messages(event.locals.locale).patients.record.saved };
 	},
