@@ -16,6 +16,8 @@ export function sharedText(docName: string, field = 'notes') {
 	let value = $state('');
 	let area: HTMLTextAreaElement | undefined;
 
+	// The server's "stored" acknowledgements (type 100): the team notes need no save indicator.
+	provider.messageHandlers[100] = () => {};
 	provider.on('status', (e: { status: string }) => {
 		status = e.status === 'connected' ? 'connected' : e.status === 'connecting' ? 'connecting' : 'offline';
 	});

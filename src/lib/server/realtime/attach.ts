@@ -142,6 +142,16 @@ export async function withLiveDoc<T>(docName: string, fn: (doc: Y.Doc) => T): Pr
 	return result;
 }
 
+/** Re-checks the live connections to a document after its subject changed (patient left). */
+export async function reauthorizeDocument(docName: string): Promise<void> {
+	await g[KEY]?.yjs.reauthorizeDocument(docName);
+}
+
+/** Drops a document from memory, its connections closed, before its storage is erased. */
+export async function evictDocument(docName: string): Promise<void> {
+	await g[KEY]?.yjs.evict(docName);
+}
+
 /** Closes every live connection of a user (sign-out everywhere, password change). */
 export async function disconnectUser(userId: string): Promise<void> {
 	const realtime = g[KEY];

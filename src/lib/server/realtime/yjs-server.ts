@@ -55,6 +55,10 @@ class SharedDoc {
 	readonly awareness = new awarenessProtocol.Awareness(this.doc);
 	readonly conns = new Map<WebSocket, Connection>();
 	private writes: Promise<void> = Promise.resolve();
+	/** A write failed: the next one stores the whole document, so that its acknowledgement is true. */
+	private unstored = false;
+	/** State vector of what PostgreSQL holds, told to each connection as it opens. */
+	storedStateVector: Uint8Array = Y.encodeStateVector(this.doc);
 	private sinceCompaction = 0;
 	unloadTimer: NodeJS.Timeout | undefined;
 
@@ -96,22 +100,25 @@ class SharedDoc {
 			},
 			this
 		);
+		this.storedStateVector = Y.encodeStateVector(this.doc);
 		if (updates.length > COMPACT_EVERY) this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
 	}
 
 	private enqueue(task: () => Promise<void>): void {
 		this.writes = this.writes.then(task).catch((error) => {
+			this.unstored = true;
 			log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
 		});
 	}
 
 	private persist(update: Uint8Array, stateVector: Uint8Array): void {
 		this.enqueue(async () => {
-			await appendUpdate(this.db(), this.name, update);
-			const encoder = encoding.createEncoder();
-			encoding.writeVarUint(encoder, MESSAGE_STORED);
-			encoding.writeVarUint8Array(encoder, stateVector);
-			this.broadcast(encoding.toUint8Array(encoder));
+			// The state vector acknowledged below covers every earlier update, a lost one included.
+			const full = this.unstored;
+			await appendUpdate(this.db(), this.name, full ? Y.encodeStateAsUpdate(this.doc) : update);
+			if (full) this.unstored = false;
+			this.storedStateVector = stateVector;
+			this.broadcast(storedMessage(stateVector));
 		});
 		if (++this.sinceCompaction >= COMPACT_EVERY) {
 			this.sinceCompaction = 0;
@@ -127,6 +134,13 @@ class SharedDoc {
 	broadcast(message: Uint8Array): void {
 		for (const conn of this.conns.values()) send(conn.ws, message);
 	}
+}
+
+function storedMessage(stateVector: Uint8Array): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, MESSAGE_STORED);
+	encoding.writeVarUint8Array(encoder, stateVector);
+	return encoding.toUint8Array(encoder);
 }
 
 function send(ws: WebSocket, message: Uint8Array): void {
@@ -239,6 +253,9 @@ export class YjsServer {
 		encoding.writeVarUint(encoder, MESSAGE_SYNC);
 		syncProtocol.writeSyncStep1(encoder, shared.doc);
 		send(ws, encoding.toUint8Array(encoder));
+		// Edits stored before an acknowledgement could reach their author (a crash, a lost
+		// connection) are acknowledged on reconnection, when the author's sync adds nothing new.
+		send(ws, storedMessage(shared.storedStateVector));
 		const states = shared.awareness.getStates();
 		if (states.size > 0) {
 			const aw = encoding.createEncoder();
@@ -291,8 +308,19 @@ export class YjsServer {
 			return;
 		}
 		Y.decodeUpdate(update); // throws on a malformed update before it can touch the document
-		Y.applyUpdate(shared.doc, update, conn.ws);
-		if (!conn.wrote) {
+		// Only an update that changes the document is a write: every client answers the server's
+		// sync step 1 with a step 2, empty when it has nothing new (opening is not editing).
+		let changed = false;
+		const onUpdate = (_update: Uint8Array, origin: unknown) => {
+			if (origin === conn.ws) changed = true;
+		};
+		shared.doc.on('update', onUpdate);
+		try {
+			Y.applyUpdate(shared.doc, update, conn.ws);
+		} finally {
+			shared.doc.off('update', onUpdate);
+		}
+		if (changed && !conn.wrote) {
 			conn.wrote = true;
 			this.options.onFirstWrite?.(shared.name, conn.userId);
 		}
@@ -353,6 +381,32 @@ export class YjsServer {
 				else conn.access = access;
 			}
 		}
+	}
+
+	/** Re-checks every open connection to one document (the patient left, the plan is now read-only). */
+	async reauthorizeDocument(name: string): Promise<void> {
+		const shared = await this.docs.get(name)?.catch(() => undefined);
+		for (const conn of shared?.conns.values() ?? []) {
+			const access = await this.options.reauthorize(conn.userId, name);
+			if (access === 'none') conn.ws.close(4403, 'Accès retiré');
+			else conn.access = access;
+		}
+	}
+
+	/**
+	 * Closes a document and forgets it, after its pending writes are stored (before its storage is
+	 * erased, e.g. anonymisation): nothing of it stays in memory to be served or written back.
+	 */
+	async evict(name: string): Promise<void> {
+		const pending = this.docs.get(name);
+		if (!pending) return;
+		const shared = await pending.catch(() => undefined);
+		this.docs.delete(name);
+		if (!shared) return;
+		clearTimeout(shared.unloadTimer);
+		for (const conn of shared.conns.values()) conn.ws.close(4404, 'Document retiré');
+		await shared.flushed();
+		shared.doc.destroy();
 	}
 
 	/** Closes every connection of a user (sign-out everywhere, password change). */

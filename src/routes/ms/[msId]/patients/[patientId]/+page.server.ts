@@ -22,7 +22,8 @@ import { consentMethodField, identityFields, isoDate, orNull, orientationField, 
 import { getNir, loadNirKeys, maskNir, setNir } from '$lib/server/patients/nir';
 import { formError, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
-import { notifyPatientChanged, reauthorizeUser } from '$lib/server/realtime/attach';
+import { evictDocument, notifyPatientChanged, reauthorizeDocument, reauthorizeUser } from '$lib/server/realtime/attach';
+import { ppsDocName } from '$lib/server/pps/pps';
 
 export async function load(event) {
 	const { actor, ms, ref, patient } = await patientOf(event);
@@ -118,6 +119,8 @@ export const actions = {
 		// Keep the step open with what was typed, so the professional only corrects the date.
 		if (!result.ok) return formError(400, result.error, { ...d, kind });
 		notifyPatientChanged(patient.id, ctx.actorId);
+		// A patient who leaves keeps a read-only plan: open editors become readers at once.
+		if (action.kind === 'exit' || action.kind === 'transfer' || action.kind === 'reinclude') await reauthorizeDocument(ppsDocName(patient.id));
 		if (result.newPatientId && target) redirect(303, `/ms/${target.id}/patients/${result.newPatientId}`);
 		return { success: t.patients.record.done, ms: ms.id };
 	},
@@ -184,6 +187,7 @@ export const actions = {
 		const { actor, ref, ctx, patient } = await patientOf(event, 'anonymise');
 		const t = messages(event.locals.locale);
 		if (!can(actor, 'patient.anonymise', { microstructure: ref })) return formError(404, t.common.notFound);
+		if (patient.state === 'sorti' || patient.state === 'transfere') await evictDocument(ppsDocName(patient.id));
 		const result = await anonymisePatient(getDb(), ctx, ref, patient);
 		if (!result.ok) return formError(400, result.error);
 		notifyPatientChanged(patient.id, ctx.actorId);

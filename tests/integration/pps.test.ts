@@ -1,0 +1,822 @@
+// The PPS (plan personnalisé de santé) end to end on the server side: access decided at the real
+// websocket upgrade, the "stored" acknowledgement (message 100), the JSON projection, validated
+// versions (immutable, diff, restore, FHIR), the audit trail and hostile messages. A real http
+// server, a real database, real y-websocket clients.
+process.env.LOG_LEVEL = 'silent';
+process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import { sql } from 'kysely';
+import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
+import { seedDemo } from '../../src/lib/server/demo/seed.ts';
+import { createSession, generateSessionToken } from '../../src/lib/server/auth/session.ts';
+import { attachRealtime, reauthorizeUser, withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
+import { MESSAGE_STORED } from '../../src/lib/server/realtime/yjs-server.ts';
+import { applyPathwayAction, careTeam, createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
+import { fhirBundle, getProjection, getVersion, listVersions, ppsDocName, validateVersion } from '../../src/lib/server/pps/pps.ts';
+import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
+import { diff, list, meta, newItem, project, restore, type PpsProjection } from '../../src/lib/pps/model.ts';
+
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+const TODAY = '2026-11-24';
+
+let t: TestDb;
+let ids: Awaited<ReturnType<typeof seedDemo>>;
+let tanneurs: MicrostructureRef;
+let server: Server;
+let realtime: Realtime;
+let wsBase: string;
+
+const providers: WebsocketProvider[] = [];
+const rawSockets: WebSocket[] = [];
+
+beforeAll(async () => {
+	t = await createSharedTestDb();
+	ids = await seedDemo(t.db);
+	const ms = await t.db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', ids.microstructures.tanneurs).executeTakeFirstOrThrow();
+	tanneurs = { id: ms.id, networkId: ms.network_id };
+	server = createServer((_req, res) => {
+		res.statusCode = 404;
+		res.end();
+	});
+	realtime = await attachRealtime(server);
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	wsBase = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+	for (const p of providers) p.destroy();
+	for (const ws of rawSockets) ws.terminate();
+	await realtime?.close();
+	if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+	// Let the projection timers (1 s after the last edit) fire against a database that still exists.
+	await new Promise((resolve) => setTimeout(resolve, 1200));
+	await t?.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await condition())) {
+		if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+	let timer: NodeJS.Timeout;
+	return Promise.race([
+		promise.finally(() => clearTimeout(timer)),
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`Timed out waiting for: ${what}`)), timeoutMs);
+		})
+	]);
+}
+
+const user = (login: string) => ids.users[login];
+const ctx = (login: string) => ({ actorId: user(login), ip: '127.0.0.1', userAgent: 'vitest' });
+
+async function cookieFor(login: string): Promise<string> {
+	const token = generateSessionToken();
+	await createSession(t.db, token, user(login), { twoFactorVerified: true });
+	return `session=${token}`;
+}
+
+let patientCount = 0;
+/** A patient of the Cabinet des Tanneurs included by `author` (who joins the care team), optionally with another team. */
+async function newPatient(author: string, team?: string[]): Promise<{ id: string; code: string; docName: string }> {
+	const r = await createPatient(
+		t.db,
+		ctx(author),
+		tanneurs,
+		{
+			identity: { lastName: `Pps${++patientCount}`, firstName: 'Alice', birthDate: '1980-01-01', sex: 'F', phone: null, email: null },
+			programme: 'MSMA',
+			motif: 'addiction',
+			orientationOrigin: null,
+			medecinTraitant: null,
+			start: { kind: 'include', on: '2026-01-15', orientation: 'psychologue', consent: { on: '2026-01-15', method: 'oral_atteste' } }
+		},
+		TODAY
+	);
+	if (!r.ok) throw new Error(r.error);
+	if (team) await setCareTeam(t.db, ctx(author), tanneurs, r.id, team.map(user));
+	return { id: r.id, code: r.code, docName: ppsDocName(r.id) };
+}
+
+function webSocketWith(headers: Record<string, string>) {
+	return class extends WebSocket {
+		constructor(url: string | URL, protocols?: string | string[]) {
+			super(url, protocols, { headers });
+		}
+	};
+}
+
+interface Client {
+	doc: Y.Doc;
+	provider: WebsocketProvider;
+	/** Every "stored up to" state vector received (message 100). */
+	stored: Map<number, number>[];
+	closes: number[];
+}
+
+function yjsClient(docName: string, headers: Record<string, string>): Client {
+	const doc = new Y.Doc();
+	const provider = new WebsocketProvider(`${wsBase}/yjs`, docName, doc, {
+		WebSocketPolyfill: webSocketWith(headers) as unknown as typeof globalThis.WebSocket,
+		disableBc: true,
+		maxBackoffTime: 300
+	});
+	providers.push(provider);
+	const stored: Map<number, number>[] = [];
+	// Like the PPS editor: the server's acknowledgement that updates are in PostgreSQL.
+	provider.messageHandlers[MESSAGE_STORED] = (_encoder, decoder) => {
+		stored.push(Y.decodeStateVector(decoding.readVarUint8Array(decoder)));
+	};
+	const closes: number[] = [];
+	provider.on('connection-close', (event) => {
+		if (event) closes.push(event.code);
+	});
+	return { doc, provider, stored, closes };
+}
+
+async function syncedClient(docName: string, login: string): Promise<Client> {
+	const client = yjsClient(docName, { Cookie: await cookieFor(login) });
+	await waitUntil(() => client.provider.synced, `${login} synced on ${docName}`);
+	return client;
+}
+
+function destroy(...clients: Client[]): void {
+	for (const c of clients) {
+		c.provider.destroy();
+		c.doc.destroy();
+	}
+}
+
+/** Round trip on the client's own connection: afterwards the server has handled all its earlier messages, and the client has received everything sent to it before. */
+function barrier(client: Client): Promise<void> {
+	const ws = client.provider.ws as unknown as WebSocket;
+	return withTimeout(
+		new Promise<void>((resolve) => {
+			const listener = (data: ArrayBuffer) => {
+				const bytes = new Uint8Array(data);
+				if (bytes[0] === 0 && bytes[1] === syncProtocol.messageYjsSyncStep2) {
+					ws.off('message', listener);
+					resolve();
+				}
+			};
+			ws.on('message', listener);
+			const encoder = encoding.createEncoder();
+			encoding.writeVarUint(encoder, 0);
+			syncProtocol.writeSyncStep1(encoder, client.doc);
+			ws.send(encoding.toUint8Array(encoder));
+		}),
+		'sync barrier'
+	);
+}
+
+function upgradeStatus(docName: string, headers: Record<string, string>): Promise<number> {
+	return withTimeout(
+		new Promise<number>((resolve) => {
+			const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers });
+			rawSockets.push(ws);
+			ws.on('error', () => {});
+			ws.on('unexpected-response', (req, res) => {
+				resolve(res.statusCode ?? 0);
+				res.resume();
+				req.destroy();
+			});
+			ws.on('open', () => {
+				resolve(101);
+				ws.close();
+			});
+		}),
+		`upgrade of ${docName}`
+	);
+}
+
+async function rawYjs(docName: string, cookie: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+	const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers: { Cookie: cookie } });
+	rawSockets.push(ws);
+	ws.on('error', () => {});
+	const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+	await withTimeout(new Promise<void>((resolve) => ws.once('message', () => resolve())), 'first Yjs message');
+	return { ws, closed };
+}
+
+// PPS edits, the way the editor makes them ------------------------------------------------------
+
+/** Appends a paragraph to the patient's goals (Tiptap: paragraph > text). */
+function addGoal(doc: Y.Doc, text: string): void {
+	const fragment = doc.getXmlFragment('goals');
+	const paragraph = new Y.XmlElement('paragraph');
+	paragraph.insert(0, [new Y.XmlText(text)]);
+	fragment.insert(fragment.length, [paragraph]);
+}
+
+function addAction(doc: Y.Doc, what: string, values: { owner?: string; due?: string; status?: string } = {}): string {
+	const item = newItem('actions', { what, status: 'a_faire', ...values });
+	list(doc, 'actions').push([item]);
+	return item.get('id')!;
+}
+
+function addObjective(doc: Y.Doc, text: string, domain = 'sante_addiction'): string {
+	const item = newItem('objectives', { domain, text });
+	list(doc, 'objectives').push([item]);
+	return item.get('id')!;
+}
+
+function findItem(doc: Y.Doc, name: 'actions' | 'objectives', id: string): { index: number; map: Y.Map<string> } {
+	const index = list(doc, name).toArray().findIndex((m) => m.get('id') === id);
+	if (index < 0) throw new Error(`no ${name} ${id}`);
+	return { index, map: list(doc, name).get(index) };
+}
+
+/** Every string of a projection, to look for a marker anywhere. */
+const allText = (p: PpsProjection) => JSON.stringify(p);
+
+async function storedProjection(docName: string): Promise<PpsProjection> {
+	return project(await loadDoc(t.db, docName));
+}
+
+async function auditRows(patientId: string, action: string) {
+	return t.db
+		.selectFrom('audit_event')
+		.select(['actor_id', 'details', 'microstructure_id', 'network_id'])
+		.where('action', '=', action)
+		.where('target_id', '=', patientId)
+		.orderBy('id')
+		.execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access, decided at the upgrade
+// ---------------------------------------------------------------------------------------------
+
+describe('access through real upgrades', () => {
+	test('care-team members edit, and each sees the other’s edits', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		addGoal(ines.doc, 'Reprendre le travail avant l’été.');
+		await waitUntil(() => project(camille.doc).goals === 'Reprendre le travail avant l’été.', 'goals to reach Camille');
+		addAction(camille.doc, 'Bilan psychologique', { owner: user('camille.durand') });
+		meta(camille.doc).set('reviewDate', '2027-03-01');
+		await waitUntil(() => project(ines.doc).actions.length === 1 && project(ines.doc).reviewDate === '2027-03-01', 'action to reach Inès');
+		expect(project(ines.doc)).toEqual(project(camille.doc));
+		await realtime.yjs.flush(p.docName);
+		expect(await storedProjection(p.docName)).toEqual(project(ines.doc));
+		destroy(ines, camille);
+	});
+
+	test('another GP of the microstructure and a network coordinator read, but their edits are dropped', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		addGoal(ines.doc, 'Dormir mieux.');
+		const readers = [await syncedClient(p.docName, 'paul.schmitt'), await syncedClient(p.docName, 'marc.weber')];
+		for (const reader of readers) expect(project(reader.doc).goals).toBe('Dormir mieux.');
+
+		// Live edits of the care team reach the readers.
+		addAction(ines.doc, 'Rendez-vous CSAPA');
+		for (const reader of readers) await waitUntil(() => project(reader.doc).actions.length === 1, 'action to reach a reader');
+
+		// The readers' own edits go nowhere.
+		for (const [i, reader] of readers.entries()) {
+			addGoal(reader.doc, `READER-EDIT-${i}`);
+			addAction(reader.doc, `READER-ACTION-${i}`);
+			meta(reader.doc).set('reviewDate', '1999-01-01');
+			await barrier(reader);
+		}
+		await barrier(ines);
+		expect(allText(project(ines.doc))).not.toContain('READER-');
+		expect(project(ines.doc).reviewDate).toBe('');
+		// Still connected, still receiving.
+		addGoal(ines.doc, 'Voir sa fille le dimanche.');
+		for (const reader of readers) {
+			await waitUntil(() => project(reader.doc).goals.includes('Voir sa fille le dimanche.'), 'later edit to reach a reader');
+			expect(reader.provider.wsconnected).toBe(true);
+			expect(reader.closes).toEqual([]);
+		}
+		// A fresh client, the server's live document and the database have none of it.
+		const fresh = await syncedClient(p.docName, 'ines.haddad');
+		expect(project(fresh.doc).goals).toBe('Dormir mieux.\nVoir sa fille le dimanche.');
+		expect(allText(project(fresh.doc))).not.toContain('READER-');
+		expect(allText(await realtime.yjs.withDoc(p.docName, project))).not.toContain('READER-');
+		await realtime.yjs.flushAll();
+		const stored = await storedProjection(p.docName);
+		expect(stored.goals).toBe('Dormir mieux.\nVoir sa fille le dimanche.');
+		expect(allText(stored)).not.toContain('READER-');
+		expect(stored.reviewDate).toBe('');
+		// And the stored acknowledgements never covered a reader's edits.
+		for (const reader of readers) {
+			expect(fresh.doc.store.clients.has(reader.doc.clientID)).toBe(false);
+			expect(ines.stored.some((sv) => sv.has(reader.doc.clientID))).toBe(false);
+		}
+		destroy(ines, fresh, ...readers);
+	});
+
+	test('the secretariat, clinicians of other microstructures, a bare network admin and unknown ids get 404', async () => {
+		const p = await newPatient('ines.haddad');
+		expect(await upgradeStatus(p.docName, { Cookie: await cookieFor('ines.haddad') })).toBe(101);
+		expect(await upgradeStatus(p.docName, { Cookie: await cookieFor('paul.schmitt') })).toBe(101);
+		// A refused upgrade does not even load the document it names.
+		const open = realtime.yjs.openDocumentCount();
+		for (const login of ['nadia.benali', 'claire.muller', 'francois.hoffmann', 'elodie.petit', 'anne.legoff', 'helene.roy']) {
+			expect(await upgradeStatus(p.docName, { Cookie: await cookieFor(login) }), login).toBe(404);
+		}
+		const ines = await cookieFor('ines.haddad');
+		expect(await upgradeStatus(ppsDocName(crypto.randomUUID()), { Cookie: ines })).toBe(404);
+		expect(await upgradeStatus('pps:not-a-uuid', { Cookie: ines })).toBe(404);
+		expect(await upgradeStatus(ppsDocName(p.id.toUpperCase()), { Cookie: ines })).toBe(404);
+		expect(await upgradeStatus(`pps:${p.id}:x`, { Cookie: ines })).toBe(404);
+		// Without a session, 401 whatever the document.
+		expect(await upgradeStatus(p.docName, {})).toBe(401);
+		expect(realtime.yjs.openDocumentCount()).toBe(open);
+	});
+
+	test('leaving the care team makes an open PPS read-only once access is re-checked', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		addAction(camille.doc, 'Avant le changement d’équipe');
+		await waitUntil(() => project(ines.doc).actions.length === 1, 'Camille writes');
+
+		// As the care-team form does: set the team, then re-check the live access of who changed.
+		const changed = await setCareTeam(t.db, ctx('ines.haddad'), tanneurs, p.id, [user('ines.haddad')]);
+		expect(changed).toEqual([user('camille.durand')]);
+		await reauthorizeUser(user('camille.durand'));
+		addAction(camille.doc, 'AFTER-LEAVING');
+		await barrier(camille);
+		await barrier(ines);
+		expect(allText(project(ines.doc))).not.toContain('AFTER-LEAVING');
+		// Still a clinician of the microstructure: she keeps reading.
+		expect(camille.provider.wsconnected).toBe(true);
+		addGoal(ines.doc, 'Vu par Camille.');
+		await waitUntil(() => project(camille.doc).goals === 'Vu par Camille.', 'Camille still receives');
+		await realtime.yjs.flushAll();
+		expect(allText(await storedProjection(p.docName))).not.toContain('AFTER-LEAVING');
+		destroy(ines, camille);
+	});
+
+	test('the PPS of a patient who has left is read-only, even for the care team', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const before = await syncedClient(p.docName, 'ines.haddad');
+		addGoal(before.doc, 'Objectif avant la sortie.');
+		await waitUntil(() => before.stored.some((sv) => (sv.get(before.doc.clientID) ?? 0) >= Y.getState(before.doc.store, before.doc.clientID)), 'edit stored');
+		destroy(before);
+
+		const row = await t.db.selectFrom('patient').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
+		expect((await applyPathwayAction(t.db, ctx('ines.haddad'), tanneurs, row, { kind: 'exit', on: '2026-06-01', reason: 'amelioration' }, TODAY)).ok).toBe(true);
+
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		expect(project(ines.doc).goals).toBe('Objectif avant la sortie.');
+		addGoal(ines.doc, 'AFTER-EXIT-INES');
+		addAction(camille.doc, 'AFTER-EXIT-CAMILLE');
+		await barrier(ines);
+		await barrier(camille);
+		expect(project(camille.doc).goals).toBe('Objectif avant la sortie.');
+		expect(allText(project(ines.doc))).not.toContain('AFTER-EXIT-CAMILLE');
+		await realtime.yjs.flushAll();
+		const stored = await storedProjection(p.docName);
+		expect(stored.goals).toBe('Objectif avant la sortie.');
+		expect(stored.actions).toEqual([]);
+		expect(await auditRows(p.id, 'patient.pps_edited')).toHaveLength(1); // the one before the exit
+		destroy(ines, camille);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// "Stored" acknowledgement
+// ---------------------------------------------------------------------------------------------
+
+describe('the stored acknowledgement (message 100)', () => {
+	const covers = (client: Client) => {
+		const clock = Y.getState(client.doc.store, client.doc.clientID);
+		return () => client.stored.some((sv) => (sv.get(client.doc.clientID) ?? 0) >= clock);
+	};
+
+	test('arrives after the edit is in yjs_update, with a state vector covering the client’s clock', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		expect(Y.getState(ines.doc.store, ines.doc.clientID)).toBe(0);
+		expect(ines.stored.some((sv) => sv.has(ines.doc.clientID))).toBe(false);
+
+		addGoal(ines.doc, 'Premier objectif enregistré.');
+		await waitUntil(covers(ines), 'acknowledgement of the first edit');
+		// No flush: the acknowledgement itself says the update is committed.
+		let stored = await loadDoc(t.db, p.docName);
+		expect(Y.getState(stored.store, ines.doc.clientID)).toBe(Y.getState(ines.doc.store, ines.doc.clientID));
+		expect(project(stored).goals).toBe('Premier objectif enregistré.');
+
+		// A burst of quick edits: the acknowledgement of the last one covers all of them.
+		for (let i = 0; i < 25; i++) {
+			if (i % 3 === 0) addAction(ines.doc, `Action ${i}`);
+			else if (i % 3 === 1) meta(ines.doc).set('reviewDate', `2027-01-${String(i).padStart(2, '0')}`);
+			else list(ines.doc, 'actions').get(0).set('status', i % 2 ? 'en_cours' : 'fait');
+		}
+		await waitUntil(covers(ines), 'acknowledgement of the burst');
+		stored = await loadDoc(t.db, p.docName);
+		expect(project(stored)).toEqual(project(ines.doc));
+		expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(ines.doc));
+
+		// Acknowledgements go to every connection, and cover the other writer's edits too.
+		addAction(camille.doc, 'Action de Camille');
+		await waitUntil(covers(camille), 'acknowledgement for Camille');
+		await waitUntil(() => ines.stored.some((sv) => (sv.get(camille.doc.clientID) ?? 0) >= Y.getState(camille.doc.store, camille.doc.clientID)), 'Inès told that Camille’s edit is stored');
+		expect(project(await loadDoc(t.db, p.docName)).actions.map((a) => a.what)).toContain('Action de Camille');
+		destroy(ines, camille);
+	});
+
+	test('an update the database refused is never acknowledged, not even by a later acknowledgement', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		addGoal(ines.doc, 'Stocké.');
+		await waitUntil(covers(ines), 'first acknowledgement');
+
+		// A real failure of PostgreSQL for this document only: a trigger refuses its inserts.
+		await sql`create table test_refused_doc (doc_name text primary key)`.execute(t.db);
+		await sql`create function test_refuse_yjs_update() returns trigger language plpgsql as $$
+			begin
+				if exists (select 1 from test_refused_doc where doc_name = new.doc_name) then raise exception 'refused by the test'; end if;
+				return new;
+			end $$`.execute(t.db);
+		await sql`create trigger test_refuse_yjs_update before insert on yjs_update for each row execute function test_refuse_yjs_update()`.execute(t.db);
+		try {
+			await sql`insert into test_refused_doc values (${p.docName})`.execute(t.db);
+			addAction(ines.doc, 'Écrite pendant la panne');
+			await barrier(ines);
+			await realtime.yjs.flush(p.docName);
+			await barrier(ines);
+			expect(covers(ines)()).toBe(false);
+			expect(project(await loadDoc(t.db, p.docName)).actions).toEqual([]);
+
+			// The database is back; the next edit is stored and acknowledged...
+			await sql`delete from test_refused_doc`.execute(t.db);
+			meta(ines.doc).set('reviewDate', '2027-06-01');
+			await waitUntil(covers(ines), 'acknowledgement after the failure');
+			// ...and since the acknowledgement covers the earlier edit too, that one must be stored as well.
+			const stored = await loadDoc(t.db, p.docName);
+			expect(project(stored)).toEqual(project(ines.doc));
+			expect(project(stored).actions.map((a) => a.what)).toEqual(['Écrite pendant la panne']);
+			expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(ines.doc));
+		} finally {
+			await sql`drop trigger test_refuse_yjs_update on yjs_update`.execute(t.db);
+			await sql`drop function test_refuse_yjs_update()`.execute(t.db);
+			await sql`drop table test_refused_doc`.execute(t.db);
+		}
+		destroy(ines);
+	});
+
+	test('an edit stored while its author was disconnected is acknowledged on reconnection', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		addAction(ines.doc, 'Envoyée juste avant la coupure');
+		// The update is on the wire; the connection closes right behind it, before any acknowledgement.
+		ines.provider.disconnect();
+		await waitUntil(async () => project(await loadDoc(t.db, p.docName)).actions.length === 1, 'the edit stored by the server');
+		expect(covers(ines)()).toBe(false);
+		// Reconnected, the client has nothing new to send: the server still tells it that all is stored.
+		ines.provider.connect();
+		await waitUntil(() => ines.provider.synced && ines.provider.wsconnected, 'reconnected');
+		await waitUntil(covers(ines), 'acknowledgement on reconnection');
+		destroy(ines);
+	});
+
+	test('a client that was offline is acknowledged once its offline edits are stored', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		ines.provider.disconnect();
+		addGoal(ines.doc, 'Écrit hors ligne.');
+		addAction(ines.doc, 'Hors ligne aussi');
+		ines.stored.length = 0;
+		ines.provider.connect();
+		await waitUntil(covers(ines), 'acknowledgement after reconnection');
+		expect(project(await loadDoc(t.db, p.docName))).toEqual(project(ines.doc));
+		destroy(ines);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Projection
+// ---------------------------------------------------------------------------------------------
+
+describe('the projection', () => {
+	test('the pps table follows the live document within a few seconds', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'karim.mansouri']);
+		expect(await getProjection(t.db, p.id)).toBeUndefined();
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const karim = await syncedClient(p.docName, 'karim.mansouri');
+		addGoal(ines.doc, 'Retrouver un logement stable.');
+		addGoal(ines.doc, 'Moins boire le week-end.');
+		addObjective(ines.doc, 'Demande de logement social déposée', 'logement');
+		addAction(karim.doc, 'Dossier SIAO', { owner: user('karim.mansouri'), due: '2026-12-15' });
+		meta(karim.doc).set('reviewDate', '2027-05-30');
+		await waitUntil(() => project(ines.doc).actions.length === 1 && project(ines.doc).reviewDate === '2027-05-30', 'edits converge');
+		const expected = project(ines.doc);
+		expect(expected.goals).toBe('Retrouver un logement stable.\nMoins boire le week-end.');
+
+		const editedAt = Date.now();
+		await waitUntil(async () => isDeepStrictEqual((await getProjection(t.db, p.id))?.projection, expected), 'projection saved', 3000);
+		expect(Date.now() - editedAt).toBeLessThan(3000);
+		const saved = (await getProjection(t.db, p.id))!;
+		expect(saved.projection).toEqual(expected);
+		expect((saved.projection as unknown as PpsProjection).actions[0]).toMatchObject({ what: 'Dossier SIAO', owner: user('karim.mansouri'), due: '2026-12-15', status: 'a_faire' });
+		const firstSave = saved.updated_at.getTime();
+
+		// A later edit replaces it.
+		findItem(karim.doc, 'actions', expected.actions[0].id).map.set('status', 'fait');
+		const savedStatus = async () => ((await getProjection(t.db, p.id))?.projection as unknown as PpsProjection | undefined)?.actions[0]?.status;
+		await waitUntil(async () => (await savedStatus()) === 'fait', 'projection updated', 3000);
+		expect((await getProjection(t.db, p.id))!.updated_at.getTime()).toBeGreaterThanOrEqual(firstSave);
+		destroy(ines, karim);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Versions
+// ---------------------------------------------------------------------------------------------
+
+describe('versions', () => {
+	/** As the "Valider" action does: the live document, every edit the server received. */
+	async function validate(patientId: string, login = 'ines.haddad'): Promise<number> {
+		const snapshot = await withLiveDoc(ppsDocName(patientId), (doc) => Y.encodeStateAsUpdate(doc));
+		const doc = new Y.Doc();
+		Y.applyUpdate(doc, snapshot);
+		return validateVersion(t.db, ctx(login), tanneurs, patientId, doc);
+	}
+
+	test('numbering, immutability, diff, restore and FHIR export', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+
+		// Version 1.
+		addGoal(ines.doc, 'Ne plus consommer d’héroïne.');
+		const keepObjective = addObjective(ines.doc, 'Stabiliser le traitement de substitution');
+		const dropObjective = addObjective(ines.doc, 'Ouvrir ses droits CSS', 'droits');
+		const bloodTest = addAction(ines.doc, 'Prise de sang', { owner: user('ines.haddad'), due: '2026-12-01' });
+		const keepAction = addAction(ines.doc, 'Entretien psychologique', { owner: user('camille.durand') });
+		meta(ines.doc).set('reviewDate', '2027-02-01');
+		await barrier(ines);
+		expect(await validate(p.id)).toBe(1);
+
+		// Version 2: one action removed, one changed, one added; objectives likewise.
+		list(camille.doc, 'actions').delete(findItem(camille.doc, 'actions', bloodTest).index, 1);
+		findItem(camille.doc, 'actions', keepAction).map.set('status', 'en_cours');
+		const newAction = addAction(camille.doc, 'Accompagnement CPAM', { due: '2027-01-10' });
+		list(camille.doc, 'objectives').delete(findItem(camille.doc, 'objectives', dropObjective).index, 1);
+		findItem(camille.doc, 'objectives', keepObjective).map.set('text', 'Stabiliser la méthadone à 60 mg');
+		const newObjective = addObjective(camille.doc, 'Retrouver une activité', 'emploi_ressources');
+		meta(camille.doc).set('reviewDate', '2027-04-01');
+		await barrier(camille);
+		expect(await validate(p.id, 'camille.durand')).toBe(2);
+
+		const versions = await listVersions(t.db, p.id);
+		expect(versions.map((v) => [v.number, v.first_name])).toEqual([
+			[2, 'Camille'],
+			[1, 'Inès']
+		]);
+		const v1 = (await getVersion(t.db, p.id, 1))!;
+		const v2 = (await getVersion(t.db, p.id, 2))!;
+		expect(await getVersion(t.db, p.id, 3)).toBeUndefined();
+		const p1 = v1.projection as unknown as PpsProjection;
+		const p2 = v2.projection as unknown as PpsProjection;
+		expect(p1.actions.map((a) => a.id)).toEqual([bloodTest, keepAction]);
+		expect(p2.actions.map((a) => a.id)).toEqual([keepAction, newAction]);
+		// The snapshot is the document itself.
+		const fromSnapshot = new Y.Doc();
+		Y.applyUpdate(fromSnapshot, v1.snapshot);
+		expect(project(fromSnapshot)).toEqual(p1);
+		// Validating also refreshes the projection at once.
+		expect((await getProjection(t.db, p.id))!.projection).toEqual(p2);
+		// And it is audited.
+		expect((await auditRows(p.id, 'pps.validated')).map((r) => [r.actor_id, (r.details as { version: number }).version])).toEqual([
+			[user('ines.haddad'), 1],
+			[user('camille.durand'), 2]
+		]);
+
+		// Versions are immutable.
+		await expect(sql`update pps_version set number = 99 where patient_id = ${p.id}`.execute(t.db)).rejects.toThrow(/immutable/);
+		await expect(t.db.updateTable('pps_version').set({ created_by: null }).where('id', '=', v1.id).execute()).rejects.toThrow(/immutable/);
+		expect(((await getVersion(t.db, p.id, 1))!.projection as unknown as PpsProjection)).toEqual(p1);
+		expect((await listVersions(t.db, p.id)).map((v) => v.number)).toEqual([2, 1]);
+
+		// The diff, in French.
+		const names: Record<string, string> = { [user('ines.haddad')]: 'Inès Haddad', [user('camille.durand')]: 'Camille Durand' };
+		const lines = diff(p1, p2, (id) => names[id] ?? id);
+		expect(lines).toEqual(
+			expect.arrayContaining([
+				{ kind: 'changed', section: 'Date de révision', text: '2027-02-01 → 2027-04-01' },
+				{ kind: 'removed', section: 'Actions', text: 'Prise de sang par Inès Haddad pour le 2026-12-01 (à faire)' },
+				{ kind: 'changed', section: 'Actions', text: 'Entretien psychologique par Camille Durand (à faire) → Entretien psychologique par Camille Durand (en cours)' },
+				{ kind: 'added', section: 'Actions', text: 'Accompagnement CPAM pour le 2027-01-10 (à faire)' },
+				{ kind: 'removed', section: 'Objectifs négociés', text: 'Ouvrir ses droits CSS' },
+				{ kind: 'changed', section: 'Objectifs négociés', text: 'Stabiliser le traitement de substitution → Stabiliser la méthadone à 60 mg' },
+				{ kind: 'added', section: 'Objectifs négociés', text: 'Retrouver une activité' }
+			])
+		);
+		expect(lines).toHaveLength(7);
+		expect(diff(p2, p2)).toEqual([]);
+		expect(diff(p2, p1).filter((l) => l.section === 'Actions').map((l) => l.kind).sort()).toEqual(['added', 'changed', 'removed']);
+
+		// Restore version 1 on the live document: connected clients and storage get it back.
+		addGoal(ines.doc, 'Ajout après la version 2.');
+		await barrier(ines);
+		await withLiveDoc(p.docName, (doc) => restore(doc, p1, 'restore'));
+		await waitUntil(() => isDeepStrictEqual(project(ines.doc), p1) && isDeepStrictEqual(project(camille.doc), p1), 'restored version reaches the clients');
+		expect(project(ines.doc)).toEqual(p1);
+		// withLiveDoc resolves once stored: no flush needed.
+		expect(await storedProjection(p.docName)).toEqual(p1);
+		// The clients can keep editing the restored plan.
+		findItem(camille.doc, 'actions', bloodTest).map.set('status', 'fait');
+		await waitUntil(() => findItem(ines.doc, 'actions', bloodTest).map.get('status') === 'fait', 'edit after restore');
+		// And the projection follows.
+		await waitUntil(async () => ((await getProjection(t.db, p.id))!.projection as unknown as PpsProjection).actions[0]?.status === 'fait', 'projection after restore', 3000);
+		expect(await validate(p.id)).toBe(3);
+
+		// FHIR: a CarePlan with one activity per action, one Goal per objective (plus the patient's own words).
+		const team = await careTeam(t.db, p.id);
+		const bundle = fhirBundle(p, { number: v2.number, created_at: v2.created_at, projection: p2 }, team.members, 'https://example.org/fhir');
+		expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+		const resources = bundle.entry.map((e) => e.resource as { resourceType: string; id: string } & Record<string, unknown>);
+		const carePlans = resources.filter((r) => r.resourceType === 'CarePlan');
+		expect(carePlans).toHaveLength(1);
+		const carePlan = carePlans[0] as unknown as {
+			id: string;
+			subject: { reference: string };
+			period?: { end: string };
+			goal: { reference: string }[];
+			activity: { detail: { status: string; description: string; scheduledString?: string; performer?: { display: string }[] } }[];
+			contained: { resourceType: string; participant: unknown[] }[];
+		};
+		expect(carePlan.id).toBe(`pps-${p.id}-v2`);
+		expect(carePlan.subject.reference).toBe(`Patient/${p.id}`);
+		expect(carePlan.period?.end).toBe('2027-04-01');
+		expect(carePlan.activity).toEqual([
+			{ detail: { status: 'in-progress', description: 'Entretien psychologique', performer: [{ display: 'Camille Durand' }] } },
+			{ detail: { status: 'not-started', description: 'Accompagnement CPAM', scheduledString: '2027-01-10' } }
+		]);
+		const goals = resources.filter((r) => r.resourceType === 'Goal') as unknown as { id: string; description: { text: string } }[];
+		expect(goals.map((g) => g.id).sort()).toEqual(['goal-patient', `goal-${keepObjective}`, `goal-${newObjective}`].sort());
+		expect(goals.find((g) => g.id === `goal-${newObjective}`)!.description.text).toBe('Retrouver une activité');
+		expect(carePlan.goal.map((g) => g.reference).sort()).toEqual(goals.map((g) => `Goal/${g.id}`).sort());
+		expect(carePlan.contained[0].participant).toHaveLength(2);
+		// Version 1 has two actions and two objectives.
+		const b1 = fhirBundle(p, { number: 1, created_at: v1.created_at, projection: p1 }, team.members, 'https://example.org/fhir');
+		expect((b1.entry[0].resource as unknown as { activity: unknown[] }).activity).toHaveLength(2);
+		expect(b1.entry.filter((e) => e.resource.resourceType === 'Goal')).toHaveLength(3);
+		destroy(ines, camille);
+	});
+
+	test('concurrent validations get distinct, consecutive numbers', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		addAction(ines.doc, 'Une action');
+		await barrier(ines);
+		const numbers = await Promise.all([validate(p.id), validate(p.id), validate(p.id), validate(p.id)]);
+		expect(numbers.sort()).toEqual([1, 2, 3, 4]);
+		destroy(ines);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------------
+
+describe('audit', () => {
+	test('opening a PPS is a read; a connection’s first accepted write is logged once', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const reads = () => auditRows(p.id, 'patient.read');
+		const edits = () => auditRows(p.id, 'patient.pps_edited');
+		expect(await reads()).toEqual([]);
+
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const paul = await syncedClient(p.docName, 'paul.schmitt');
+		const readRows = await reads();
+		expect(readRows.map((r) => r.actor_id)).toEqual([user('ines.haddad'), user('paul.schmitt')]);
+		for (const r of readRows) {
+			expect(r.details).toEqual({ purpose: 'pps' });
+			expect(r.microstructure_id).toBe(tanneurs.id);
+			expect(r.network_id).toBe(tanneurs.networkId);
+		}
+		// Opening, synchronising and reading are not edits.
+		await barrier(ines);
+		await barrier(paul);
+		await realtime.yjs.flushAll();
+		expect(await edits()).toEqual([]);
+
+		// Many edits on one connection: one row.
+		addGoal(ines.doc, 'Premier.');
+		addAction(ines.doc, 'Deuxième');
+		meta(ines.doc).set('reviewDate', '2027-01-01');
+		await waitUntil(async () => (await edits()).length >= 1, 'first edit audited');
+		for (let i = 0; i < 5; i++) addAction(ines.doc, `Encore ${i}`);
+		// Dropped edits of a reader are not edits either.
+		addGoal(paul.doc, 'PAUL');
+		await barrier(ines);
+		await barrier(paul);
+		// A second writer, on two connections: one row per connection.
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		const camille2 = await syncedClient(p.docName, 'camille.durand');
+		addAction(camille.doc, 'Camille 1');
+		addAction(camille.doc, 'Camille 2');
+		addAction(camille2.doc, 'Camille, autre onglet');
+		await waitUntil(async () => (await edits()).length >= 3, 'three edit rows');
+		await barrier(camille);
+		await barrier(camille2);
+		// The audit of a first write is written in the background: give a stray one time to show.
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		const editRows = await edits();
+		expect(editRows.map((r) => r.actor_id).sort()).toEqual([user('ines.haddad'), user('camille.durand'), user('camille.durand')].sort());
+		for (const r of editRows) expect(r.details).toEqual({ purpose: 'pps' });
+		expect((await reads()).map((r) => r.actor_id).sort()).toEqual(
+			[user('ines.haddad'), user('paul.schmitt'), user('camille.durand'), user('camille.durand')].sort()
+		);
+		destroy(ines, paul, camille, camille2);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hostile messages
+// ---------------------------------------------------------------------------------------------
+
+describe('oversized and malformed messages', () => {
+	test('a message above 1 MiB closes that connection with 1009; the others keep syncing', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		const big = await rawYjs(p.docName, await cookieFor('camille.durand'));
+		// A well-formed update carrying more than 1 MiB of text.
+		const bigDoc = new Y.Doc();
+		bigDoc.getXmlFragment('goals').insert(0, [new Y.XmlText('x'.repeat(MAX_MESSAGE_BYTES))]);
+		const encoder = encoding.createEncoder();
+		encoding.writeVarUint(encoder, 0);
+		syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(bigDoc));
+		big.ws.send(encoding.toUint8Array(encoder));
+		expect(await withTimeout(big.closed, 'close after an oversized message')).toBe(1009);
+
+		addGoal(ines.doc, 'Après le gros message.');
+		await waitUntil(() => project(camille.doc).goals === 'Après le gros message.', 'sync after the oversized message');
+		addAction(camille.doc, 'Toujours là');
+		await waitUntil(() => project(ines.doc).actions.length === 1, 'sync back');
+		await realtime.yjs.flushAll();
+		const stored = await storedProjection(p.docName);
+		expect(stored.goals).toBe('Après le gros message.');
+		expect(stored.goals.length).toBeLessThan(1000);
+		destroy(ines, camille);
+	});
+
+	test('a malformed update closes only that connection (1003); the document is untouched', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const camille = await syncedClient(p.docName, 'camille.durand');
+		addGoal(ines.doc, 'Avant.');
+		await waitUntil(() => project(camille.doc).goals === 'Avant.', 'first sync');
+		const before = Y.encodeStateVector(await realtime.yjs.withDoc(p.docName, (doc) => doc));
+
+		const cookie = await cookieFor('camille.durand');
+		for (const bytes of [
+			[0, 2, 5, 1, 2, 3, 4, 5], // an update whose structs run past their end
+			[0, 1, 3, 1, 200, 7] // a sync step 2 with a truncated update
+		]) {
+			const bad = await rawYjs(p.docName, cookie);
+			bad.ws.send(new Uint8Array(bytes));
+			expect(await withTimeout(bad.closed, `close after ${bytes.join(',')}`)).toBe(1003);
+		}
+		// Same through a real provider’s connection: it is cut, the others are not.
+		const mallory = await syncedClient(p.docName, 'camille.durand');
+		(mallory.provider.ws as unknown as WebSocket).send(new Uint8Array([0, 2, 5, 1, 2, 3, 4, 5]));
+		await waitUntil(() => mallory.closes.includes(1003), 'provider connection closed with 1003');
+		mallory.provider.destroy();
+
+		expect(ines.closes).toEqual([]);
+		expect(camille.closes).toEqual([]);
+		addGoal(camille.doc, 'Après.');
+		await waitUntil(() => project(ines.doc).goals === 'Avant.\nAprès.', 'sync after the malformed messages');
+		addAction(ines.doc, 'Et ensuite');
+		await waitUntil(() => project(camille.doc).actions.length === 1, 'sync back');
+		await realtime.yjs.flushAll();
+		const stored = await loadDoc(t.db, p.docName);
+		expect(project(stored)).toEqual(project(ines.doc));
+		// Only the two legitimate writers' clients are in the document.
+		const writers = new Set(Y.decodeStateVector(Y.encodeStateVector(stored)).keys());
+		expect(writers).toEqual(new Set([ines.doc.clientID, camille.doc.clientID]));
+		expect(Y.decodeStateVector(before).size).toBe(1);
+		destroy(ines, camille);
+	});
+});
