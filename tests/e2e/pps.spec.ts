@@ -59,6 +59,10 @@ test('a GP, a psychologist and a coordinator work on one PPS live', async ({ bro
 	await expect(marc.getByRole('textbox', { name: 'Action', exact: true })).toHaveValue('Entretien motivationnel', { timeout: 1000 });
 	await expect(camille.getByTestId('pps-crisis')).toContainText('Appeler le cabinet ou le 15.', { timeout: 1000 });
 
+	// The plan has a named coordinator.
+	await ines.getByLabel('Coordination du plan (professionnel référent)').selectOption({ label: 'Inès Haddad (Médecin généraliste)' });
+	await expect(camille.getByLabel('Coordination du plan (professionnel référent)')).toHaveValue(/.+/, { timeout: 1000 });
+
 	// The coordinator reads but cannot write: no editing controls, a read-only editor.
 	await expect(marc.getByText('Lecture seule')).toBeVisible();
 	await expect(marc.getByRole('button', { name: 'Ajouter une action' })).toHaveCount(0);

@@ -383,6 +383,8 @@ export const en: Messages = {
 		entretienFrequency: 'Frequency (e.g. every 2 weeks)',
 		crisis: 'If things go wrong',
 		reviewDate: 'Review date',
+		coordinator: 'Plan coordinator (lead professional)',
+		evaluation: 'Evaluation criteria',
 		domain: 'Domain',
 		domains: {
 			sante_addiction: 'Health / addiction',

@@ -381,6 +381,8 @@ export const fr = {
 		entretienFrequency: 'Fréquence (ex. : toutes les 2 semaines)',
 		crisis: 'En cas de difficulté',
 		reviewDate: 'Date de révision',
+		coordinator: 'Coordination du plan (professionnel référent)',
+		evaluation: "Critères d'évaluation",
 		domain: 'Domaine',
 		domains: {
 			sante_addiction: 'Santé / addiction',

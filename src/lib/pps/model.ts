@@ -35,13 +35,17 @@ export interface PpsProjection {
 	goals: string;
 	crisis: string;
 	reviewDate: string;
+	/** The named professional who coordinates the plan (an owner id). */
+	coordinator: string;
+	/** How the team will judge whether the plan works. */
+	evaluation: string;
 	problems: Item<'problems'>[];
 	objectives: Item<'objectives'>[];
 	actions: Item<'actions'>[];
 	entretiens: Item<'entretiens'>[];
 }
 
-export const EMPTY_PROJECTION: PpsProjection = { goals: '', crisis: '', reviewDate: '', problems: [], objectives: [], actions: [], entretiens: [] };
+export const EMPTY_PROJECTION: PpsProjection = { goals: '', crisis: '', reviewDate: '', coordinator: '', evaluation: '', problems: [], objectives: [], actions: [], entretiens: [] };
 
 /** Bounds that the server enforces on every projection (a PPS is a page, not a database). */
 export const LIMITS = { items: 100, field: 2000, prose: 20_000 };
@@ -95,6 +99,8 @@ export function project(doc: Y.Doc): PpsProjection {
 		goals: proseText(doc.getXmlFragment('goals')),
 		crisis: proseText(doc.getXmlFragment('crisis')),
 		reviewDate: String(meta(doc).get('reviewDate') ?? ''),
+		coordinator: String(meta(doc).get('coordinator') ?? ''),
+		evaluation: String(meta(doc).get('evaluation') ?? ''),
 		problems: items('problems'),
 		objectives: items('objectives'),
 		actions: items('actions'),
@@ -109,7 +115,7 @@ export function projectionProblems(p: PpsProjection): string[] {
 		if (p[name].length > LIMITS.items) problems.push(`Trop d'éléments (${name}).`);
 		for (const item of p[name]) for (const v of Object.values(item)) if (v.length > LIMITS.field) problems.push(`Texte trop long (${name}).`);
 	}
-	if (p.goals.length > LIMITS.prose || p.crisis.length > LIMITS.prose) problems.push('Texte trop long.');
+	if (p.goals.length > LIMITS.prose || p.crisis.length > LIMITS.prose || p.evaluation.length > LIMITS.field) problems.push('Texte trop long.');
 	return [...new Set(problems)];
 }
 
@@ -129,6 +135,8 @@ export function restore(doc: Y.Doc, p: PpsProjection, origin: unknown = null): v
 		setProse(doc.getXmlFragment('goals'), p.goals);
 		setProse(doc.getXmlFragment('crisis'), p.crisis);
 		meta(doc).set('reviewDate', p.reviewDate);
+		meta(doc).set('coordinator', p.coordinator ?? '');
+		meta(doc).set('evaluation', p.evaluation ?? '');
 		for (const name of Object.keys(LISTS) as ListName[]) {
 			const arr = list(doc, name);
 			arr.delete(0, arr.length);
@@ -150,10 +158,12 @@ export interface DiffLine {
 	text: string;
 }
 
-const SECTION: Record<ListName | ProseName | 'reviewDate', string> = {
+const SECTION: Record<ListName | ProseName | 'reviewDate' | 'coordinator' | 'evaluation', string> = {
 	goals: 'Objectifs du patient',
 	crisis: 'En cas de difficulté',
 	reviewDate: 'Date de révision',
+	coordinator: 'Coordination du plan',
+	evaluation: "Critères d'évaluation",
 	problems: 'Besoins et problèmes',
 	objectives: 'Objectifs négociés',
 	actions: 'Actions',
@@ -181,6 +191,10 @@ export function diff(before: PpsProjection, after: PpsProjection, owners: (id: s
 	for (const prose of PROSE) {
 		if (before[prose] !== after[prose]) lines.push({ kind: 'changed', section: SECTION[prose], text: after[prose] || '(effacé)' });
 	}
+	if ((before.coordinator ?? '') !== (after.coordinator ?? '')) {
+		lines.push({ kind: 'changed', section: SECTION.coordinator, text: `${before.coordinator ? owners(before.coordinator) : '—'} → ${after.coordinator ? owners(after.coordinator) : '—'}` });
+	}
+	if ((before.evaluation ?? '') !== (after.evaluation ?? '')) lines.push({ kind: 'changed', section: SECTION.evaluation, text: after.evaluation || '(effacé)' });
 	if (before.reviewDate !== after.reviewDate) lines.push({ kind: 'changed', section: SECTION.reviewDate, text: `${before.reviewDate || '—'} → ${after.reviewDate || '—'}` });
 	for (const name of Object.keys(LISTS) as ListName[]) {
 		const old = new Map(before[name].map((i) => [i.id, i as Record<string, string>]));

@@ -17,6 +17,7 @@ export function ppsPdf(
 
 	doc.font('Helvetica-Bold').fontSize(18).fillColor('#1c2430').text(info.title);
 	doc.font('Helvetica').fontSize(11).fillColor('#4f5b6b').text(info.patient).text(info.subtitle);
+	doc.moveDown(0.5).fillColor('#1c2430').text(`${s.coordinator} : ${p.coordinator ? info.who(p.coordinator) : '—'}`);
 	h(s.goals);
 	doc.text(p.goals || '—');
 	h(s.problems);
@@ -29,6 +30,8 @@ export function ppsPdf(
 	bullets(p.entretiens.map((e) => `${info.who(e.professional)} — ${e.frequency}`));
 	h(s.crisis);
 	doc.text(p.crisis || '—');
+	h(s.evaluation);
+	doc.text(p.evaluation || '—');
 	h(s.reviewDate);
 	doc.text(p.reviewDate || '—');
 	doc.end();

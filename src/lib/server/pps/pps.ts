@@ -124,11 +124,13 @@ export function fhirBundle(
 					created: version.created_at.toISOString(),
 					...(p.reviewDate ? { period: { end: p.reviewDate } } : {}),
 					careTeam: [{ reference: `#careteam` }],
+					...(p.coordinator ? { author: { display: name(p.coordinator) } } : {}),
 					goal: goals.map((g) => ({ reference: `Goal/${g.id}` })),
 					addresses: [],
 					note: [
 						...p.problems.map((pr) => ({ text: `Besoin (${pr.domain}) : ${pr.text}` })),
 						...(p.crisis ? [{ text: `En cas de difficulté : ${p.crisis}` }] : []),
+						...(p.evaluation ? [{ text: `Critères d'évaluation : ${p.evaluation}` }] : []),
 						...p.entretiens.map((e) => ({ text: `Entretiens : ${name(e.professional)} — ${e.frequency}` }))
 					],
 					activity: p.actions.map((a) => ({
