@@ -60,6 +60,8 @@ class SharedDoc {
 	/** State vector of what PostgreSQL holds, told to each connection as it opens. */
 	storedStateVector: Uint8Array = Y.encodeStateVector(this.doc);
 	private sinceCompaction = 0;
+	/** Updates waiting for the write queued for them (group commit: one row for many keystrokes). */
+	private batch: { updates: Uint8Array[]; authors: Set<WebSocket>; stateVector: Uint8Array } | null = null;
 	unloadTimer: NodeJS.Timeout | undefined;
 
 	constructor(
@@ -74,7 +76,7 @@ class SharedDoc {
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder));
-			this.persist(update, Y.encodeStateVector(this.doc));
+			this.persist(update, Y.encodeStateVector(this.doc), origin instanceof WebSocket ? origin : undefined);
 			onChange?.(this.name, this.doc);
 		});
 		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
@@ -111,19 +113,36 @@ class SharedDoc {
 		});
 	}
 
-	private persist(update: Uint8Array, stateVector: Uint8Array): void {
+	/**
+	 * Stores an update. While a write is in flight, the updates that arrive join one batch, written
+	 * as a single merged row when its turn comes: an idle document writes each edit at once, a busy
+	 * one writes a row per round trip instead of a row per keystroke. Each batch is acknowledged to
+	 * the connections that wrote it (the others learn the stored state when they connect).
+	 */
+	private persist(update: Uint8Array, stateVector: Uint8Array, author: WebSocket | undefined): void {
+		if (this.batch) {
+			this.batch.updates.push(update);
+			if (author) this.batch.authors.add(author);
+			this.batch.stateVector = stateVector;
+			return;
+		}
+		const batch = { updates: [update], authors: new Set(author ? [author] : []), stateVector };
+		this.batch = batch;
 		this.enqueue(async () => {
+			if (this.batch === batch) this.batch = null;
 			// The state vector acknowledged below covers every earlier update, a lost one included.
 			const full = this.unstored;
-			await appendUpdate(this.db(), this.name, full ? Y.encodeStateAsUpdate(this.doc) : update);
+			const row = full ? Y.encodeStateAsUpdate(this.doc) : batch.updates.length === 1 ? batch.updates[0] : Y.mergeUpdates(batch.updates);
+			await appendUpdate(this.db(), this.name, row);
 			if (full) this.unstored = false;
-			this.storedStateVector = stateVector;
-			this.broadcast(storedMessage(stateVector));
+			this.storedStateVector = batch.stateVector;
+			const message = storedMessage(batch.stateVector);
+			for (const ws of batch.authors) if (this.conns.has(ws)) send(ws, message);
+			if (++this.sinceCompaction >= COMPACT_EVERY) {
+				this.sinceCompaction = 0;
+				await compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc));
+			}
 		});
-		if (++this.sinceCompaction >= COMPACT_EVERY) {
-			this.sinceCompaction = 0;
-			this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
-		}
 	}
 
 	/** Resolves once every update received so far is stored. */
