@@ -23,6 +23,8 @@ const MESSAGE_QUERY_AWARENESS = 3;
  */
 export const MESSAGE_STORED = 100;
 const UNLOAD_DELAY_MS = 30_000;
+/** How long a batch of updates waits for company before it is written (ack latency, not sync). */
+const GROUP_COMMIT_MS = 25;
 const PING_INTERVAL_MS = 30_000;
 
 export interface YjsConnectionInfo {
@@ -61,7 +63,7 @@ class SharedDoc {
 	storedStateVector: Uint8Array = Y.encodeStateVector(this.doc);
 	private sinceCompaction = 0;
 	/** Updates waiting for the write queued for them (group commit: one row for many keystrokes). */
-	private batch: { updates: Uint8Array[]; authors: Set<WebSocket>; stateVector: Uint8Array } | null = null;
+	private batch: { updates: Uint8Array[]; authors: Set<WebSocket>; stateVector: Uint8Array; written: Promise<void> } | null = null;
 	unloadTimer: NodeJS.Timeout | undefined;
 
 	constructor(
@@ -106,11 +108,12 @@ class SharedDoc {
 		if (updates.length > COMPACT_EVERY) this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
 	}
 
-	private enqueue(task: () => Promise<void>): void {
+	private enqueue(task: () => Promise<void>): Promise<void> {
 		this.writes = this.writes.then(task).catch((error) => {
 			this.unstored = true;
 			log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
 		});
+		return this.writes;
 	}
 
 	/**
@@ -126,9 +129,9 @@ class SharedDoc {
 			this.batch.stateVector = stateVector;
 			return;
 		}
-		const batch = { updates: [update], authors: new Set(author ? [author] : []), stateVector };
+		const batch = { updates: [update], authors: new Set(author ? [author] : []), stateVector, written: Promise.resolve() };
 		this.batch = batch;
-		this.enqueue(async () => {
+		batch.written = new Promise<void>((resolve) => setTimeout(resolve, GROUP_COMMIT_MS)).then(() => this.enqueue(async () => {
 			if (this.batch === batch) this.batch = null;
 			// The state vector acknowledged below covers every earlier update, a lost one included.
 			const full = this.unstored;
@@ -142,12 +145,13 @@ class SharedDoc {
 				this.sinceCompaction = 0;
 				await compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc));
 			}
-		});
+		}));
 	}
 
-	/** Resolves once every update received so far is stored. */
-	flushed(): Promise<void> {
-		return this.writes;
+	/** Resolves once every update received so far is stored (a batch still gathering included). */
+	async flushed(): Promise<void> {
+		while (this.batch) await this.batch.written;
+		await this.writes;
 	}
 
 	broadcast(message: Uint8Array): void {
