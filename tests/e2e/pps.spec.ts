@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import { expectAxeClean, newUserPage, signInCoordinator, submit } from './helpers';
+import { expectAxeClean, newUserPage, submit } from './helpers';
 
 /** Inès includes a patient, puts Camille (psychologist) in the care team, and opens the PPS. */
 async function patientWithTeam(ines: Page, last: string) {
@@ -24,29 +24,29 @@ async function patientWithTeam(ines: Page, last: string) {
 	return new URL(ines.url()).pathname;
 }
 
-test('a GP, a psychologist and a coordinator work on one PPS live', async ({ browser }) => {
+test('a GP and a psychologist co-edit one PPS live while a colleague follows it read-only', async ({ browser }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');
 	const pps = await patientWithTeam(ines, 'Troisvoix');
 	const camille = await newUserPage(browser, 'camille.durand');
 	await camille.goto(pps);
-	const marc = await (await browser.newContext()).newPage();
-	await signInCoordinator(marc, 'marc.weber');
-	await marc.goto(pps);
-	for (const page of [ines, camille, marc]) await expect(page.getByTestId('pps-status')).toHaveText('Enregistré');
+	// Another GP of the microstructure, not in this patient's care team: he reads.
+	const paul = await newUserPage(browser, 'paul.schmitt');
+	await paul.goto(pps);
+	for (const page of [ines, camille, paul]) await expect(page.getByTestId('pps-status')).toHaveText('Enregistré');
 	await expectAxeClean(ines);
 
 	// Everyone sees who is there.
-	for (const page of [ines, camille, marc]) {
+	for (const page of [ines, camille, paul]) {
 		await expect(page.getByRole('list', { name: 'Personnes sur ce PPS' })).toContainText('Inès Haddad');
 		await expect(page.getByRole('list', { name: 'Personnes sur ce PPS' })).toContainText('Camille Durand');
-		await expect(page.getByRole('list', { name: 'Personnes sur ce PPS' })).toContainText('Marc Weber');
+		await expect(page.getByRole('list', { name: 'Personnes sur ce PPS' })).toContainText('Paul Schmitt');
 	}
 
 	// The patient's words, typed by the GP, reach the others within a second, with her caret.
 	await ines.getByTestId('pps-goals').click();
 	await ines.keyboard.type('Ne plus boire le matin.');
 	await expect(camille.getByTestId('pps-goals')).toContainText('Ne plus boire le matin.', { timeout: 1000 });
-	await expect(marc.getByTestId('pps-goals')).toContainText('Ne plus boire le matin.', { timeout: 1000 });
+	await expect(paul.getByTestId('pps-goals')).toContainText('Ne plus boire le matin.', { timeout: 1000 });
 	await expect(camille.locator('.collaboration-carets__label', { hasText: 'Inès Haddad' })).toBeVisible();
 
 	// The psychologist adds an action at the same time as the GP writes the crisis plan.
@@ -56,18 +56,18 @@ test('a GP, a psychologist and a coordinator work on one PPS live', async ({ bro
 	await ines.getByTestId('pps-crisis').click();
 	await ines.keyboard.type('Appeler le cabinet ou le 15.');
 	await expect(ines.getByRole('textbox', { name: 'Action', exact: true })).toHaveValue('Entretien motivationnel', { timeout: 1000 });
-	await expect(marc.getByRole('textbox', { name: 'Action', exact: true })).toHaveValue('Entretien motivationnel', { timeout: 1000 });
+	await expect(paul.getByRole('textbox', { name: 'Action', exact: true })).toHaveValue('Entretien motivationnel', { timeout: 1000 });
 	await expect(camille.getByTestId('pps-crisis')).toContainText('Appeler le cabinet ou le 15.', { timeout: 1000 });
 
 	// The plan has a named coordinator.
 	await ines.getByLabel('Coordination du plan (professionnel référent)').selectOption({ label: 'Inès Haddad (Médecin généraliste)' });
 	await expect(camille.getByLabel('Coordination du plan (professionnel référent)')).toHaveValue(/.+/, { timeout: 1000 });
 
-	// The coordinator reads but cannot write: no editing controls, a read-only editor.
-	await expect(marc.getByText('Lecture seule')).toBeVisible();
-	await expect(marc.getByRole('button', { name: 'Ajouter une action' })).toHaveCount(0);
-	await expect(marc.getByTestId('pps-goals')).toHaveAttribute('contenteditable', 'false');
-	await expect(marc.getByRole('button', { name: 'Valider cette version' })).toHaveCount(0);
+	// The colleague reads but cannot write: no editing controls, a read-only editor.
+	await expect(paul.getByText('Lecture seule')).toBeVisible();
+	await expect(paul.getByRole('button', { name: 'Ajouter une action' })).toHaveCount(0);
+	await expect(paul.getByTestId('pps-goals')).toHaveAttribute('contenteditable', 'false');
+	await expect(paul.getByRole('button', { name: 'Valider cette version' })).toHaveCount(0);
 
 	// Saved means stored: after a reload, it is all there.
 	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
