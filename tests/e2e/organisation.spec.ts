@@ -79,7 +79,7 @@ test('a network administrator invites a social worker who joins through the link
 	await guest.getByLabel('Mot de passe (10 caractères minimum)').fill('Sonia-Reze-2026');
 	await guest.getByLabel('Confirmez le mot de passe').fill('Sonia-Reze-2026');
 	await guest.getByRole('button', { name: 'Rejoindre' }).click();
-	await expect(guest.getByRole('heading', { level: 1, name: 'MSP de Rezé' })).toBeVisible();
+	await expect(guest.getByRole('heading', { level: 1, name: 'MSP de Rezé', exact: true })).toBeVisible();
 
 	// The link is single-use.
 	const again = await (await browser.newContext()).newPage();
