@@ -5,22 +5,16 @@
 process.env.LOG_LEVEL = 'silent';
 process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import * as encoding from 'lib0/encoding';
-import * as decoding from 'lib0/decoding';
-import * as syncProtocol from 'y-protocols/sync';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
+import { barrier, onStored, sessionCookie, startRealtimeServer, stopRealtimeServer, waitUntil as waitUntilWithin, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
-import { createSession, generateSessionToken } from '../../src/lib/server/auth/session.ts';
-import { attachRealtime, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
-import { MESSAGE_STORED } from '../../src/lib/server/realtime/yjs-server.ts';
 import { createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { ppsDocName } from '../../src/lib/server/pps/pps.ts';
 import { ACTION_STATUSES, list, meta, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
@@ -42,19 +36,14 @@ beforeAll(async () => {
 	ids = await seedDemo(t.db);
 	const ms = await t.db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', ids.microstructures.tanneurs).executeTakeFirstOrThrow();
 	tanneurs = { id: ms.id, networkId: ms.network_id };
-	server = createServer((_req, res) => {
-		res.statusCode = 404;
-		res.end();
-	});
-	realtime = await attachRealtime(server);
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	wsBase = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	let port: number;
+	({ server, realtime, port } = await startRealtimeServer());
+	wsBase = `ws://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
 	for (const p of providers) p.destroy();
-	await realtime?.close();
-	if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+	await stopRealtimeServer(realtime, server);
 	await new Promise((resolve) => setTimeout(resolve, 1200)); // pending projection timer
 	await t?.close();
 });
@@ -103,13 +92,7 @@ function prng(seed: number) {
 	};
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
+const waitUntil = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) => waitUntilWithin(condition, what, timeoutMs);
 
 interface Client {
 	doc: Y.Doc;
@@ -118,47 +101,16 @@ interface Client {
 }
 
 async function connect(docName: string, login: string): Promise<Client> {
-	const token = generateSessionToken();
-	await createSession(t.db, token, ids.users[login], { twoFactorVerified: true });
-	const headers = { Cookie: `session=${token}` };
+	const headers = { Cookie: await sessionCookie(t.db, ids.users[login]) };
 	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${wsBase}/yjs`, docName, doc, {
-		WebSocketPolyfill: class extends WebSocket {
-			constructor(url: string | URL, protocols?: string | string[]) {
-				super(url, protocols, { headers });
-			}
-		} as unknown as typeof globalThis.WebSocket,
-		disableBc: true,
-		maxBackoffTime: 200
-	});
+	const provider = yjsProvider(wsBase, docName, doc, headers, 200);
 	providers.push(provider);
 	const stored = new Map<number, number>();
-	provider.messageHandlers[MESSAGE_STORED] = (_encoder, decoder) => {
-		for (const [client, clock] of Y.decodeStateVector(decoding.readVarUint8Array(decoder))) stored.set(client, Math.max(stored.get(client) ?? 0, clock));
-	};
+	onStored(provider, (vector) => {
+		for (const [client, clock] of vector) stored.set(client, Math.max(stored.get(client) ?? 0, clock));
+	});
 	await waitUntil(() => provider.synced, `${login} synced`);
 	return { doc, provider, stored };
-}
-
-/** Round trip on the client's connection (see realtime.test.ts). */
-function barrier(client: Client): Promise<void> {
-	const ws = client.provider.ws as unknown as WebSocket;
-	return new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error('sync barrier timed out')), 10_000);
-		const listener = (data: ArrayBuffer) => {
-			const bytes = new Uint8Array(data);
-			if (bytes[0] === 0 && bytes[1] === syncProtocol.messageYjsSyncStep2) {
-				ws.off('message', listener);
-				clearTimeout(timer);
-				resolve();
-			}
-		};
-		ws.on('message', listener);
-		const encoder = encoding.createEncoder();
-		encoding.writeVarUint(encoder, 0);
-		syncProtocol.writeSyncStep1(encoder, client.doc);
-		ws.send(encoding.toUint8Array(encoder));
-	});
 }
 
 type Rng = ReturnType<typeof prng>;

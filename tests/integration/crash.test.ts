@@ -11,15 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import * as decoding from 'lib0/decoding';
 import { createDb, startEmbedded } from '../../src/lib/server/db/index.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
-import { MESSAGE_STORED } from '../../src/lib/server/realtime/yjs-server.ts';
 import { list, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
 import { databaseUrlFor } from '../helpers/global-setup.ts';
+import { addGoal, destroy, onStored, waitUntil as waitUntilWithin, withTimeout as withTimeoutWithin, yjsProvider } from '../helpers/realtime.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BASE_URL = process.env.DATABASE_URL;
@@ -159,23 +157,8 @@ async function storedDoc(docName: string): Promise<Y.Doc> {
 // The client
 // ---------------------------------------------------------------------------------------------
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
-	let timer: NodeJS.Timeout;
-	return Promise.race([
-		promise.finally(() => clearTimeout(timer)),
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`Timed out waiting for: ${what}`)), timeoutMs);
-		})
-	]);
-}
+const waitUntil = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) => waitUntilWithin(condition, what, timeoutMs);
+const withTimeout = <T>(promise: Promise<T>, what: string, timeoutMs = 15_000) => withTimeoutWithin(promise, what, timeoutMs);
 
 interface Client {
 	doc: Y.Doc;
@@ -189,41 +172,21 @@ interface Client {
 async function connect(server: Running): Promise<Client> {
 	const headers = { Cookie: server.cookie };
 	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`ws://127.0.0.1:${server.port}/yjs`, server.docName, doc, {
-		WebSocketPolyfill: class extends WebSocket {
-			constructor(url: string | URL, protocols?: string | string[]) {
-				super(url, protocols, { headers });
-			}
-		} as unknown as typeof globalThis.WebSocket,
-		disableBc: true,
-		maxBackoffTime: 200
-	});
+	const provider = yjsProvider(`ws://127.0.0.1:${server.port}`, server.docName, doc, headers, 200);
 	providers.push(provider);
 	let acked = 0;
 	const client: Client = { doc, provider, acked: () => acked };
-	provider.messageHandlers[MESSAGE_STORED] = (_encoder, decoder) => {
-		const stored = Y.decodeStateVector(decoding.readVarUint8Array(decoder));
+	onStored(provider, (stored) => {
 		acked = Math.max(acked, stored.get(doc.clientID) ?? 0);
 		client.onAck?.();
-	};
+	});
 	await waitUntil(() => provider.synced, 'client synced');
 	return client;
 }
 
-function close(client: Client): void {
-	client.provider.destroy();
-	client.doc.destroy();
-}
 
 const clock = (client: Client) => Y.getState(client.doc.store, client.doc.clientID);
 const actionNames = (p: PpsProjection) => p.actions.map((a) => a.what);
-
-function addGoal(doc: Y.Doc, text: string): void {
-	const fragment = doc.getXmlFragment('goals');
-	const paragraph = new Y.XmlElement('paragraph');
-	paragraph.insert(0, [new Y.XmlText(text)]);
-	fragment.insert(fragment.length, [paragraph]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tests
@@ -262,15 +225,15 @@ test(`an acknowledged edit survives kill -9 of the server (${MODE})`, async () =
 	const fresh = await connect(server);
 	expect(project(fresh.doc).goals).toBe('Acquitté juste avant le crash.');
 	expect(Y.getState(fresh.doc.store, client.doc.clientID)).toBe(target);
-	close(client);
-	close(fresh);
+	destroy(client);
+	destroy(fresh);
 });
 
 test(`several quick edits, killed mid-stream three times: every acknowledged edit survives (${MODE})`, async () => {
 	const EDITS = 40;
 	let previous = await connect(server);
 	const before = actionNames(project(previous.doc));
-	close(previous);
+	destroy(previous);
 	const survivors: string[] = [];
 	let lastWriter: Client | undefined;
 
@@ -322,7 +285,7 @@ test(`several quick edits, killed mid-stream three times: every acknowledged edi
 		await waitUntil(() => actionNames(project(fresh.doc)).filter((n) => n.startsWith(`r${round}-`)).length === made, `round ${round}: the writer's unacknowledged edits merged back`);
 		await waitUntil(() => client.acked() >= clock(client), `round ${round}: everything acknowledged after reconnection`);
 		for (let i = 0; i < made; i++) survivors.push(`r${round}-e${i}`);
-		close(fresh);
+		destroy(fresh);
 		lastWriter?.provider.destroy();
 		lastWriter = client;
 	}
@@ -337,6 +300,6 @@ test(`several quick edits, killed mid-stream three times: every acknowledged edi
 	await gone(server);
 	const stored = await storedDoc(server.docName);
 	expect(project(stored)).toEqual(expected);
-	close(final);
-	if (lastWriter) close(lastWriter);
+	destroy(final);
+	if (lastWriter) destroy(lastWriter);
 });

@@ -5,23 +5,20 @@
 process.env.LOG_LEVEL = 'silent';
 process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as encoding from 'lib0/encoding';
-import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { sql } from 'kysely';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
+import { addGoal, barrier, closeCodes, destroy, onStored, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
-import { createSession, generateSessionToken } from '../../src/lib/server/auth/session.ts';
 import { attachRealtime, reauthorizeUser, withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
-import { MESSAGE_STORED } from '../../src/lib/server/realtime/yjs-server.ts';
 import { applyPathwayAction, careTeam, createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { fhirBundle, getProjection, getVersion, listVersions, ppsDocName, validateVersion } from '../../src/lib/server/pps/pps.ts';
 import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
@@ -45,20 +42,15 @@ beforeAll(async () => {
 	ids = await seedDemo(t.db);
 	const ms = await t.db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', ids.microstructures.tanneurs).executeTakeFirstOrThrow();
 	tanneurs = { id: ms.id, networkId: ms.network_id };
-	server = createServer((_req, res) => {
-		res.statusCode = 404;
-		res.end();
-	});
-	realtime = await attachRealtime(server);
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	wsBase = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	let port: number;
+	({ server, realtime, port } = await startRealtimeServer());
+	wsBase = `ws://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
 	for (const p of providers) p.destroy();
 	for (const ws of rawSockets) ws.terminate();
-	await realtime?.close();
-	if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+	await stopRealtimeServer(realtime, server);
 	// Let the projection timers (1 s after the last edit) fire against a database that still exists.
 	await new Promise((resolve) => setTimeout(resolve, 1200));
 	await t?.close();
@@ -68,31 +60,11 @@ afterAll(async () => {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
-	let timer: NodeJS.Timeout;
-	return Promise.race([
-		promise.finally(() => clearTimeout(timer)),
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`Timed out waiting for: ${what}`)), timeoutMs);
-		})
-	]);
-}
-
 const user = (login: string) => ids.users[login];
 const ctx = (login: string) => ({ actorId: user(login), ip: '127.0.0.1', userAgent: 'vitest' });
 
 async function cookieFor(login: string): Promise<string> {
-	const token = generateSessionToken();
-	await createSession(t.db, token, user(login), { twoFactorVerified: true });
-	return `session=${token}`;
+	return sessionCookie(t.db, user(login));
 }
 
 let patientCount = 0;
@@ -117,14 +89,6 @@ async function newPatient(author: string, team?: string[]): Promise<{ id: string
 	return { id: r.id, code: r.code, docName: ppsDocName(r.id) };
 }
 
-function webSocketWith(headers: Record<string, string>) {
-	return class extends WebSocket {
-		constructor(url: string | URL, protocols?: string | string[]) {
-			super(url, protocols, { headers });
-		}
-	};
-}
-
 interface Client {
 	doc: Y.Doc;
 	provider: WebsocketProvider;
@@ -135,22 +99,12 @@ interface Client {
 
 function yjsClient(docName: string, headers: Record<string, string>): Client {
 	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${wsBase}/yjs`, docName, doc, {
-		WebSocketPolyfill: webSocketWith(headers) as unknown as typeof globalThis.WebSocket,
-		disableBc: true,
-		maxBackoffTime: 300
-	});
+	const provider = yjsProvider(wsBase, docName, doc, headers, 300);
 	providers.push(provider);
 	const stored: Map<number, number>[] = [];
 	// Like the PPS editor: the server's acknowledgement that updates are in PostgreSQL.
-	provider.messageHandlers[MESSAGE_STORED] = (_encoder, decoder) => {
-		stored.push(Y.decodeStateVector(decoding.readVarUint8Array(decoder)));
-	};
-	const closes: number[] = [];
-	provider.on('connection-close', (event) => {
-		if (event) closes.push(event.code);
-	});
-	return { doc, provider, stored, closes };
+	onStored(provider, (vector) => stored.push(vector));
+	return { doc, provider, stored, closes: closeCodes(provider) };
 }
 
 async function syncedClient(docName: string, login: string): Promise<Client> {
@@ -159,73 +113,10 @@ async function syncedClient(docName: string, login: string): Promise<Client> {
 	return client;
 }
 
-function destroy(...clients: Client[]): void {
-	for (const c of clients) {
-		c.provider.destroy();
-		c.doc.destroy();
-	}
-}
-
-/** Round trip on the client's own connection: afterwards the server has handled all its earlier messages, and the client has received everything sent to it before. */
-function barrier(client: Client): Promise<void> {
-	const ws = client.provider.ws as unknown as WebSocket;
-	return withTimeout(
-		new Promise<void>((resolve) => {
-			const listener = (data: ArrayBuffer) => {
-				const bytes = new Uint8Array(data);
-				if (bytes[0] === 0 && bytes[1] === syncProtocol.messageYjsSyncStep2) {
-					ws.off('message', listener);
-					resolve();
-				}
-			};
-			ws.on('message', listener);
-			const encoder = encoding.createEncoder();
-			encoding.writeVarUint(encoder, 0);
-			syncProtocol.writeSyncStep1(encoder, client.doc);
-			ws.send(encoding.toUint8Array(encoder));
-		}),
-		'sync barrier'
-	);
-}
-
-function upgradeStatus(docName: string, headers: Record<string, string>): Promise<number> {
-	return withTimeout(
-		new Promise<number>((resolve) => {
-			const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers });
-			rawSockets.push(ws);
-			ws.on('error', () => {});
-			ws.on('unexpected-response', (req, res) => {
-				resolve(res.statusCode ?? 0);
-				res.resume();
-				req.destroy();
-			});
-			ws.on('open', () => {
-				resolve(101);
-				ws.close();
-			});
-		}),
-		`upgrade of ${docName}`
-	);
-}
-
-async function rawYjs(docName: string, cookie: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-	const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers: { Cookie: cookie } });
-	rawSockets.push(ws);
-	ws.on('error', () => {});
-	const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-	await withTimeout(new Promise<void>((resolve) => ws.once('message', () => resolve())), 'first Yjs message');
-	return { ws, closed };
-}
+const upgradeStatus = (docName: string, headers: Record<string, string>) => upgradeStatusAt(wsBase, rawSockets, docName, headers);
+const rawYjs = (docName: string, cookie: string) => rawYjsAt(wsBase, rawSockets, docName, cookie);
 
 // PPS edits, the way the editor makes them ------------------------------------------------------
-
-/** Appends a paragraph to the patient's goals (Tiptap: paragraph > text). */
-function addGoal(doc: Y.Doc, text: string): void {
-	const fragment = doc.getXmlFragment('goals');
-	const paragraph = new Y.XmlElement('paragraph');
-	paragraph.insert(0, [new Y.XmlText(text)]);
-	fragment.insert(fragment.length, [paragraph]);
-}
 
 function addAction(doc: Y.Doc, what: string, values: { owner?: string; due?: string; status?: string } = {}): string {
 	const item = newItem('actions', { what, status: 'a_faire', ...values });

@@ -1,16 +1,15 @@
 // socket.io and the Yjs websocket on a real http.Server, a real database and real clients.
 process.env.LOG_LEVEL = 'silent';
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
+import { barrier, closeCodes, destroy, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { createSession, generateSessionToken } from '../../src/lib/server/auth/session.ts';
 import { attachRealtime, disconnectUser, reauthorizeUser, type Realtime } from '../../src/lib/server/realtime/attach.ts';
@@ -34,13 +33,8 @@ const rawSockets: WebSocket[] = [];
 beforeAll(async () => {
 	t = await createSharedTestDb();
 	ids = await seedDemo(t.db);
-	server = createServer((_req, res) => {
-		res.statusCode = 404;
-		res.end();
-	});
-	realtime = await attachRealtime(server);
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
+	let port: number;
+	({ server, realtime, port } = await startRealtimeServer());
 	httpBase = `http://127.0.0.1:${port}`;
 	wsBase = `ws://127.0.0.1:${port}`;
 });
@@ -49,9 +43,7 @@ afterAll(async () => {
 	for (const s of sockets) s.disconnect();
 	for (const p of providers) p.destroy();
 	for (const ws of rawSockets) ws.terminate();
-	// io.close() also closes the http server it is attached to.
-	await realtime?.close();
-	if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+	await stopRealtimeServer(realtime, server);
 	await t?.close();
 });
 
@@ -59,29 +51,9 @@ afterAll(async () => {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
-	let timer: NodeJS.Timeout;
-	return Promise.race([
-		promise.finally(() => clearTimeout(timer)),
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`Timed out waiting for: ${what}`)), timeoutMs);
-		})
-	]);
-}
-
 /** A real session for a demo user, as the login page would create it; returns the Cookie header. */
 async function cookieFor(login: string, opts: { twoFactorVerified?: boolean } = {}): Promise<string> {
-	const token = generateSessionToken();
-	await createSession(t.db, token, ids.users[login], { twoFactorVerified: opts.twoFactorVerified ?? true });
-	return `session=${token}`;
+	return sessionCookie(t.db, ids.users[login], opts.twoFactorVerified ?? true);
 }
 
 const notes = (ms: string) => `ms-notes:${ms}`;
@@ -162,15 +134,6 @@ const onlineIds = (online: PresenceUser[] | undefined) => (online ?? []).map((u)
 
 // Yjs ----------------------------------------------------------------------------------------
 
-/** A `ws` WebSocket that sends the session cookie (and an Origin) like a browser would. */
-function webSocketWith(headers: Record<string, string>) {
-	return class extends WebSocket {
-		constructor(url: string | URL, protocols?: string | string[]) {
-			super(url, protocols, { headers });
-		}
-	};
-}
-
 interface Client {
 	doc: Y.Doc;
 	text: Y.Text;
@@ -180,18 +143,9 @@ interface Client {
 
 function yjsClient(docName: string, headers: Record<string, string>): Client {
 	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${wsBase}/yjs`, docName, doc, {
-		WebSocketPolyfill: webSocketWith(headers) as unknown as typeof globalThis.WebSocket,
-		// Same-process providers would otherwise sync through a BroadcastChannel, around the server.
-		disableBc: true,
-		maxBackoffTime: 300
-	});
+	const provider = yjsProvider(wsBase, docName, doc, headers, 300);
 	providers.push(provider);
-	const closes: number[] = [];
-	provider.on('connection-close', (event) => {
-		if (event) closes.push(event.code);
-	});
-	return { doc, text: doc.getText('notes'), provider, closes };
+	return { doc, text: doc.getText('notes'), provider, closes: closeCodes(provider) };
 }
 
 async function syncedClient(docName: string, login: string, extraHeaders: Record<string, string> = {}): Promise<Client> {
@@ -200,68 +154,8 @@ async function syncedClient(docName: string, login: string, extraHeaders: Record
 	return client;
 }
 
-function destroy(client: Client): void {
-	client.provider.destroy();
-	client.doc.destroy();
-}
-
-/**
- * Sends sync step 1 on the provider's own connection and waits for the server's step 2 answer.
- * The server handles a connection's messages in order, and TCP keeps what it sent in order: once
- * the answer is here, every earlier message of this client has been processed by the server and
- * everything the server broadcast to this client before has been received.
- */
-function barrier(client: Client): Promise<void> {
-	const ws = client.provider.ws as unknown as WebSocket;
-	return withTimeout(
-		new Promise<void>((resolve) => {
-			const listener = (data: ArrayBuffer) => {
-				const bytes = new Uint8Array(data);
-				if (bytes[0] === 0 && bytes[1] === syncProtocol.messageYjsSyncStep2) {
-					ws.off('message', listener);
-					resolve();
-				}
-			};
-			ws.on('message', listener);
-			const encoder = encoding.createEncoder();
-			encoding.writeVarUint(encoder, 0);
-			syncProtocol.writeSyncStep1(encoder, client.doc);
-			ws.send(encoding.toUint8Array(encoder));
-		}),
-		'sync barrier'
-	);
-}
-
-/** Opens a raw websocket on /yjs/<docName>; resolves with the HTTP status of the handshake. */
-function upgradeStatus(docName: string, headers: Record<string, string>): Promise<number> {
-	return withTimeout(
-		new Promise<number>((resolve) => {
-			const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers });
-			rawSockets.push(ws);
-			ws.on('error', () => {});
-			ws.on('unexpected-response', (req, res) => {
-				resolve(res.statusCode ?? 0);
-				res.resume();
-				req.destroy();
-			});
-			ws.on('open', () => {
-				resolve(101);
-				ws.close();
-			});
-		}),
-		`upgrade of ${docName}`
-	);
-}
-
-/** A raw, authenticated Yjs connection that has received the server's first message. */
-async function rawYjs(docName: string, cookie: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-	const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers: { Cookie: cookie } });
-	rawSockets.push(ws);
-	ws.on('error', () => {});
-	const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-	await withTimeout(new Promise<void>((resolve) => ws.once('message', () => resolve())), 'first Yjs message');
-	return { ws, closed };
-}
+const upgradeStatus = (docName: string, headers: Record<string, string>) => upgradeStatusAt(wsBase, rawSockets, docName, headers);
+const rawYjs = (docName: string, cookie: string) => rawYjsAt(wsBase, rawSockets, docName, cookie);
 
 /** Edits on one client reach the other through the server. */
 async function expectSync(from: Client, to: Client, marker: string): Promise<void> {
