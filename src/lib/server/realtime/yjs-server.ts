@@ -24,7 +24,7 @@ const MESSAGE_QUERY_AWARENESS = 3;
 export const MESSAGE_STORED = 100;
 const UNLOAD_DELAY_MS = 30_000;
 /** How long a batch of updates waits for company before it is written (ack latency, not sync). */
-const GROUP_COMMIT_MS = 25;
+const GROUP_COMMIT_MS = 60;
 const PING_INTERVAL_MS = 30_000;
 
 export interface YjsConnectionInfo {
