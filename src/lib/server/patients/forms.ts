@@ -1,7 +1,7 @@
 // Validation of the patient forms (shared by the inclusion page and the record page).
 import { z } from 'zod';
 import { optionalText, text } from '../forms.ts';
-import { isIsoDate } from './lifecycle.ts';
+import { isIsoDate, parisToday } from './lifecycle.ts';
 
 export const isoDate = () =>
 	z
@@ -16,7 +16,7 @@ const optionalEnum = <const T extends readonly [string, ...string[]]>(values: T)
 export const identityFields = {
 	lastName: text(100),
 	firstName: text(100),
-	birthDate: isoDate().refine((d) => d >= '1900-01-01' && d <= new Date().toISOString().slice(0, 10), { error: 'errors.birthDate' }),
+	birthDate: isoDate().refine((d) => d >= '1900-01-01' && d <= parisToday(), { error: 'errors.birthDate' }),
 	sex: optionalEnum(['F', 'M', 'X']),
 	phone: optionalText(30).refine((v) => v === '' || /^[+0-9 ().-]{6,30}$/.test(v), { error: 'errors.phone' }),
 	email: optionalText(254).refine((v) => v === '' || z.email().safeParse(v).success, { error: 'errors.email' })

@@ -28,6 +28,11 @@ export interface NewPatient {
 	start: Parameters<typeof startPathway>[0];
 }
 
+/** How a patient is named on a page: the code alone once anonymised. */
+export function patientLabel(p: Pick<Patient, 'code' | 'last_name' | 'first_name' | 'anonymised_at'>): string {
+	return p.anonymised_at ? p.code : `${p.last_name?.toUpperCase() ?? ''} ${p.first_name ?? ''}`.trim();
+}
+
 /** Adds a dated, attributed fact to a patient's timeline. */
 export async function recordEvent(db: Db, patientId: string, kind: string, occurredOn: string, by: string | null, details: Record<string, unknown> = {}): Promise<void> {
 	await db.insertInto('patient_event').values({ patient_id: patientId, kind, occurred_on: occurredOn, recorded_by: by, details: JSON.stringify(details) }).execute();

@@ -9,7 +9,7 @@ import { audit } from '$lib/server/audit/audit';
 import { reauthorizeUser } from '$lib/server/realtime/attach';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm, password, text } from '$lib/server/forms';
-import { messages } from '$lib/i18n';
+import { fill, messages } from '$lib/i18n';
 
 export async function load({ params, locals }) {
 	const db = getDb();
@@ -46,7 +46,7 @@ export const actions = {
 		const user = event.locals.actor ? event.locals.user : null;
 		if (!inv) return formError(410, t.invitation.invalid);
 		if (!user) redirect(303, `/login?redirectTo=${encodeURIComponent(event.url.pathname)}`);
-		if (user.email.toLowerCase() !== inv.email) return formError(403, t.invitation.wrongAccount.replace('{email}', inv.email));
+		if (user.email.toLowerCase() !== inv.email) return formError(403, fill(t.invitation.wrongAccount, { email: inv.email }));
 		const membershipId = await acceptInvitation(db, inv.id, user.id);
 		if (!membershipId) return formError(410, t.invitation.invalid);
 		await audit(db, auditContext(event), {
@@ -65,7 +65,7 @@ export const actions = {
 		const db = getDb();
 		const inv = await findPendingInvitation(db, event.params.token);
 		if (!inv) return formError(410, t.invitation.invalid);
-		if (await findUserByEmail(db, inv.email)) return formError(409, t.invitation.signInFirst.replace('{email}', inv.email));
+		if (await findUserByEmail(db, inv.email)) return formError(409, fill(t.invitation.signInFirst, { email: inv.email }));
 		const parsed = parseForm(registerSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const ctx = auditContext(event);

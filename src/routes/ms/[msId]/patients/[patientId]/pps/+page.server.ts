@@ -1,4 +1,5 @@
 import { getDb } from '$lib/server/db';
+import { patientLabel } from '$lib/server/patients/patients';
 import { ppsContext, ownersFor } from '$lib/server/pps/context';
 import { listVersions, validateVersion } from '$lib/server/pps/pps';
 import { withLiveDoc } from '$lib/server/realtime/attach';
@@ -11,7 +12,7 @@ export async function load(event) {
 	const { patient, ms, access, docName, user } = await ppsContext(event);
 	return {
 		ms: { id: ms.id, name: ms.name },
-		patient: { id: patient.id, code: patient.code, name: patient.anonymised_at ? patient.code : `${patient.last_name?.toUpperCase()} ${patient.first_name}` },
+		patient: { id: patient.id, code: patient.code, name: patientLabel(patient) },
 		docName,
 		readOnly: access !== 'rw',
 		me: { id: user.id, name: `${user.first_name} ${user.last_name}` },

@@ -1,6 +1,7 @@
 import { error } from '@sveltejs/kit';
 import * as Y from 'yjs';
 import { getDb } from '$lib/server/db';
+import { patientLabel } from '$lib/server/patients/patients';
 import { ownersFor, ppsContext } from '$lib/server/pps/context';
 import { getVersion } from '$lib/server/pps/pps';
 import { ppsPdf } from '$lib/server/pps/pdf';
@@ -29,7 +30,7 @@ export async function GET(event) {
 		subtitle = `${t.pps.current} — ${formatDateTime(new Date(), event.locals.locale)}`;
 	}
 	const owners = await ownersFor(event, patient.id, ms.id);
-	const name = patient.anonymised_at ? patient.code : `${patient.last_name?.toUpperCase()} ${patient.first_name} (${patient.code})`;
+	const name = patient.anonymised_at ? patient.code : `${patientLabel(patient)} (${patient.code})`;
 	const pdf = await ppsPdf(projection, { title: t.pps.title, patient: `${name} — ${ms.name}`, subtitle, who: (id) => owners.find((o) => o.id === id)?.label ?? id }, t.pps);
 	return new Response(new Uint8Array(pdf), {
 		headers: { 'content-type': 'application/pdf', 'content-disposition': `inline; filename="pps-${patient.code}.pdf"`, 'cache-control': 'no-store' }

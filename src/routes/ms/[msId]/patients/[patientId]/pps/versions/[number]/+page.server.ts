@@ -1,5 +1,6 @@
 import { error, redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/db';
+import { patientLabel } from '$lib/server/patients/patients';
 import { ppsContext, ownersFor } from '$lib/server/pps/context';
 import { getVersion } from '$lib/server/pps/pps';
 import { withLiveDoc } from '$lib/server/realtime/attach';
@@ -27,7 +28,7 @@ export async function load(event) {
 	const [older, newer] = other && other.number < version.number ? [other, version] : [version, other];
 	return {
 		ms: { id: ms.id, name: ms.name },
-		patient: { id: patient.id, code: patient.code, name: patient.anonymised_at ? patient.code : `${patient.last_name?.toUpperCase()} ${patient.first_name}` },
+		patient: { id: patient.id, code: patient.code, name: patientLabel(patient) },
 		version: { number: version.number, created_at: version.created_at, by: `${version.first_name ?? ''} ${version.last_name ?? ''}`.trim(), projection },
 		diff: other && newer ? { a: older.number, b: newer.number, lines: diff(older.projection as unknown as PpsProjection, newer.projection as unknown as PpsProjection, label) } : null,
 		owners: Object.fromEntries(owners.map((o) => [o.id, o.label])),
