@@ -30,6 +30,13 @@ export type Action =
 	| 'patient.access_log'
 	/** RGPD: anonymise a patient who has left. */
 	| 'patient.anonymise'
+	/** RCPs of a microstructure: sessions, agenda, live workspace, decisions, minutes. */
+	| 'rcp.view'
+	| 'rcp.organise'
+	/** The microstructure's override of its network's RCP template. */
+	| 'rcp.template'
+	/** The network's default RCP template. */
+	| 'network.rcp_template'
 	| 'network.view'
 	| 'network.manage'
 	| 'network.audit'
@@ -69,6 +76,19 @@ export function can(actor: Actor, action: Action, resource: Resource = {}): bool
 				return administersNetwork(actor, resource.networkId) || networkRoles(actor, resource.networkId).length > 0;
 			}
 			return administersNetwork(actor, resource.networkId);
+		}
+		case 'network.rcp_template':
+			if (!('networkId' in resource)) return false;
+			return administersNetwork(actor, resource.networkId) || coordinatesNetwork(actor, resource.networkId);
+		case 'rcp.view':
+		case 'rcp.organise':
+		case 'rcp.template': {
+			if (!('microstructure' in resource)) return false;
+			const ms = resource.microstructure;
+			const role = directRole(actor, ms);
+			// RCP agendas name patients: the same need-to-know as patient records.
+			if (action === 'rcp.template') return role === 'coordination' || coordinatesNetwork(actor, ms.networkId) || administersNetwork(actor, ms.networkId);
+			return role === 'soignant' || role === 'coordination' || coordinatesNetwork(actor, ms.networkId);
 		}
 		case 'patient.read':
 		case 'patient.write':
@@ -118,6 +138,40 @@ export function ppsAccess(actor: Actor, patient: PatientRef): DocAccess {
 	return 'ro';
 }
 
+/** What the policy needs to know about an RCP session, for one actor. */
+export interface RcpSessionRef {
+	microstructure: MicrostructureRef;
+	status: 'planifiee' | 'en_cours' | 'cloturee' | 'annulee';
+	/** When the actor is an invited guest: the agenda items they are invited to; otherwise null. */
+	guestItems: string[] | null;
+}
+
+export type RcpAccess = { level: 'team' | 'guest'; readOnly: boolean } | { level: 'none' };
+
+/**
+ * An RCP session: the microstructure's care team and coordinators take part; an invited guest sees
+ * only the items they are invited to; nobody else learns it exists. A closed session is read-only.
+ */
+export function rcpAccess(actor: Actor, session: RcpSessionRef): RcpAccess {
+	const readOnly = session.status === 'cloturee' || session.status === 'annulee';
+	if (can(actor, 'rcp.view', { microstructure: session.microstructure })) return { level: 'team', readOnly };
+	if (session.guestItems !== null) return { level: 'guest', readOnly };
+	return { level: 'none' };
+}
+
+/** May the actor see this agenda item of a session they have access to? */
+export function rcpItemVisible(access: RcpAccess, session: RcpSessionRef, itemId: string): boolean {
+	if (access.level === 'team') return true;
+	return access.level === 'guest' && (session.guestItems ?? []).includes(itemId);
+}
+
+/** An agenda item's case notes: whoever sees the item writes them until the session is closed. */
+export function rcpNotesAccess(actor: Actor, session: RcpSessionRef, itemId: string): DocAccess {
+	const access = rcpAccess(actor, session);
+	if (!rcpItemVisible(access, session, itemId)) return 'none';
+	return access.level !== 'none' && access.readOnly ? 'ro' : 'rw';
+}
+
 /**
  * Access to a shared Yjs document, by document name. Unknown kinds are refused.
  * The resolvers turn ids into what the rules need (or null when they do not exist).
@@ -126,8 +180,14 @@ export async function docAccess(
 	actor: Actor,
 	docName: string,
 	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>,
-	resolvePatient: (id: string) => Promise<PatientRef | null> = async () => null
+	resolvePatient: (id: string) => Promise<PatientRef | null> = async () => null,
+	resolveRcpItem: (itemId: string, userId: string) => Promise<RcpSessionRef | null> = async () => null
 ): Promise<DocAccess> {
+	const notes = /^rcp-notes:([0-9a-f-]{36})$/.exec(docName);
+	if (notes) {
+		const session = await resolveRcpItem(notes[1], actor.userId);
+		return session ? rcpNotesAccess(actor, session, notes[1]) : 'none';
+	}
 	const pps = /^pps:([0-9a-f-]{36})$/.exec(docName);
 	if (pps) {
 		const patient = await resolvePatient(pps[1]);
@@ -147,9 +207,15 @@ export async function docAccess(
 export async function roomAccess(
 	actor: Actor,
 	room: string,
-	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>
+	resolveMicrostructure: (id: string) => Promise<MicrostructureRef | null>,
+	resolveRcpSession: (sessionId: string, userId: string) => Promise<RcpSessionRef | null> = async () => null
 ): Promise<boolean> {
 	if (room === `user:${actor.userId}`) return true;
+	const rcp = /^rcp:([0-9a-f-]{36})$/.exec(room);
+	if (rcp) {
+		const session = await resolveRcpSession(rcp[1], actor.userId);
+		return session !== null && rcpAccess(actor, session).level !== 'none';
+	}
 	const match = /^ms:([0-9a-f-]{36})$/.exec(room);
 	if (!match) return false;
 	const ms = await resolveMicrostructure(match[1]);

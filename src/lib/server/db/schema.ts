@@ -241,6 +241,170 @@ export interface PpsVersionTable {
 	rcp_id: string | null;
 }
 
+
+export type RcpSectionKind = 'cas' | 'organisation_pec' | 'organisation_ms';
+export type RcpFrequency = 'hebdomadaire' | 'bimensuelle' | 'mensuelle' | 'bimestrielle' | 'trimestrielle';
+export type RcpStatus = 'planifiee' | 'en_cours' | 'cloturee' | 'annulee';
+export type RcpDecision = 'poursuite' | 'adaptation_pps' | 'renouvellement' | 'fin_de_suivi' | 'reorientation' | 'a_revoir';
+export type Attendance = 'present' | 'distance' | 'excuse' | 'absent';
+export type Rsvp = 'oui' | 'non' | 'peut_etre';
+
+export interface RcpSection {
+	kind: RcpSectionKind;
+	title: string;
+}
+
+/** A template's content, as stored on the template and copied onto each session. */
+export interface RcpTemplateContent {
+	name: string;
+	targetMinutes: number;
+	minFrequency: RcpFrequency;
+	sections: RcpSection[];
+	quorumProfessions: Profession[];
+	optionalInvitees: string;
+	patientMayAttend: boolean;
+	minutesPerCase: number;
+}
+
+export interface RcpReason {
+	code: 'never_discussed' | 'not_discussed_90' | 'renewal_due' | 'no_first_contact' | 'flagged' | 'carried_over' | 'a_revoir' | 'manual';
+	date?: string | null;
+	question?: string;
+}
+
+export interface RcpTemplateTable {
+	id: Generated<string>;
+	network_id: string | null;
+	microstructure_id: string | null;
+	name: string;
+	target_minutes: number;
+	min_frequency: RcpFrequency;
+	sections: ColumnType<RcpSection[], string, string>;
+	quorum_professions: Profession[];
+	optional_invitees: Generated<string>;
+	patient_may_attend: Generated<boolean>;
+	minutes_per_case: number;
+	updated_by: string | null;
+	updated_at: Generated<Date>;
+}
+
+export interface RcpSeriesTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	title: string;
+	rrule: string;
+	starts_on: string;
+	until_on: string | null;
+	start_time: string;
+	end_time: string;
+	room_id: string | null;
+	visio_url: string | null;
+	programme: Programme | null;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	ended_at: Date | null;
+}
+
+export interface RcpSessionTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	series_id: string | null;
+	title: string;
+	starts_at: Date;
+	ends_at: Date;
+	room_id: string | null;
+	visio_url: string | null;
+	programme: Programme | null;
+	status: Generated<RcpStatus>;
+	template: ColumnType<RcpTemplateContent, string, string>;
+	agenda_built_at: Date | null;
+	animator_id: string | null;
+	pointer_item_id: string | null;
+	pointer_since: Date | null;
+	started_at: Date | null;
+	closed_at: Date | null;
+	closed_by: string | null;
+	created_by: string | null;
+	created_at: Generated<Date>;
+}
+
+export interface RcpParticipantTable {
+	session_id: string;
+	user_id: string;
+	kind: Generated<'membre' | 'invite'>;
+	item_ids: Generated<string[]>;
+	rsvp: Rsvp | null;
+	attendance: Attendance | null;
+	attendance_set_by: string | null;
+}
+
+export interface RcpItemTable {
+	id: Generated<string>;
+	session_id: string;
+	kind: RcpSectionKind;
+	patient_id: string | null;
+	title: string | null;
+	reasons: ColumnType<RcpReason[], string | undefined, string>;
+	position: number;
+	discussed_seconds: Generated<number>;
+	decision: RcpDecision | null;
+	decision_details: ColumnType<Record<string, unknown>, string | undefined, string>;
+	decided_by: string | null;
+	decided_at: Date | null;
+	pps_version: number | null;
+	minutes_notes: string | null;
+	carried_to: string | null;
+	added_by: string | null;
+}
+
+export interface RcpPrepNoteTable {
+	item_id: string;
+	author_id: string;
+	profession: string;
+	body: string;
+	updated_at: Generated<Date>;
+}
+
+export interface RcpFlagTable {
+	id: Generated<string>;
+	patient_id: string;
+	question: string;
+	flagged_by: string;
+	flagged_at: Generated<Date>;
+	handled_item_id: string | null;
+}
+
+export interface RcpActionTable {
+	id: Generated<string>;
+	item_id: string;
+	patient_id: string;
+	what: string;
+	owner_id: string;
+	due_on: string | null;
+	done_at: Date | null;
+	done_by: string | null;
+	created_by: string | null;
+	created_at: Generated<Date>;
+}
+
+export interface RcpPassageTable {
+	patient_id: string;
+	session_id: string;
+	on_date: string;
+	decision: RcpDecision;
+}
+
+export interface NotificationTable {
+	id: Generated<string>;
+	user_id: string;
+	kind: string;
+	title: string;
+	body: Generated<string>;
+	link: string | null;
+	created_at: Generated<Date>;
+	read_at: Date | null;
+}
+
 export interface Database {
 	network: NetworkTable;
 	microstructure: MicrostructureTable;
@@ -261,7 +425,20 @@ export interface Database {
 	patient_nir: PatientNirTable;
 	pps: PpsTable;
 	pps_version: PpsVersionTable;
+	rcp_template: RcpTemplateTable;
+	rcp_series: RcpSeriesTable;
+	rcp_session: RcpSessionTable;
+	rcp_participant: RcpParticipantTable;
+	rcp_item: RcpItemTable;
+	rcp_prep_note: RcpPrepNoteTable;
+	rcp_flag: RcpFlagTable;
+	rcp_action: RcpActionTable;
+	rcp_passage: RcpPassageTable;
+	notification: NotificationTable;
 }
+
+export type RcpSession = Selectable<RcpSessionTable>;
+export type RcpItem = Selectable<RcpItemTable>;
 
 export type User = Selectable<AppUserTable>;
 export type Membership = Selectable<MembershipTable>;

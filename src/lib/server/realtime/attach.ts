@@ -15,6 +15,8 @@ import { resolvePatientRef, saveProjection } from '../pps/pps.ts';
 import { project } from '../../pps/model.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
+import { resolveRcpItem } from '../rcp/sessions.ts';
+import { broadcastRcp, rcpPresence, type RcpPresence } from './rcp-socket.ts';
 
 export interface Realtime {
 	io: IoServer;
@@ -27,6 +29,7 @@ const g = globalThis as unknown as Record<symbol, Realtime | undefined>;
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
 const resolvePatient = (id: string) => resolvePatientRef(getDb(), id);
+const resolveItem = (itemId: string, userId: string) => resolveRcpItem(getDb(), itemId, userId);
 
 // The PPS projection follows the live document within a second of the last edit.
 const PROJECTION_DELAY_MS = 1000;
@@ -75,14 +78,14 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 		async authorize(req, docName) {
 			const auth = await authenticateRequest(req);
 			if (!auth) return { refused: 401 };
-			const access = await docAccess(auth.actor, docName, resolveMs, resolvePatient);
+			const access = await docAccess(auth.actor, docName, resolveMs, resolvePatient, resolveItem);
 			// An unknown document and a document of someone else look the same.
 			if (access === 'none') return { refused: 404 };
 			await auditPatientDoc(docName, auth.user.id, 'patient.read');
 			return { userId: auth.user.id, access };
 		},
 		async reauthorize(userId, docName) {
-			return docAccess(await loadActor(getDb(), userId), docName, resolveMs, resolvePatient);
+			return docAccess(await loadActor(getDb(), userId), docName, resolveMs, resolvePatient, resolveItem);
 		},
 		onChange: scheduleProjection,
 		onFirstWrite(docName, userId) {
@@ -170,4 +173,31 @@ export async function reauthorizeUser(userId: string): Promise<void> {
 	const realtime = g[KEY];
 	if (!realtime) return;
 	await Promise.all([reauthorizeSockets(realtime.io, userId), realtime.yjs.reauthorizeUser(userId)]);
+}
+
+/** Sends an RCP session's state to everyone in it (after a page action: start, agenda change). */
+export async function broadcastRcpSession(sessionId: string): Promise<void> {
+	const realtime = g[KEY];
+	if (realtime) await broadcastRcp(realtime.io, sessionId);
+}
+
+/** The session was closed: its participants' pages move to the minutes. */
+export async function announceRcpClosed(sessionId: string, itemIds: string[]): Promise<void> {
+	const realtime = g[KEY];
+	if (!realtime) return;
+	realtime.io.to(`rcp:${sessionId}`).emit('rcp:closed', { sessionId });
+	// Case notes are read-only from now on: re-check their open connections.
+	for (const id of itemIds) await realtime.yjs.reauthorizeDocument(`rcp-notes:${id}`);
+}
+
+/** Who is connected to a live session right now (for the coordinators' overview). */
+export async function livePresence(sessionId: string): Promise<RcpPresence[]> {
+	const realtime = g[KEY];
+	return realtime ? rcpPresence(realtime.io, sessionId) : [];
+}
+
+/** Nudges users' open tabs that they have new notifications. */
+export function nudgeUsers(userIds: string[]): void {
+	const realtime = g[KEY];
+	for (const id of new Set(userIds)) realtime?.io.to(`user:${id}`).emit('notification:new', {});
 }

@@ -9,6 +9,8 @@ import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed } from './authenticate.ts';
 import { openPatient } from '../patients/patients.ts';
 import { log } from '../log.ts';
+import { resolveRcpSession } from '../rcp/sessions.ts';
+import { RCP_EVENTS, registerRcpHandlers, rcpPresence } from './rcp-socket.ts';
 
 export interface SocketUser {
 	id: string;
@@ -27,6 +29,8 @@ const msPayload = z.object({ microstructureId: z.uuid() }).strict();
 const patientPayload = z.object({ microstructureId: z.uuid(), patientId: z.uuid() }).strict();
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
+const resolveRcp = (sessionId: string, userId: string) => resolveRcpSession(getDb(), sessionId, userId);
+const KNOWN_EVENTS = new Set(['ms:join', 'ms:leave', 'patient:watch', ...RCP_EVENTS]);
 
 export function createSocketServer(maxMessageBytes: number): Server {
 	const io = new Server({
@@ -87,19 +91,23 @@ export function createSocketServer(maxMessageBytes: number): Server {
 			return { ok: true, state: patient.state };
 		});
 
+		registerRcpHandlers(io, socket, on);
+
 		socket.onAny((event: string, ...args: unknown[]) => {
-			if (event === 'ms:join' || event === 'ms:leave' || event === 'patient:watch') return;
+			if (KNOWN_EVENTS.has(event)) return;
 			const ack = args.at(-1);
 			if (typeof ack === 'function') (ack as Ack)({ ok: false, error: 'Événement inconnu.' });
 		});
 
 		socket.on('disconnecting', () => {
 			const rooms = [...socket.rooms].filter((r) => r.startsWith('ms:'));
+			const sessions = [...socket.rooms].filter((r) => r.startsWith('rcp:')).map((r) => r.slice(4));
 			// After the socket has left its rooms, tell the others who is still there.
 			setImmediate(async () => {
 				for (const room of rooms) {
 					io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
 				}
+				for (const sessionId of sessions) io.to(`rcp:${sessionId}`).emit('rcp:presence', { sessionId, online: await rcpPresence(io, sessionId) });
 			});
 		});
 	});
@@ -107,7 +115,7 @@ export function createSocketServer(maxMessageBytes: number): Server {
 	return io;
 }
 
-function on<T>(socket: AppSocket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
+export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
 	(socket as Socket).on(event, async (...args: unknown[]) => {
 		// The acknowledgement, when there is one, is the last argument (the only one without payload).
 		const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
@@ -140,7 +148,7 @@ export async function reauthorizeSockets(io: Server, userId: string): Promise<vo
 	const left = new Set<string>();
 	for (const socket of await io.in(`user:${userId}`).fetchSockets()) {
 		for (const room of socket.rooms) {
-			if (room.startsWith('ms:') && !(await roomAccess(actor, room, resolveMs))) {
+			if ((room.startsWith('ms:') || room.startsWith('rcp:')) && !(await roomAccess(actor, room, resolveMs, resolveRcp))) {
 				socket.leave(room);
 				left.add(room);
 			}
@@ -148,5 +156,8 @@ export async function reauthorizeSockets(io: Server, userId: string): Promise<vo
 			if (room.startsWith('patient:')) socket.leave(room);
 		}
 	}
-	for (const room of left) io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
+	for (const room of left) {
+		if (room.startsWith('rcp:')) io.to(room).emit('rcp:presence', { sessionId: room.slice(4), online: await rcpPresence(io, room.slice(4)) });
+		else io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
+	}
 }

@@ -1,0 +1,365 @@
+// The live session: its shared state (agenda with decisions, attendance), the "now discussing"
+// pointer with per-case time, one-click decisions applied through the patient lifecycle, and
+// closing (minutes, passages, validated PPS versions, carry-over, notifications).
+import * as Y from 'yjs';
+import { sql } from 'kysely';
+import type { Db } from '../db/index.ts';
+import type { MicrostructureRef, RcpSessionRef } from '../access/policy.ts';
+import type { Attendance, RcpItem, RcpReason, RcpSession } from '../db/schema.ts';
+import { audit, type AuditContext } from '../audit/audit.ts';
+import { isUuid } from '../org/microstructures.ts';
+import { applyPathwayAction, patientLabel, recordEvent } from '../patients/patients.ts';
+import { parisToday } from '../patients/lifecycle.ts';
+import { ppsDocName, validateVersion } from '../pps/pps.ts';
+import { project, projectionProblems } from '../../pps/model.ts';
+import { notifyPatientChanged, withLiveDoc } from '../realtime/attach.ts';
+import { notify } from '../notifications/notifications.ts';
+import { planDecision, type DecisionInput } from './decisions.ts';
+import { addCase } from './sessions.ts';
+import { parisWallClock } from './schedule.ts';
+
+type Ctx = AuditContext & { actorId: string };
+
+export const notesDocName = (itemId: string) => `rcp-notes:${itemId}`;
+
+export interface LiveItem {
+	id: string;
+	kind: RcpItem['kind'];
+	title: string;
+	patientId: string | null;
+	patientCode: string | null;
+	reasons: RcpReason[];
+	discussedSeconds: number;
+	decision: RcpItem['decision'];
+	decisionDetails: Record<string, unknown>;
+	decidedBy: string | null;
+	ppsVersion: number | null;
+	actions: { what: string; ownerId: string; owner: string; dueOn: string | null }[];
+	prepNotes: { authorId: string; author: string; profession: string; body: string }[];
+}
+
+export interface LiveParticipant {
+	userId: string;
+	name: string;
+	profession: string;
+	kind: 'membre' | 'invite';
+	rsvp: string | null;
+	attendance: Attendance | null;
+	/** The attendance was corrected by someone (not derived from presence). */
+	manual: boolean;
+}
+
+export interface LiveState {
+	id: string;
+	status: RcpSession['status'];
+	animatorId: string | null;
+	pointer: { itemId: string | null; since: string | null };
+	startedAt: string | null;
+	items: LiveItem[];
+	participants: LiveParticipant[];
+}
+
+const name = (u: { first_name: string | null; last_name: string | null }) => `${u.first_name ?? ''} ${u.last_name ?? ''}`.trim();
+
+/** The whole shared state of a session, as every participant's page shows it. */
+export async function liveState(db: Db, sessionId: string): Promise<LiveState | null> {
+	const session = await db.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).executeTakeFirst();
+	if (!session) return null;
+	const [items, actions, notes, participants] = await Promise.all([
+		db
+			.selectFrom('rcp_item as i')
+			.leftJoin('patient as p', 'p.id', 'i.patient_id')
+			.leftJoin('app_user as d', 'd.id', 'i.decided_by')
+			.select(['i.id', 'i.kind', 'i.title', 'i.patient_id', 'i.reasons', 'i.discussed_seconds', 'i.decision', 'i.decision_details', 'i.pps_version', 'p.code', 'p.last_name', 'p.first_name', 'p.anonymised_at', 'd.first_name as d_first', 'd.last_name as d_last'])
+			.where('i.session_id', '=', sessionId)
+			.orderBy('i.position')
+			.execute(),
+		db
+			.selectFrom('rcp_action as a')
+			.innerJoin('rcp_item as i', 'i.id', 'a.item_id')
+			.innerJoin('app_user as u', 'u.id', 'a.owner_id')
+			.select(['a.item_id', 'a.what', 'a.owner_id', 'a.due_on', 'u.first_name', 'u.last_name'])
+			.where('i.session_id', '=', sessionId)
+			.orderBy('a.created_at')
+			.execute(),
+		db
+			.selectFrom('rcp_prep_note as n')
+			.innerJoin('rcp_item as i', 'i.id', 'n.item_id')
+			.innerJoin('app_user as u', 'u.id', 'n.author_id')
+			.select(['n.item_id', 'n.author_id', 'n.profession', 'n.body', 'u.first_name', 'u.last_name'])
+			.where('i.session_id', '=', sessionId)
+			.orderBy('n.profession')
+			.execute(),
+		db
+			.selectFrom('rcp_participant as p')
+			.innerJoin('app_user as u', 'u.id', 'p.user_id')
+			.select(['p.user_id', 'p.kind', 'p.rsvp', 'p.attendance', 'p.attendance_set_by', 'u.first_name', 'u.last_name', 'u.profession'])
+			.where('p.session_id', '=', sessionId)
+			.orderBy('u.last_name')
+			.execute()
+	]);
+	return {
+		id: session.id,
+		status: session.status,
+		animatorId: session.animator_id,
+		pointer: { itemId: session.pointer_item_id, since: session.pointer_since?.toISOString() ?? null },
+		startedAt: session.started_at?.toISOString() ?? null,
+		items: items.map((i) => ({
+			id: i.id,
+			kind: i.kind,
+			title: i.patient_id ? patientLabel({ code: i.code!, last_name: i.last_name, first_name: i.first_name, anonymised_at: i.anonymised_at }) : (i.title ?? ''),
+			patientId: i.patient_id,
+			patientCode: i.code,
+			reasons: i.reasons,
+			discussedSeconds: i.discussed_seconds,
+			decision: i.decision,
+			decisionDetails: i.decision_details,
+			decidedBy: i.decision ? name({ first_name: i.d_first, last_name: i.d_last }) : null,
+			ppsVersion: i.pps_version,
+			actions: actions.filter((a) => a.item_id === i.id).map((a) => ({ what: a.what, ownerId: a.owner_id, owner: name(a), dueOn: a.due_on })),
+			prepNotes: notes.filter((n) => n.item_id === i.id).map((n) => ({ authorId: n.author_id, author: name(n), profession: n.profession, body: n.body }))
+		})),
+		participants: participants.map((p) => ({
+			userId: p.user_id,
+			name: name(p),
+			profession: p.profession,
+			kind: p.kind,
+			rsvp: p.rsvp,
+			attendance: p.attendance,
+			manual: p.attendance_set_by !== null
+		}))
+	};
+}
+
+/** A guest sees only the items they are invited to (and the pointer only when it is on one). */
+export function stateForGuest(state: LiveState, itemIds: string[]): LiveState {
+	const visible = new Set(itemIds);
+	return {
+		...state,
+		items: state.items.filter((i) => visible.has(i.id)),
+		pointer: state.pointer.itemId && visible.has(state.pointer.itemId) ? state.pointer : { itemId: null, since: null }
+	};
+}
+
+export function stateFor(state: LiveState, ref: RcpSessionRef, team: boolean): LiveState {
+	return team ? state : stateForGuest(state, ref.guestItems ?? []);
+}
+
+export async function startSession(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string): Promise<boolean> {
+	const first = await db.selectFrom('rcp_item').select('id').where('session_id', '=', sessionId).orderBy('position').executeTakeFirst();
+	const r = await db
+		.updateTable('rcp_session')
+		.set({ status: 'en_cours', started_at: new Date(), animator_id: ctx.actorId, pointer_item_id: first?.id ?? null, pointer_since: first ? new Date() : null })
+		.where('id', '=', sessionId)
+		.where('status', '=', 'planifiee')
+		.executeTakeFirst();
+	if (Number(r.numUpdatedRows) !== 1) return false;
+	await audit(db, ctx, { action: 'rcp.started', targetType: 'rcp_session', targetId: sessionId, microstructureId: ms.id, networkId: ms.networkId });
+	return true;
+}
+
+export async function takeAnimation(db: Db, sessionId: string, userId: string): Promise<boolean> {
+	const r = await db.updateTable('rcp_session').set({ animator_id: userId }).where('id', '=', sessionId).where('status', '=', 'en_cours').executeTakeFirst();
+	return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Moves the "now discussing" pointer (animator only). The time spent on the item being left is
+ * added to its counter, so each case's discussion time survives reloads and moves back and forth.
+ */
+export async function movePointer(db: Db, sessionId: string, userId: string, itemId: string): Promise<{ ok: true; since: string; discussed: { id: string; seconds: number }[] } | { ok: false; error: string }> {
+	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
+	return db.transaction().execute(async (trx) => {
+		const s = await trx.selectFrom('rcp_session').select(['status', 'animator_id', 'pointer_item_id', 'pointer_since']).where('id', '=', sessionId).forUpdate().executeTakeFirst();
+		if (!s || s.status !== 'en_cours') return { ok: false as const, error: "La RCP n'est pas en cours." };
+		if (s.animator_id !== userId) return { ok: false as const, error: "Seul l'animateur ou l'animatrice déplace le point en cours." };
+		const item = await trx.selectFrom('rcp_item').select('id').where('id', '=', itemId).where('session_id', '=', sessionId).executeTakeFirst();
+		if (!item) return { ok: false as const, error: 'Point introuvable.' };
+		const now = new Date();
+		const discussed: { id: string; seconds: number }[] = [];
+		if (s.pointer_item_id && s.pointer_since && s.pointer_item_id !== itemId) {
+			const elapsed = Math.max(0, Math.round((now.getTime() - s.pointer_since.getTime()) / 1000));
+			const prev = await trx
+				.updateTable('rcp_item')
+				.set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) }))
+				.where('id', '=', s.pointer_item_id)
+				.returning(['id', 'discussed_seconds'])
+				.executeTakeFirst();
+			if (prev) discussed.push({ id: prev.id, seconds: prev.discussed_seconds });
+		}
+		const since = s.pointer_item_id === itemId && s.pointer_since ? s.pointer_since : now;
+		await trx.updateTable('rcp_session').set({ pointer_item_id: itemId, pointer_since: since }).where('id', '=', sessionId).execute();
+		return { ok: true as const, since: since.toISOString(), discussed };
+	});
+}
+
+/** Presence in the live session sets attendance, unless someone has corrected it by hand. */
+export async function markPresent(db: Db, sessionId: string, userId: string, place: 'present' | 'distance'): Promise<void> {
+	await db
+		.insertInto('rcp_participant')
+		.values({ session_id: sessionId, user_id: userId, attendance: place })
+		.onConflict((oc) => oc.columns(['session_id', 'user_id']).doUpdateSet({ attendance: place }).where('rcp_participant.attendance_set_by', 'is', null))
+		.execute();
+}
+
+export async function setAttendance(db: Db, sessionId: string, userId: string, attendance: Attendance, by: string): Promise<boolean> {
+	const r = await db
+		.updateTable('rcp_participant')
+		.set({ attendance, attendance_set_by: by })
+		.where('session_id', '=', sessionId)
+		.where('user_id', '=', userId)
+		.where(({ exists, selectFrom }) => exists(selectFrom('rcp_session').select('id').where('id', '=', sessionId).where('status', '=', 'en_cours')))
+		.executeTakeFirst();
+	return Number(r.numUpdatedRows) === 1;
+}
+
+/** People who may own an action decided for this microstructure: its clinicians and coordinators. */
+async function possibleOwners(db: Db, ms: MicrostructureRef): Promise<Set<string>> {
+	const rows = await db
+		.selectFrom('membership as m')
+		.select('m.user_id')
+		.where((eb) => eb.or([eb.and([eb('m.microstructure_id', '=', ms.id), eb('m.role', 'in', ['soignant', 'coordination'])]), eb.and([eb('m.network_id', '=', ms.networkId), eb('m.role', 'in', ['coordination_medicale', 'coordination_administrative'])])]))
+		.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
+		.execute();
+	return new Set(rows.map((r) => r.user_id));
+}
+
+/** Records (or replaces) the decision on a case and applies its effect on the patient's pathway. */
+export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string, itemId: string, input: DecisionInput): Promise<{ ok: true } | { ok: false; error: string }> {
+	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
+	const item = await db
+		.selectFrom('rcp_item as i')
+		.innerJoin('rcp_session as s', 's.id', 'i.session_id')
+		.select(['i.id', 'i.kind', 'i.patient_id', 'i.decision', 'i.decision_details', 's.status'])
+		.where('i.id', '=', itemId)
+		.where('i.session_id', '=', sessionId)
+		.executeTakeFirst();
+	if (!item || item.kind !== 'cas' || !item.patient_id) return { ok: false, error: 'Point introuvable.' };
+	if (item.status !== 'en_cours') return { ok: false, error: "Les décisions se prennent pendant la RCP en cours." };
+	if (item.decision_details.final) return { ok: false, error: 'Cette décision a déjà modifié le parcours du patient : elle ne peut plus être remplacée.' };
+	const today = parisToday();
+	const planned = planDecision(input, today);
+	if (!planned.ok) return planned;
+	const { plan } = planned;
+	const owners = await possibleOwners(db, ms);
+	if (input.actions.some((a) => !owners.has(a.ownerId))) return { ok: false, error: "Le responsable d'une action doit faire partie de l'équipe." };
+	if (plan.pathway) {
+		const patient = await db.selectFrom('patient').selectAll().where('id', '=', item.patient_id).executeTakeFirstOrThrow();
+		const applied = await applyPathwayAction(db, ctx, ms, patient, plan.pathway, today);
+		if (!applied.ok) return applied;
+		notifyPatientChanged(patient.id, ctx.actorId);
+	}
+	await db.transaction().execute(async (trx) => {
+		await trx
+			.updateTable('rcp_item')
+			.set({
+				decision: input.kind,
+				decision_details: JSON.stringify({ ...plan.details, final: plan.final, validatePps: plan.validatePps, carryOver: plan.carryOver }),
+				decided_by: ctx.actorId,
+				decided_at: new Date()
+			})
+			.where('id', '=', itemId)
+			.execute();
+		await trx.deleteFrom('rcp_action').where('item_id', '=', itemId).execute();
+		if (input.actions.length) {
+			await trx
+				.insertInto('rcp_action')
+				.values(input.actions.map((a) => ({ item_id: itemId, patient_id: item.patient_id!, what: a.what, owner_id: a.ownerId, due_on: a.dueOn ?? null, created_by: ctx.actorId })))
+				.execute();
+		}
+	});
+	await audit(db, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
+	return { ok: true };
+}
+
+/** Was the PPS edited since its last validated version? (Compares Yjs state vectors.) */
+async function ppsChangedSinceLastVersion(db: Db, patientId: string, doc: Y.Doc): Promise<boolean> {
+	const last = await db.selectFrom('pps_version').select('snapshot').where('patient_id', '=', patientId).orderBy('number', 'desc').limit(1).executeTakeFirst();
+	const current = Y.encodeStateVector(doc);
+	if (!last) return doc.store.clients.size > 0;
+	return Buffer.compare(Buffer.from(current), Buffer.from(Y.encodeStateVectorFromUpdate(last.snapshot))) !== 0;
+}
+
+/**
+ * "Clôturer la RCP": locks the session, fixes attendance, keeps each case's notes in the minutes,
+ * validates the PPS changed during the session, records the passages, carries unreached cases over
+ * and tells the care teams. Returns false when the session was not live (already closed).
+ */
+export async function closeSession(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string): Promise<boolean> {
+	const now = new Date();
+	const session = await db.transaction().execute(async (trx) => {
+		const s = await trx.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
+		if (!s || s.status !== 'en_cours') return null;
+		if (s.pointer_item_id && s.pointer_since) {
+			const elapsed = Math.max(0, Math.round((now.getTime() - s.pointer_since.getTime()) / 1000));
+			await trx.updateTable('rcp_item').set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) })).where('id', '=', s.pointer_item_id).execute();
+		}
+		await trx.updateTable('rcp_session').set({ status: 'cloturee', closed_at: now, closed_by: ctx.actorId, pointer_item_id: null, pointer_since: null }).where('id', '=', sessionId).execute();
+		// Nobody said otherwise: those who declined are excused, the others absent.
+		await trx.updateTable('rcp_participant').set({ attendance: 'excuse' }).where('session_id', '=', sessionId).where('attendance', 'is', null).where('rsvp', '=', 'non').execute();
+		await trx.updateTable('rcp_participant').set({ attendance: 'absent' }).where('session_id', '=', sessionId).where('attendance', 'is', null).execute();
+		return s;
+	});
+	if (!session) return false;
+	const day = parisWallClock(session.starts_at).date;
+	const items = await db.selectFrom('rcp_item').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+	for (const item of items) {
+		const notes = await withLiveDoc(notesDocName(item.id), (doc) => doc.getText('notes').toString());
+		let ppsVersion: number | null = null;
+		if (item.patient_id && item.decision) {
+			const snapshot = await withLiveDoc(ppsDocName(item.patient_id), (doc) => Y.encodeStateAsUpdate(doc));
+			const doc = new Y.Doc();
+			Y.applyUpdate(doc, snapshot);
+			const changed = item.decision_details.validatePps === true || (await ppsChangedSinceLastVersion(db, item.patient_id, doc));
+			if (changed && doc.store.clients.size > 0 && projectionProblems(project(doc)).length === 0) {
+				ppsVersion = await validateVersion(db, ctx, ms, item.patient_id, doc, sessionId);
+			}
+			doc.destroy();
+			await db.insertInto('rcp_passage').values({ patient_id: item.patient_id, session_id: sessionId, on_date: day, decision: item.decision }).onConflict((oc) => oc.doNothing()).execute();
+			await recordEvent(db, item.patient_id, 'rcp', day, ctx.actorId, { sessionId, decision: item.decision, ...(ppsVersion ? { ppsVersion } : {}) });
+		}
+		await db.updateTable('rcp_item').set({ minutes_notes: notes || null, pps_version: ppsVersion }).where('id', '=', item.id).execute();
+	}
+	await carryOver(db, session, items, ctx.actorId);
+	await notifyCareTeams(db, session, items);
+	await audit(db, ctx, { action: 'rcp.closed', targetType: 'rcp_session', targetId: sessionId, microstructureId: ms.id, networkId: ms.networkId, details: { cases: items.filter((i) => i.kind === 'cas').length } });
+	return true;
+}
+
+/** Cases not reached, or to be seen again, go onto the next session when its agenda exists. */
+async function carryOver(db: Db, session: RcpSession, items: RcpItem[], by: string): Promise<void> {
+	const next = await db
+		.selectFrom('rcp_session')
+		.selectAll()
+		.where('microstructure_id', '=', session.microstructure_id)
+		.where('status', '=', 'planifiee')
+		.where('starts_at', '>', session.starts_at)
+		.where('agenda_built_at', 'is not', null)
+		.orderBy('starts_at')
+		.limit(1)
+		.executeTakeFirst();
+	if (!next) return; // The next agenda proposes them when it is built.
+	for (const item of items) {
+		if (item.kind !== 'cas' || !item.patient_id || (item.decision && item.decision !== 'a_revoir')) continue;
+		await addCase(db, next, item.patient_id, [{ code: item.decision ? 'a_revoir' : 'carried_over', date: parisWallClock(session.starts_at).date }], by);
+	}
+}
+
+async function notifyCareTeams(db: Db, session: RcpSession, items: RcpItem[]): Promise<void> {
+	const cases = items.filter((i) => i.kind === 'cas' && i.patient_id && i.decision);
+	if (cases.length === 0) return;
+	const [teams, patients] = await Promise.all([
+		db.selectFrom('patient_team_member').select(['patient_id', 'user_id']).where('patient_id', 'in', cases.map((c) => c.patient_id!)).execute(),
+		db.selectFrom('patient').select(['id', 'code']).where('id', 'in', cases.map((c) => c.patient_id!)).execute()
+	]);
+	const day = parisWallClock(session.starts_at).date.split('-').reverse().join('/');
+	for (const c of cases) {
+		const code = patients.find((p) => p.id === c.patient_id)?.code ?? '';
+		// The code, not the name: notifications may be read over a colleague's shoulder.
+		await notify(
+			db,
+			teams.filter((t) => t.patient_id === c.patient_id).map((t) => t.user_id),
+			{ kind: 'rcp_decision', title: `RCP du ${day} : décision pour ${code}`, link: `/ms/${session.microstructure_id}/patients/${c.patient_id}#rcp` }
+		);
+	}
+}

@@ -1,0 +1,164 @@
+// The live RCP over socket.io: joining a session (as participant in the room or remote, or as an
+// observer), presence, the "now discussing" pointer, attendance and decisions. Every payload is
+// validated; every action asks the policy; guests receive only the items they are invited to.
+import type { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import { getDb } from '../db/index.ts';
+import { loadActor, rcpAccess, type RcpSessionRef } from '../access/policy.ts';
+import { audit } from '../audit/audit.ts';
+import { resolveRcpSession } from '../rcp/sessions.ts';
+import { liveState, markPresent, movePointer, recordDecision, setAttendance, stateFor, takeAnimation } from '../rcp/live.ts';
+import { decisionInput } from '../rcp/decisions.ts';
+
+export type RcpMode = 'participant' | 'observateur';
+
+export interface RcpPresence {
+	userId: string;
+	name: string;
+	profession: string;
+	mode: RcpMode;
+	place: 'present' | 'distance';
+}
+
+/** What a socket remembers about each session it joined (readable across nodes with Redis). */
+export type RcpMemberships = Record<string, { mode: RcpMode; place: 'present' | 'distance'; guestItems: string[] | null }>;
+
+type Handler = <T>(socket: Socket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<{ ok: true; [key: string]: unknown } | { ok: false; error: string }>) => void;
+
+const session = z.object({ sessionId: z.uuid() }).strict();
+const join = z.object({ sessionId: z.uuid(), mode: z.enum(['participant', 'observateur']), place: z.enum(['present', 'distance']) }).strict();
+const pointer = z.object({ sessionId: z.uuid(), itemId: z.uuid() }).strict();
+const attendance = z.object({ sessionId: z.uuid(), userId: z.uuid(), attendance: z.enum(['present', 'distance', 'excuse', 'absent']) }).strict();
+const decide = z.object({ sessionId: z.uuid(), itemId: z.uuid(), decision: decisionInput }).strict();
+
+export const RCP_EVENTS = ['rcp:join', 'rcp:leave', 'rcp:pointer', 'rcp:animate', 'rcp:attendance', 'rcp:decide'];
+
+const NOT_FOUND = { ok: false as const, error: 'RCP introuvable.' };
+const room = (sessionId: string) => `rcp:${sessionId}`;
+
+function memberships(socket: Socket): RcpMemberships {
+	return ((socket.data as { rcp?: RcpMemberships }).rcp ??= {});
+}
+
+/** The actor's current access to the session (re-read on each action: memberships change). */
+async function access(socket: Socket, sessionId: string) {
+	const db = getDb();
+	const userId = (socket.data as { user: { id: string } }).user.id;
+	const [actor, ref] = await Promise.all([loadActor(db, userId), resolveRcpSession(db, sessionId, userId)]);
+	if (!ref) return null;
+	const a = rcpAccess(actor, ref);
+	if (a.level === 'none') return null;
+	return { actor, ref, access: a, ms: ref.microstructure };
+}
+
+export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): void {
+	const user = (socket.data as { user: { id: string; name: string; profession: string } }).user;
+	const ctx = () => ({ actorId: user.id, ip: socket.handshake.address });
+
+	on(socket, 'rcp:join', join, async ({ sessionId, mode, place }) => {
+		const a = await access(socket, sessionId);
+		if (!a) return NOT_FOUND;
+		const team = a.access.level === 'team';
+		await socket.join(room(sessionId));
+		memberships(socket)[sessionId] = { mode, place, guestItems: team ? null : (a.ref.guestItems ?? []) };
+		const state = await liveState(getDb(), sessionId);
+		if (!state) return NOT_FOUND;
+		if (state.status === 'en_cours' && mode === 'participant') await markPresent(getDb(), sessionId, user.id, place);
+		await auditRead(user.id, socket.handshake.address, a.ref, state.items.map((i) => i.patientId));
+		await broadcastRcp(io, sessionId);
+		return { ok: true, state: stateFor(state, a.ref, team), online: await rcpPresence(io, sessionId) };
+	});
+
+	on(socket, 'rcp:leave', session, async ({ sessionId }) => {
+		await socket.leave(room(sessionId));
+		delete memberships(socket)[sessionId];
+		io.to(room(sessionId)).emit('rcp:presence', { sessionId, online: await rcpPresence(io, sessionId) });
+		return { ok: true };
+	});
+
+	on(socket, 'rcp:animate', session, async ({ sessionId }) => {
+		const a = await access(socket, sessionId);
+		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
+		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: "Vous ne pouvez pas animer cette RCP." };
+		if (!(await takeAnimation(getDb(), sessionId, user.id))) return { ok: false, error: "La RCP n'est pas en cours." };
+		await broadcastRcp(io, sessionId);
+		return { ok: true };
+	});
+
+	on(socket, 'rcp:pointer', pointer, async ({ sessionId, itemId }) => {
+		const a = await access(socket, sessionId);
+		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
+		if (a.access.level !== 'team') return { ok: false, error: "Vous ne pouvez pas animer cette RCP." };
+		const moved = await movePointer(getDb(), sessionId, user.id, itemId);
+		if (!moved.ok) return moved;
+		await emitFiltered(io, sessionId, 'rcp:pointer', (guestItems) => {
+			const visible = guestItems === null || guestItems.includes(itemId);
+			return { sessionId, itemId: visible ? itemId : null, since: moved.since, discussed: moved.discussed.filter((d) => guestItems === null || guestItems.includes(d.id)) };
+		});
+		return { ok: true, since: moved.since };
+	});
+
+	on(socket, 'rcp:attendance', attendance, async (p) => {
+		const a = await access(socket, p.sessionId);
+		if (!a || !socket.rooms.has(room(p.sessionId))) return NOT_FOUND;
+		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: 'Vous ne pouvez pas modifier la feuille de présence.' };
+		if (!(await setAttendance(getDb(), p.sessionId, p.userId, p.attendance, user.id))) return { ok: false, error: 'Participant introuvable ou RCP non commencée.' };
+		await broadcastRcp(io, p.sessionId);
+		return { ok: true };
+	});
+
+	on(socket, 'rcp:decide', decide, async ({ sessionId, itemId, decision }) => {
+		const a = await access(socket, sessionId);
+		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
+		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: 'Vous ne pouvez pas décider dans cette RCP.' };
+		const result = await recordDecision(getDb(), ctx(), a.ms, sessionId, itemId, decision);
+		if (!result.ok) return result;
+		await broadcastRcp(io, sessionId);
+		return { ok: true };
+	});
+}
+
+/** Reading a session's agenda reads its patients: one audit line per patient. */
+async function auditRead(userId: string, ip: string, ref: RcpSessionRef, patientIds: (string | null)[]) {
+	const db = getDb();
+	for (const id of patientIds) {
+		if (!id) continue;
+		await audit(db, { actorId: userId, ip }, { action: 'patient.read', targetType: 'patient', targetId: id, microstructureId: ref.microstructure.id, networkId: ref.microstructure.networkId, details: { purpose: 'rcp' } });
+	}
+}
+
+async function emitFiltered(io: Server, sessionId: string, event: string, payloadFor: (guestItems: string[] | null) => unknown): Promise<void> {
+	const sockets = await io.in(room(sessionId)).fetchSockets();
+	const teamPayload = payloadFor(null);
+	for (const s of sockets) {
+		const guestItems = (s.data as { rcp?: RcpMemberships }).rcp?.[sessionId]?.guestItems ?? null;
+		s.emit(event, guestItems === null ? teamPayload : payloadFor(guestItems));
+	}
+}
+
+/** Sends the session's state and presence to everyone in it. */
+export async function broadcastRcp(io: Server, sessionId: string): Promise<void> {
+	const state = await liveState(getDb(), sessionId);
+	if (!state) return;
+	const online = await rcpPresence(io, sessionId);
+	await emitFiltered(io, sessionId, 'rcp:state', (guestItems) => ({
+		sessionId,
+		state: guestItems === null ? state : stateFor(state, { microstructure: { id: '', networkId: '' }, status: state.status, guestItems }, false),
+		online
+	}));
+}
+
+/** Who is connected to a session, once per person (a participant tab wins over an observer tab). */
+export async function rcpPresence(io: Server, sessionId: string): Promise<RcpPresence[]> {
+	const sockets = await io.in(room(sessionId)).fetchSockets();
+	const people = new Map<string, RcpPresence>();
+	for (const s of sockets) {
+		const data = s.data as { user?: { id: string; name: string; profession: string }; rcp?: RcpMemberships };
+		const m = data.rcp?.[sessionId];
+		if (!data.user || !m) continue;
+		const previous = people.get(data.user.id);
+		if (previous?.mode === 'participant') continue;
+		people.set(data.user.id, { userId: data.user.id, name: data.user.name, profession: data.user.profession, mode: m.mode, place: m.place });
+	}
+	return [...people.values()].sort((a, b) => a.name.localeCompare(b.name, 'fr'));
+}
