@@ -1,14 +1,16 @@
 // One-click RCP decisions and what each one does to the patient (domain §3: "capture as a
 // by-product of the discussion"). Validation and effects are pure; live.ts applies them.
 import { z } from 'zod';
-import type { Action } from '../patients/lifecycle.ts';
+import { isIsoDate, type Action } from '../patients/lifecycle.ts';
 import type { RcpDecision } from '../db/schema.ts';
 
 export const DECISIONS = ['poursuite', 'adaptation_pps', 'renouvellement', 'fin_de_suivi', 'reorientation', 'a_revoir'] as const satisfies readonly RcpDecision[];
 export const EXIT_REASONS = ['amelioration', 'souhait_patient', 'reorientation', 'perdu_de_vue', 'demenagement', 'deces', 'autre'] as const;
 export const MAX_ACTIONS = 10;
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+// A real calendar day: '2027-02-30' would pass a pattern and fail in PostgreSQL after the pathway
+// step was already applied (recordDecision), leaving a renewal or exit without its decision.
+const isoDate = z.string().refine(isIsoDate);
 
 /** A decision as it arrives from a browser: anything else is refused. */
 export const decisionInput = z

@@ -12,7 +12,7 @@ import { applyPathwayAction, patientLabel, recordEvent } from '../patients/patie
 import { parisToday } from '../patients/lifecycle.ts';
 import { ppsDocName, validateVersion } from '../pps/pps.ts';
 import { project, projectionProblems } from '../../pps/model.ts';
-import { notifyPatientChanged, withLiveDoc } from '../realtime/attach.ts';
+import { notifyPatientChanged, nudgeUsers, withLiveDoc } from '../realtime/attach.ts';
 import { notify } from '../notifications/notifications.ts';
 import { planDecision, type DecisionInput } from './decisions.ts';
 import { addCase } from './sessions.ts';
@@ -214,14 +214,16 @@ export async function setAttendance(db: Db, sessionId: string, userId: string, a
 }
 
 /** People who may own an action decided for this microstructure: its clinicians and coordinators. */
-async function possibleOwners(db: Db, ms: MicrostructureRef): Promise<Set<string>> {
-	const rows = await db
+export function actionOwners(db: Db, ms: MicrostructureRef) {
+	return db
 		.selectFrom('membership as m')
-		.select('m.user_id')
+		.innerJoin('app_user as u', 'u.id', 'm.user_id')
+		.select(['u.id', 'u.first_name', 'u.last_name', 'u.profession'])
+		.distinct()
 		.where((eb) => eb.or([eb.and([eb('m.microstructure_id', '=', ms.id), eb('m.role', 'in', ['soignant', 'coordination'])]), eb.and([eb('m.network_id', '=', ms.networkId), eb('m.role', 'in', ['coordination_medicale', 'coordination_administrative'])])]))
 		.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
+		.orderBy('u.last_name')
 		.execute();
-	return new Set(rows.map((r) => r.user_id));
 }
 
 /** Records (or replaces) the decision on a case and applies its effect on the patient's pathway. */
@@ -241,7 +243,7 @@ export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, se
 	const planned = planDecision(input, today);
 	if (!planned.ok) return planned;
 	const { plan } = planned;
-	const owners = await possibleOwners(db, ms);
+	const owners = new Set((await actionOwners(db, ms)).map((o) => o.id));
 	if (input.actions.some((a) => !owners.has(a.ownerId))) return { ok: false, error: "Le responsable d'une action doit faire partie de l'équipe." };
 	if (plan.pathway) {
 		const patient = await db.selectFrom('patient').selectAll().where('id', '=', item.patient_id).executeTakeFirstOrThrow();
@@ -356,10 +358,8 @@ async function notifyCareTeams(db: Db, session: RcpSession, items: RcpItem[]): P
 	for (const c of cases) {
 		const code = patients.find((p) => p.id === c.patient_id)?.code ?? '';
 		// The code, not the name: notifications may be read over a colleague's shoulder.
-		await notify(
-			db,
-			teams.filter((t) => t.patient_id === c.patient_id).map((t) => t.user_id),
-			{ kind: 'rcp_decision', title: `RCP du ${day} : décision pour ${code}`, link: `/ms/${session.microstructure_id}/patients/${c.patient_id}#rcp` }
-		);
+		const team = teams.filter((t) => t.patient_id === c.patient_id).map((t) => t.user_id);
+		await notify(db, team, { kind: 'rcp_decision', title: `RCP du ${day} : décision pour ${code}`, link: `/ms/${session.microstructure_id}/patients/${c.patient_id}#rcp` });
+		nudgeUsers(team);
 	}
 }

@@ -1,0 +1,20 @@
+// How sessions and reasons are written on screen, in Paris time whatever the browser's zone.
+import { fill, formatDate, type Locale } from '$lib/i18n';
+import type { Messages } from '$lib/i18n/fr';
+
+export function sessionWhen(startsAt: Date | string, endsAt: Date | string, locale: Locale): string {
+	const tag = locale === 'en' ? 'en-GB' : 'fr-FR';
+	const day = new Date(startsAt).toLocaleDateString(tag, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' });
+	const time = (d: Date | string) => new Date(d).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+	return `${day}, ${time(startsAt)}–${time(endsAt)}`;
+}
+
+export function reasonText(t: Messages, reason: { code: string; date?: string | null; question?: string }, locale: Locale): string {
+	const template = t.rcp.reasons[reason.code as keyof Messages['rcp']['reasons']] ?? reason.code;
+	return fill(template, { date: reason.date ? formatDate(reason.date, locale) : '', question: reason.question ?? '' });
+}
+
+export function minutesSeconds(seconds: number): string {
+	const s = Math.max(0, Math.floor(seconds));
+	return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
