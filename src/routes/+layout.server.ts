@@ -2,12 +2,13 @@ import { getDb } from '$lib/server/db';
 import { listVisibleMicrostructures } from '$lib/server/org/microstructures';
 import { listNetworksFor } from '$lib/server/org/networks';
 import { can } from '$lib/server/access/policy';
+import { unreadCount } from '$lib/server/notifications/notifications';
 
 export async function load({ locals }) {
 	const { user, actor, locale } = locals;
-	if (!user || !actor) return { user: null, locale, microstructures: [], adminNetworks: [] };
+	if (!user || !actor) return { user: null, locale, microstructures: [], adminNetworks: [], unread: 0 };
 	const db = getDb();
-	const [microstructures, networks] = await Promise.all([listVisibleMicrostructures(db, actor), listNetworksFor(db, actor)]);
+	const [microstructures, networks, unread] = await Promise.all([listVisibleMicrostructures(db, actor), listNetworksFor(db, actor), unreadCount(db, user.id)]);
 	return {
 		user: { id: user.id, firstName: user.first_name, lastName: user.last_name, profession: user.profession },
 		locale,
@@ -15,6 +16,7 @@ export async function load({ locals }) {
 		adminNetworks: networks
 			.filter((n) => can(actor, 'network.manage', { networkId: n.id }))
 			.map((n) => ({ id: n.id, name: n.name })),
-		platformAdmin: actor.platformAdmin
+		platformAdmin: actor.platformAdmin,
+		unread
 	};
 }

@@ -329,6 +329,7 @@ export const en: Messages = {
 			nirSaved: 'NIR saved.',
 			nirStatuses: { fourni: 'Provided', refuse: 'Declined by patient', provisoire: 'Provisional', regime_particulier: 'Special scheme (AME…)' },
 			events: {
+				rcp: 'Discussed in a meeting',
 				orient: 'Referral',
 				include: 'Enrolment',
 				reinclude: 'Re-enrolment',

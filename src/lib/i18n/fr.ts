@@ -327,6 +327,7 @@ export const fr = {
 			nirSaved: 'NIR enregistré.',
 			nirStatuses: { fourni: 'Fourni', refuse: 'Refusé par le patient', provisoire: 'Provisoire', regime_particulier: 'Régime particulier (AME…)' },
 			events: {
+				rcp: 'Discuté en RCP',
 				orient: 'Orientation',
 				include: 'Inclusion',
 				reinclude: 'Ré-inclusion',

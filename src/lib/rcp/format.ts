@@ -1,6 +1,6 @@
 // How sessions and reasons are written on screen, in Paris time whatever the browser's zone.
-import { fill, formatDate, type Locale } from '$lib/i18n';
-import type { Messages } from '$lib/i18n/fr';
+import { fill, formatDate, type Locale } from '../i18n/index.ts';
+import type { Messages } from '../i18n/fr.ts';
 
 export function sessionWhen(startsAt: Date | string, endsAt: Date | string, locale: Locale): string {
 	const tag = locale === 'en' ? 'en-GB' : 'fr-FR';

@@ -4,14 +4,29 @@ import { todoForActor } from '$lib/server/patients/patients';
 import { parisToday } from '$lib/server/patients/lifecycle';
 import { audit } from '$lib/server/audit/audit';
 import { auditContext, requireActor } from '$lib/server/request';
+import { markActionDone, openActionsFor } from '$lib/server/rcp/actions';
+import { formError, parseForm } from '$lib/server/forms';
+import { messages } from '$lib/i18n';
+import { z } from 'zod';
 
 export async function load(event) {
 	const { actor } = requireActor(event);
 	const db = getDb();
 	const visible = await listVisibleMicrostructures(db, actor);
 	const refs = visible.map((m) => ({ id: m.id, networkId: m.network_id }));
-	const items = await todoForActor(db, actor, refs, parisToday());
+	const [items, actions] = await Promise.all([todoForActor(db, actor, refs, parisToday()), openActionsFor(db, actor)]);
 	await audit(db, auditContext(event), { action: 'patient.todo', targetType: 'user', targetId: actor.userId, details: { count: items.length } });
 	const names = new Map(visible.map((m) => [m.id, m.name]));
-	return { items: items.map((i) => ({ ...i, microstructureName: names.get(i.microstructureId) ?? '' })) };
+	return { items: items.map((i) => ({ ...i, microstructureName: names.get(i.microstructureId) ?? '' })), actions };
+}
+
+export const actions = {
+	done: async (event) => {
+		const { user } = requireActor(event);
+		const t = messages(event.locals.locale);
+		const parsed = parseForm(z.object({ id: z.uuid({ error: 'errors.choice' }) }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		if (!(await markActionDone(getDb(), { ...auditContext(event), actorId: user.id }, parsed.data.id))) return formError(404, 'Action introuvable.');
+		return { success: t.rcp.todo.doneSaved };
+	}
 }

@@ -10,6 +10,7 @@ import { createMicrostructure } from '../org/microstructures.ts';
 import { addMembership } from '../org/memberships.ts';
 import { appendUpdate } from '../realtime/yjs-store.ts';
 import { seedDemoPatients } from './patients.ts';
+import { seedDemoRcp } from './rcp.ts';
 
 export const DEMO_PASSWORD = 'Demo-Microstructures-2026';
 export const DEMO_DOMAIN = 'demo.microstructures.fr';
@@ -58,6 +59,7 @@ export const DEMO_PEOPLE: DemoPerson[] = [
 	{ login: 'lea.fischer', first: 'Léa', last: 'Fischer', profession: 'travailleur_social', in: { haguenau: 'soignant' } },
 	{ login: 'nadia.benali', first: 'Nadia', last: 'Benali', profession: 'secretariat', in: { tanneurs: 'secretariat' } },
 	{ login: 'marc.weber', first: 'Marc', last: 'Weber', profession: 'coordinateur_medical', networks: { est: ['coordination_medicale'] } },
+	{ login: 'lucie.gauthier', first: 'Lucie', last: 'Gauthier', profession: 'coordinateur_medical', networks: { est: ['coordination_medicale'] } },
 	{ login: 'helene.roy', first: 'Hélène', last: 'Roy', profession: 'autre', networks: { est: ['admin'] } },
 	{ login: 'sophie.klein', first: 'Sophie', last: 'Klein', profession: 'coordinateur_administratif', networks: { est: ['coordination_administrative', 'admin'] } },
 	// Network Loire-Atlantique
@@ -137,6 +139,12 @@ export async function seedDemo(db: Db): Promise<{ networks: Record<string, strin
 			department: MICROSTRUCTURES[key].postalCode.slice(0, 2),
 			clinicians: DEMO_PEOPLE.filter((p) => p.in?.[key] === 'soignant').map((p) => users[p.login])
 		}))
+	);
+	await seedDemoRcp(
+		db,
+		networks,
+		Object.fromEntries(Object.entries(microstructures).map(([key, id]) => [key, { id, networkId: networks[MICROSTRUCTURES[key].network], network: MICROSTRUCTURES[key].network }])),
+		users['marc.weber']
 	);
 	return { networks, microstructures, users };
 }

@@ -34,6 +34,8 @@ export interface LiveItem {
 	decisionDetails: Record<string, unknown>;
 	decidedBy: string | null;
 	ppsVersion: number | null;
+	/** The case notes kept in the minutes (after closing). */
+	minutesNotes: string | null;
 	actions: { what: string; ownerId: string; owner: string; dueOn: string | null }[];
 	prepNotes: { authorId: string; author: string; profession: string; body: string }[];
 }
@@ -70,7 +72,7 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 			.selectFrom('rcp_item as i')
 			.leftJoin('patient as p', 'p.id', 'i.patient_id')
 			.leftJoin('app_user as d', 'd.id', 'i.decided_by')
-			.select(['i.id', 'i.kind', 'i.title', 'i.patient_id', 'i.reasons', 'i.discussed_seconds', 'i.decision', 'i.decision_details', 'i.pps_version', 'p.code', 'p.last_name', 'p.first_name', 'p.anonymised_at', 'd.first_name as d_first', 'd.last_name as d_last'])
+			.select(['i.id', 'i.kind', 'i.title', 'i.patient_id', 'i.reasons', 'i.discussed_seconds', 'i.decision', 'i.decision_details', 'i.pps_version', 'i.minutes_notes', 'p.code', 'p.last_name', 'p.first_name', 'p.anonymised_at', 'd.first_name as d_first', 'd.last_name as d_last'])
 			.where('i.session_id', '=', sessionId)
 			.orderBy('i.position')
 			.execute(),
@@ -116,6 +118,7 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 			decisionDetails: i.decision_details,
 			decidedBy: i.decision ? name({ first_name: i.d_first, last_name: i.d_last }) : null,
 			ppsVersion: i.pps_version,
+			minutesNotes: i.minutes_notes,
 			actions: actions.filter((a) => a.item_id === i.id).map((a) => ({ what: a.what, ownerId: a.owner_id, owner: name(a), dueOn: a.due_on })),
 			prepNotes: notes.filter((n) => n.item_id === i.id).map((n) => ({ authorId: n.author_id, author: name(n), profession: n.profession, body: n.body }))
 		})),
@@ -343,7 +346,22 @@ async function carryOver(db: Db, session: RcpSession, items: RcpItem[], by: stri
 	if (!next) return; // The next agenda proposes them when it is built.
 	for (const item of items) {
 		if (item.kind !== 'cas' || !item.patient_id || (item.decision && item.decision !== 'a_revoir')) continue;
-		await addCase(db, next, item.patient_id, [{ code: item.decision ? 'a_revoir' : 'carried_over', date: parisWallClock(session.starts_at).date }], by);
+		const reason: RcpReason = { code: item.decision ? 'a_revoir' : 'carried_over', date: parisWallClock(session.starts_at).date };
+		if (await addCase(db, next, item.patient_id, [reason], by)) continue;
+		// Already on the next agenda (prepared before this session closed): the case is carried
+		// there, or every later agenda would propose it again as not reached.
+		await db
+			.updateTable('rcp_item')
+			.set({ reasons: sql`${JSON.stringify([reason])}::jsonb || reasons` })
+			.where('session_id', '=', next.id)
+			.where('patient_id', '=', item.patient_id)
+			.execute();
+		await db
+			.updateTable('rcp_item')
+			.set((eb) => ({ carried_to: eb.selectFrom('rcp_item as n').select('n.id').where('n.session_id', '=', next.id).where('n.patient_id', '=', item.patient_id) }))
+			.where('id', '=', item.id)
+			.where('carried_to', 'is', null)
+			.execute();
 	}
 }
 

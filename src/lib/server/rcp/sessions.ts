@@ -9,7 +9,7 @@ import { audit, type AuditContext } from '../audit/audit.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { addDays, parisToday } from '../patients/lifecycle.ts';
 import { effectiveTemplate } from './templates.ts';
-import { caseCapacity, proposeAgenda, type Proposal } from './agenda.ts';
+import { caseCapacity, proposeAgenda, type Carried, type Proposal } from './agenda.ts';
 import { occurrences, parisInstant, parisWallClock } from './schedule.ts';
 
 type Ctx = AuditContext & { actorId: string };
@@ -310,9 +310,26 @@ export async function proposals(db: Db, session: RcpSession): Promise<Proposal[]
 	return proposeAgenda(
 		patients,
 		flags.map((f) => ({ patientId: f.patient_id, question: f.question, date: parisWallClock(f.flagged_at).date })),
-		carried.map((c) => ({ patientId: c.patient_id!, code: c.decision === 'a_revoir' ? 'a_revoir' : 'carried_over', date: parisWallClock(c.starts_at).date })),
+		latestCarried(carried, patients),
 		sessionDate
 	).filter((p) => !taken.has(p.patientId));
+}
+
+/**
+ * One carry-over per patient, from their latest session, and none when a later session has
+ * already discussed them.
+ */
+function latestCarried(rows: { patient_id: string | null; decision: string | null; starts_at: Date }[], patients: { id: string; last_passage_on: string | null }[]): Carried[] {
+	const lastPassage = new Map(patients.map((p) => [p.id, p.last_passage_on]));
+	const latest = new Map<string, Carried>();
+	for (const row of rows) {
+		const date = parisWallClock(row.starts_at).date;
+		const passage = lastPassage.get(row.patient_id!);
+		if (passage && passage > date) continue;
+		const previous = latest.get(row.patient_id!);
+		if (!previous || previous.date < date) latest.set(row.patient_id!, { patientId: row.patient_id!, code: row.decision === 'a_revoir' ? 'a_revoir' : 'carried_over', date });
+	}
+	return [...latest.values()];
 }
 
 async function nextPosition(db: Db, sessionId: string): Promise<number> {

@@ -16,7 +16,7 @@ import { project } from '../../pps/model.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
 import { resolveRcpItem } from '../rcp/sessions.ts';
-import { broadcastRcp, rcpPresence, type RcpPresence } from './rcp-socket.ts';
+import { broadcastRcp, markConnectedPresent, rcpPresence, type RcpPresence } from './rcp-socket.ts';
 
 export interface Realtime {
 	io: IoServer;
@@ -179,6 +179,14 @@ export async function reauthorizeUser(userId: string): Promise<void> {
 export async function broadcastRcpSession(sessionId: string): Promise<void> {
 	const realtime = g[KEY];
 	if (realtime) await broadcastRcp(realtime.io, sessionId);
+}
+
+/** The session has started: those already in it are present, and everyone sees it live. */
+export async function announceRcpStarted(sessionId: string): Promise<void> {
+	const realtime = g[KEY];
+	if (!realtime) return;
+	await markConnectedPresent(realtime.io, sessionId);
+	await broadcastRcp(realtime.io, sessionId);
 }
 
 /** The session was closed: its participants' pages move to the minutes. */

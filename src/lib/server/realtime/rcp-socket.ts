@@ -162,3 +162,12 @@ export async function rcpPresence(io: Server, sessionId: string): Promise<RcpPre
 	}
 	return [...people.values()].sort((a, b) => a.name.localeCompare(b.name, 'fr'));
 }
+
+/** At the start of a session, everyone already connected as a participant is marked present. */
+export async function markConnectedPresent(io: Server, sessionId: string): Promise<void> {
+	for (const s of await io.in(room(sessionId)).fetchSockets()) {
+		const data = s.data as { user?: { id: string }; rcp?: RcpMemberships };
+		const m = data.rcp?.[sessionId];
+		if (data.user && m?.mode === 'participant') await markPresent(getDb(), sessionId, data.user.id, m.place);
+	}
+}

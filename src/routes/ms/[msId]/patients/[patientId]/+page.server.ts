@@ -24,6 +24,7 @@ import { formError, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
 import { evictDocument, notifyPatientChanged, reauthorizeDocument, reauthorizeUser } from '$lib/server/realtime/attach';
 import { ppsDocName } from '$lib/server/pps/pps';
+import { flagPatient, openFlags, patientRcpHistory } from '$lib/server/rcp/sessions';
 
 export async function load(event) {
 	const { actor, ms, ref, patient } = await patientOf(event);
@@ -43,6 +44,7 @@ export async function load(event) {
 		db.selectFrom('consent_document').select(['id', 'filename', 'uploaded_at']).where('patient_id', '=', patient.id).orderBy('uploaded_at', 'desc').execute(),
 		listVisibleMicrostructures(db, actor)
 	]);
+	const [rcpHistory, flags] = await Promise.all([patientRcpHistory(db, patient.id), openFlags(db, patient.id)]);
 	const canNir = can(actor, 'patient.nir', { microstructure: ref });
 	const nir = canNir ? await getNir(db, patient.id, loadNirKeys()) : null;
 	return {
@@ -62,6 +64,8 @@ export async function load(event) {
 		access: can(actor, 'patient.access_log', { microstructure: ref }) ? await accessLog(db, patient.id) : null,
 		nir: canNir ? { status: nir?.status ?? null, masked: nir?.nir ? maskNir(nir.nir) : null } : undefined,
 		canAnonymise: can(actor, 'patient.anonymise', { microstructure: ref }),
+		rcpHistory,
+		flags,
 		justCreated: event.url.searchParams.has('nouveau'),
 		today: parisToday()
 	};
@@ -85,6 +89,14 @@ const recordSchema = z.object({
 });
 
 export const actions = {
+	flag: async (event) => {
+		const { ref, ctx, patient } = await patientOf(event, 'rcp_flag');
+		const parsed = parseForm(z.object({ question: text(500) }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		if (patient.state !== 'inclus' && patient.state !== 'en_suivi') return formError(400, messages(event.locals.locale).errors.forbidden);
+		await flagPatient(getDb(), ctx, ref, patient.id, parsed.data.question);
+		return { success: messages(event.locals.locale).rcp.flag.saved };
+	},
 	pathway: async (event) => {
 		const { actor, ms, ref, ctx, patient } = await patientOf(event, 'pathway');
 		const t = messages(event.locals.locale);

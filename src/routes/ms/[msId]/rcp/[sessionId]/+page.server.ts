@@ -11,7 +11,7 @@ import { ppsAccess } from '$lib/server/access/policy';
 import { resolvePatientRef, ppsDocName } from '$lib/server/pps/pps';
 import { ownersFor } from '$lib/server/pps/context';
 import { patientLabel } from '$lib/server/patients/patients';
-import { announceRcpClosed, broadcastRcpSession } from '$lib/server/realtime/attach';
+import { announceRcpClosed, announceRcpStarted, broadcastRcpSession } from '$lib/server/realtime/attach';
 import { messages } from '$lib/i18n';
 
 export async function load(event) {
@@ -158,7 +158,7 @@ export const actions = {
 		const { session, msRef, ctx, refused } = await forTeam(event);
 		if (refused) return refused;
 		if (!(await startSession(getDb(), ctx, msRef, session.id))) return formError(400, 'Cette RCP ne peut plus être démarrée.');
-		await broadcastRcpSession(session.id);
+		await announceRcpStarted(session.id);
 		return { success: messages(event.locals.locale).rcp.session.started };
 	},
 	cancel: async (event) => {

@@ -1,0 +1,986 @@
+// The live RCP against a real database and over real sockets: series and one-off sessions with
+// their invitations, the agenda proposed from the records (reasons relative to the session date,
+// programme confidentiality), editing it, starting, the "now discussing" pointer and its timer,
+// decisions applied through the patient lifecycle, closing (attendance, passages, events, PPS
+// versions, carry-over, notifications), then socket.io (join, pointer, decisions, bad payloads,
+// presence and quorum, a guest's filtered view) and the Yjs case-notes documents.
+//
+// Each scenario gets its own microstructure (on top of the demo), so agendas hold exactly the
+// patients the test created; dates are relative to today in Paris.
+process.env.LOG_LEVEL = 'silent';
+process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
+import { addGoal, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, withTimeout } from '../helpers/realtime.ts';
+import { seedDemo } from '../../src/lib/server/demo/seed.ts';
+import { withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
+import type { Programme, RcpReason, RcpTemplateContent } from '../../src/lib/server/db/schema.ts';
+import { createMicrostructure } from '../../src/lib/server/org/microstructures.ts';
+import { addMembership } from '../../src/lib/server/org/memberships.ts';
+import { addDays, addYears, parisToday } from '../../src/lib/server/patients/lifecycle.ts';
+import { applyPathwayAction, createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
+import { ppsDocName, validateVersion } from '../../src/lib/server/pps/pps.ts';
+import { occurrences, parisInstant, parisWallClock } from '../../src/lib/server/rcp/schedule.ts';
+import { DEFAULT_TEMPLATE, saveTemplate } from '../../src/lib/server/rcp/templates.ts';
+import {
+	addCase,
+	addOrganisationPoint,
+	buildAgenda,
+	createSeries,
+	createSession,
+	flagPatient,
+	getSession,
+	materialiseSeries,
+	moveItem,
+	proposals,
+	removeItem,
+	resolveRcpSession,
+	setRsvp,
+	SERIES_HORIZON_DAYS
+} from '../../src/lib/server/rcp/sessions.ts';
+import { closeSession, markPresent, movePointer, notesDocName, recordDecision, setAttendance, startSession, type LiveState } from '../../src/lib/server/rcp/live.ts';
+import { decisionInput, type DecisionInput } from '../../src/lib/server/rcp/decisions.ts';
+import { quorum } from '../../src/lib/rcp/quorum.ts';
+
+const TODAY = parisToday();
+
+let t: TestDb;
+let ids: Awaited<ReturnType<typeof seedDemo>>;
+let server: Server;
+let realtime: Realtime;
+let httpBase: string;
+let wsBase: string;
+const sockets: ClientSocket[] = [];
+const rawSockets: WebSocket[] = [];
+
+beforeAll(async () => {
+	t = await createSharedTestDb();
+	ids = await seedDemo(t.db);
+	let port: number;
+	({ server, realtime, port } = await startRealtimeServer());
+	httpBase = `http://127.0.0.1:${port}`;
+	wsBase = `ws://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+	for (const s of sockets) s.disconnect();
+	for (const ws of rawSockets) ws.terminate();
+	await stopRealtimeServer(realtime, server);
+	// Let the PPS projection timers (1 s after the last edit) fire against a database that still exists.
+	await new Promise((resolve) => setTimeout(resolve, 1200));
+	await t?.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const user = (login: string) => ids.users[login];
+const ctx = (login: string) => ({ actorId: user(login), ip: '127.0.0.1', userAgent: 'vitest' });
+/** The animator of every session below. */
+const CLAIRE = 'claire.muller';
+
+/** The team of every test microstructure: a GP, a psychologist, a social worker, a coordinating GP, and a secretariat. */
+const TEAM: [string, 'soignant' | 'coordination' | 'secretariat'][] = [
+	['claire.muller', 'soignant'],
+	['camille.durand', 'soignant'],
+	['karim.mansouri', 'soignant'],
+	['yasmine.belkacem', 'coordination'],
+	['nadia.benali', 'secretariat']
+];
+const INVITED = ['claire.muller', 'camille.durand', 'karim.mansouri', 'yasmine.belkacem'];
+
+let msCount = 0;
+/** A new microstructure of the Bas-Rhin network with TEAM, plus a former member whose membership has ended. */
+async function freshMs(programmes: Programme[] = ['MSMA', 'MSPC']): Promise<MicrostructureRef> {
+	const name = `MSP d'essai RCP ${++msCount}`;
+	const id = await createMicrostructure(t.db, {
+		networkId: ids.networks.est,
+		name,
+		programmes,
+		practiceKind: 'msp',
+		city: 'Strasbourg',
+		site: { name, address: '1 rue de l’Essai', postalCode: '67000', city: 'Strasbourg', rooms: ['Salle RCP'] }
+	});
+	for (const [login, role] of TEAM) await addMembership(t.db, { userId: user(login), microstructureId: id, role, createdBy: null, startsOn: '2025-09-01' });
+	const former = await addMembership(t.db, { userId: user('thomas.roth'), microstructureId: id, role: 'soignant', createdBy: null, startsOn: '2025-09-01' });
+	await t.db.updateTable('membership').set({ ends_on: addDays(TODAY, -1) }).where('id', '=', former).execute();
+	return { id, networkId: ids.networks.est };
+}
+
+interface PatientSpec {
+	programme?: Programme;
+	author?: string;
+	/** Included this many days ago (default 200), unless only oriented. */
+	includedDaysAgo?: number;
+	/** First contact this many days ago: the patient is then "en suivi". */
+	contactDaysAgo?: number;
+	orientedOnly?: boolean;
+	exitedDaysAgo?: number;
+}
+
+let patientCount = 0;
+async function newPatient(ms: MicrostructureRef, spec: PatientSpec = {}): Promise<string> {
+	const author = spec.author ?? CLAIRE;
+	const on = addDays(TODAY, -(spec.includedDaysAgo ?? 200));
+	const r = await createPatient(
+		t.db,
+		ctx(author),
+		ms,
+		{
+			identity: { lastName: `Rcp${++patientCount}`, firstName: 'Alex', birthDate: '1980-01-01', sex: 'M', phone: null, email: null },
+			programme: spec.programme ?? 'MSMA',
+			motif: 'addiction',
+			orientationOrigin: null,
+			medecinTraitant: null,
+			start: spec.orientedOnly ? { kind: 'orient', on } : { kind: 'include', on, orientation: 'psychologue', consent: { on, method: 'oral_atteste' } }
+		},
+		TODAY
+	);
+	if (!r.ok) throw new Error(r.error);
+	if (spec.contactDaysAgo !== undefined) await step(ms, r.id, { kind: 'first_contact', on: addDays(TODAY, -spec.contactDaysAgo) });
+	if (spec.exitedDaysAgo !== undefined) await step(ms, r.id, { kind: 'exit', on: addDays(TODAY, -spec.exitedDaysAgo), reason: 'amelioration' });
+	return r.id;
+}
+
+async function patientRow(id: string) {
+	return t.db.selectFrom('patient').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+async function step(ms: MicrostructureRef, id: string, action: Parameters<typeof applyPathwayAction>[4]) {
+	const r = await applyPathwayAction(t.db, ctx(CLAIRE), ms, await patientRow(id), action, TODAY);
+	if (!r.ok) throw new Error(r.error);
+}
+
+const slot = { title: 'RCP', roomId: null, visioUrl: null, programme: null };
+
+async function plannedSession(ms: MicrostructureRef, date: string, over: Partial<typeof slot> = {}): Promise<string> {
+	return createSession(t.db, ctx(CLAIRE), ms, { ...slot, ...over, date, startTime: '12:30', endTime: '14:00' });
+}
+
+async function session(id: string) {
+	const s = await getSession(t.db, id);
+	if (!s) throw new Error(`no session ${id}`);
+	return s;
+}
+
+/** A closed RCP `daysAgo` that discussed the patient (the last passage the agenda reads). */
+async function pastPassage(ms: MicrostructureRef, patientId: string, daysAgo: number): Promise<void> {
+	const id = await plannedSession(ms, addDays(TODAY, -daysAgo), { title: 'RCP passée' });
+	await t.db.updateTable('rcp_session').set({ status: 'cloturee', closed_at: new Date() }).where('id', '=', id).execute();
+	await t.db.insertInto('rcp_passage').values({ patient_id: patientId, session_id: id, on_date: addDays(TODAY, -daysAgo), decision: 'poursuite' }).execute();
+}
+
+const MANUAL: RcpReason[] = [{ code: 'manual' }];
+
+/** A session today with these cases (in order) and one organisational point, started by Claire. */
+async function liveSession(ms: MicrostructureRef, patientIds: string[], date = TODAY) {
+	const id = await plannedSession(ms, date);
+	const s = await session(id);
+	const items: string[] = [];
+	for (const p of patientIds) {
+		const item = await addCase(t.db, s, p, MANUAL, user(CLAIRE));
+		if (!item) throw new Error('case not added');
+		items.push(item);
+	}
+	const org = await addOrganisationPoint(t.db, s, 'organisation_ms', 'Permanences de janvier', user(CLAIRE));
+	expect(await startSession(t.db, ctx(CLAIRE), ms, id)).toBe(true);
+	return { id, items, org };
+}
+
+async function agenda(sessionId: string) {
+	return t.db.selectFrom('rcp_item').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+}
+
+async function itemRow(id: string) {
+	return t.db.selectFrom('rcp_item').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+const decide = (ms: MicrostructureRef, sessionId: string, itemId: string, input: Partial<DecisionInput> & Pick<DecisionInput, 'kind'>, login = CLAIRE) =>
+	recordDecision(t.db, ctx(login), ms, sessionId, itemId, decisionInput.parse(input));
+
+async function invitedLogins(sessionId: string): Promise<string[]> {
+	const rows = await t.db.selectFrom('rcp_participant').select(['user_id', 'kind', 'rsvp', 'attendance']).where('session_id', '=', sessionId).execute();
+	for (const r of rows) expect(r).toMatchObject({ kind: 'membre', rsvp: null, attendance: null });
+	const byId = Object.fromEntries(Object.entries(ids.users).map(([login, id]) => [id, login]));
+	return rows.map((r) => byId[r.user_id]).sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+// ---------------------------------------------------------------------------------------------
+
+describe('planning', () => {
+	test('a series materialises its sessions up to the horizon, every clinician and coordinator invited; again is a no-op', async () => {
+		const ms = await freshMs();
+		const rule = { rrule: 'FREQ=MONTHLY;BYDAY=1TU', starts_on: TODAY, until_on: null, start_time: '12:30', end_time: '14:00' };
+		const seriesId = await createSeries(t.db, ctx(CLAIRE), ms, { ...slot, title: 'RCP mensuelle', rrule: rule.rrule, startsOn: TODAY, untilOn: null, startTime: '12:30', endTime: '14:00' });
+
+		const expected = occurrences(rule, TODAY, addDays(TODAY, SERIES_HORIZON_DAYS));
+		expect(expected.length).toBeGreaterThanOrEqual(6);
+		const rows = await t.db.selectFrom('rcp_session').selectAll().where('series_id', '=', seriesId).orderBy('starts_at').execute();
+		expect(rows.map((r) => r.starts_at.toISOString())).toEqual(expected.map((o) => o.startsAt.toISOString()));
+		for (const r of rows) {
+			const start = parisWallClock(r.starts_at);
+			// The first Tuesday of its month, 12:30–14:00 in Paris whatever the season.
+			expect(new Date(`${start.date}T00:00:00Z`).getUTCDay()).toBe(2);
+			expect(Number(start.date.slice(8))).toBeLessThanOrEqual(7);
+			expect(start.time).toBe('12:30');
+			expect(parisWallClock(r.ends_at).time).toBe('14:00');
+			expect(r).toMatchObject({ microstructure_id: ms.id, title: 'RCP mensuelle', status: 'planifiee', template: DEFAULT_TEMPLATE });
+			// Clinicians and the coordination; not the secretariat, not a former member.
+			expect(await invitedLogins(r.id)).toEqual([...INVITED].sort());
+		}
+
+		// Idempotent: nothing new, nobody invited twice.
+		expect(await materialiseSeries(t.db, seriesId)).toBe(0);
+		expect(await t.db.selectFrom('rcp_session').select('id').where('series_id', '=', seriesId).execute()).toHaveLength(rows.length);
+		const participants = await t.db.selectFrom('rcp_participant').select('user_id').where('session_id', 'in', rows.map((r) => r.id)).execute();
+		expect(participants).toHaveLength(rows.length * INVITED.length);
+
+		// Two months later, only the sessions that entered the horizon are added.
+		const later = addDays(TODAY, 60);
+		const added = occurrences(rule, addDays(TODAY, SERIES_HORIZON_DAYS + 1), addDays(later, SERIES_HORIZON_DAYS)).length;
+		expect(added).toBeGreaterThanOrEqual(1);
+		expect(await materialiseSeries(t.db, seriesId, later)).toBe(added);
+		expect(await materialiseSeries(t.db, seriesId, later)).toBe(0);
+		expect(await t.db.selectFrom('rcp_session').select('id').where('series_id', '=', seriesId).execute()).toHaveLength(rows.length + added);
+
+		const audits = await t.db.selectFrom('audit_event').select(['actor_id', 'microstructure_id']).where('action', '=', 'rcp.series_created').where('target_id', '=', seriesId).execute();
+		expect(audits).toEqual([{ actor_id: user(CLAIRE), microstructure_id: ms.id }]);
+	});
+
+	test('a one-off session is planned on the Paris wall clock, with the team invited and the template of its microstructure', async () => {
+		const ms = await freshMs();
+		const own: RcpTemplateContent = { ...DEFAULT_TEMPLATE, name: 'Trame courte', targetMinutes: 60, minutesPerCase: 15, quorumProfessions: ['medecin_generaliste', 'psychologue'] };
+		await saveTemplate(t.db, ctx('yasmine.belkacem'), { microstructure: ms }, own);
+		const date = addDays(TODAY, 9);
+		const id = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, programme: 'MSPC', date, startTime: '12:30', endTime: '13:30' });
+		const s = await session(id);
+		expect(s.starts_at.toISOString()).toBe(parisInstant(date, '12:30').toISOString());
+		expect(s.ends_at.toISOString()).toBe(parisInstant(date, '13:30').toISOString());
+		expect(s).toMatchObject({ status: 'planifiee', programme: 'MSPC', series_id: null, template: own, agenda_built_at: null });
+		expect(await invitedLogins(id)).toEqual([...INVITED].sort());
+
+		// The session keeps the template it was planned with.
+		await saveTemplate(t.db, ctx('yasmine.belkacem'), { microstructure: ms }, { ...own, name: 'Trame modifiée', targetMinutes: 120 });
+		expect((await session(id)).template).toEqual(own);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// The agenda
+// ---------------------------------------------------------------------------------------------
+
+describe('agenda', () => {
+	let ms: MicrostructureRef;
+	let sessionId: string;
+	const p: Record<string, string> = {};
+	const sessionDate = addDays(TODAY, 14);
+
+	beforeAll(async () => {
+		ms = await freshMs();
+		// Reasons relative to a session in two weeks (D):
+		p.never = await newPatient(ms, { includedDaysAgo: 10 }); // included D−24: never discussed only
+		p.old = await newPatient(ms, { includedDaysAgo: 200, contactDaysAgo: 190 });
+		await pastPassage(ms, p.old, 100); // D−114: more than 90 days
+		p.recent = await newPatient(ms, { includedDaysAgo: 200, contactDaysAgo: 190 });
+		await pastPassage(ms, p.recent, 60); // D−74: nothing to say
+		p.renewal = await newPatient(ms, { includedDaysAgo: 350, contactDaysAgo: 340 }); // due around D+1
+		await pastPassage(ms, p.renewal, 20);
+		p.nocontact = await newPatient(ms, { includedDaysAgo: 40 }); // D−54, still "inclus"
+		p.flagged = await newPatient(ms, { includedDaysAgo: 200, contactDaysAgo: 190 });
+		await pastPassage(ms, p.flagged, 20);
+		await flagPatient(t.db, ctx('camille.durand'), ms, p.flagged, 'Reprise de consommation depuis un mois ?');
+		// Never proposed: oriented only, exited, or of the other programme.
+		p.oriented = await newPatient(ms, { orientedOnly: true, includedDaysAgo: 5 });
+		p.exited = await newPatient(ms, { includedDaysAgo: 300, exitedDaysAgo: 10 });
+		p.mspc = await newPatient(ms, { programme: 'MSPC', includedDaysAgo: 10 });
+		sessionId = await plannedSession(ms, sessionDate, { programme: 'MSMA' });
+	});
+
+	test('buildAgenda proposes the cases with their reasons, most urgent first, then the organisational points', async () => {
+		const renewalDue = (await patientRow(p.renewal)).renewal_due_on!;
+		expect(renewalDue <= addDays(sessionDate, 30)).toBe(true);
+		const s = await session(sessionId);
+		expect(await buildAgenda(t.db, s, user(CLAIRE))).toBe(true);
+
+		const items = await agenda(sessionId);
+		expect(items.map((i) => ({ kind: i.kind, patient: i.patient_id, title: i.title, reasons: i.reasons, position: i.position }))).toEqual([
+			{ kind: 'cas', patient: p.flagged, title: null, position: 1, reasons: [{ code: 'flagged', date: TODAY, question: 'Reprise de consommation depuis un mois ?' }] },
+			{ kind: 'cas', patient: p.renewal, title: null, position: 2, reasons: [{ code: 'renewal_due', date: renewalDue }] },
+			{
+				kind: 'cas',
+				patient: p.nocontact,
+				title: null,
+				position: 3,
+				reasons: [
+					{ code: 'no_first_contact', date: addDays(TODAY, -40) },
+					{ code: 'never_discussed', date: addDays(TODAY, -40) }
+				]
+			},
+			{ kind: 'cas', patient: p.never, title: null, position: 4, reasons: [{ code: 'never_discussed', date: addDays(TODAY, -10) }] },
+			{ kind: 'cas', patient: p.old, title: null, position: 5, reasons: [{ code: 'not_discussed_90', date: addDays(TODAY, -100) }] },
+			{ kind: 'organisation_pec', patient: null, title: 'Organisation des prises en charge', position: 6, reasons: [{ code: 'manual' }] },
+			{ kind: 'organisation_ms', patient: null, title: 'Organisation de la microstructure', position: 7, reasons: [{ code: 'manual' }] }
+		]);
+		// The question is answered by this agenda line.
+		const flags = await t.db.selectFrom('rcp_flag').select('handled_item_id').where('patient_id', '=', p.flagged).execute();
+		expect(flags).toEqual([{ handled_item_id: items[0].id }]);
+
+		// Built once: nothing more to propose, and a second build does nothing.
+		expect(await proposals(t.db, await session(sessionId))).toEqual([]);
+		expect(await buildAgenda(t.db, await session(sessionId), user(CLAIRE))).toBe(false);
+		expect(await agenda(sessionId)).toHaveLength(7);
+	});
+
+	test('programme confidentiality: an MSPC session never lists an MSMA patient, and refuses one added by hand', async () => {
+		const mspcId = await plannedSession(ms, sessionDate, { programme: 'MSPC' });
+		const mspc = await session(mspcId);
+		expect((await proposals(t.db, mspc)).map((x) => x.patientId)).toEqual([p.mspc]);
+		expect(await buildAgenda(t.db, mspc, user(CLAIRE))).toBe(true);
+		expect((await agenda(mspcId)).filter((i) => i.kind === 'cas').map((i) => i.patient_id)).toEqual([p.mspc]);
+		expect(await addCase(t.db, mspc, p.never, MANUAL, user(CLAIRE))).toBeNull();
+		// A session of all programmes takes both.
+		const allId = await plannedSession(ms, sessionDate);
+		expect((await proposals(t.db, await session(allId))).map((x) => x.patientId).sort()).toEqual([p.never, p.old, p.renewal, p.nocontact, p.mspc].sort());
+	});
+
+	test('addCase refuses a patient of another microstructure, an exited one, and one already on the agenda', async () => {
+		const other = await freshMs(['MSMA']);
+		const stranger = await newPatient(other, { includedDaysAgo: 10 });
+		const s = await session(sessionId);
+		expect(await addCase(t.db, s, stranger, MANUAL, user(CLAIRE))).toBeNull();
+		expect(await addCase(t.db, s, p.exited, MANUAL, user(CLAIRE))).toBeNull();
+		expect(await addCase(t.db, s, p.never, MANUAL, user(CLAIRE))).toBeNull();
+		expect(await addCase(t.db, s, crypto.randomUUID(), MANUAL, user(CLAIRE))).toBeNull();
+		// Someone of this microstructure and programme with nothing due can be added by hand.
+		const added = await addCase(t.db, s, p.recent, MANUAL, user(CLAIRE));
+		expect(added).not.toBeNull();
+		expect(await itemRow(added!)).toMatchObject({ patient_id: p.recent, position: 8, reasons: MANUAL });
+		expect(await removeItem(t.db, s, added!)).toBe(true);
+	});
+
+	test('moveItem swaps neighbours and stops at the ends', async () => {
+		const s = await session(sessionId);
+		const before = await agenda(sessionId);
+		const ids = before.map((i) => i.id);
+		expect(await moveItem(t.db, s, ids[4], 'up')).toBe(true);
+		expect((await agenda(sessionId)).map((i) => i.id)).toEqual([ids[0], ids[1], ids[2], ids[4], ids[3], ids[5], ids[6]]);
+		expect(await moveItem(t.db, s, ids[4], 'down')).toBe(true);
+		expect((await agenda(sessionId)).map((i) => i.id)).toEqual(ids);
+		expect(await moveItem(t.db, s, ids[0], 'up')).toBe(false);
+		expect(await moveItem(t.db, s, ids[6], 'down')).toBe(false);
+		expect(await moveItem(t.db, s, crypto.randomUUID(), 'up')).toBe(false);
+		expect(await moveItem(t.db, s, 'not-a-uuid', 'up')).toBe(false);
+		// An item of another session is not moved from here.
+		const otherItem = (await agenda((await t.db.selectFrom('rcp_session').select('id').where('programme', '=', 'MSPC').where('microstructure_id', '=', ms.id).executeTakeFirstOrThrow()).id))[0];
+		expect(await moveItem(t.db, s, otherItem.id, 'down')).toBe(false);
+		expect((await agenda(sessionId)).map((i) => i.position)).toEqual(before.map((i) => i.position));
+	});
+
+	test('removing the flagged case gives the question back to the proposals; adding it again answers it again', async () => {
+		const s = await session(sessionId);
+		const flaggedItem = (await agenda(sessionId)).find((i) => i.patient_id === p.flagged)!;
+		await t.db.insertInto('rcp_prep_note').values({ item_id: flaggedItem.id, author_id: user('camille.durand'), profession: 'psychologue', body: 'Vu la semaine dernière.' }).execute();
+		expect(await removeItem(t.db, s, flaggedItem.id)).toBe(true);
+		expect(await removeItem(t.db, s, flaggedItem.id)).toBe(false);
+		expect(await removeItem(t.db, s, 'not-a-uuid')).toBe(false);
+		expect(await agenda(sessionId)).toHaveLength(6);
+		expect(await t.db.selectFrom('rcp_prep_note').select('item_id').where('item_id', '=', flaggedItem.id).execute()).toEqual([]);
+		expect(await t.db.selectFrom('rcp_flag').select('handled_item_id').where('patient_id', '=', p.flagged).execute()).toEqual([{ handled_item_id: null }]);
+		expect(await proposals(t.db, s)).toEqual([{ patientId: p.flagged, reasons: [{ code: 'flagged', date: TODAY, question: 'Reprise de consommation depuis un mois ?' }] }]);
+
+		const again = await addCase(t.db, s, p.flagged, [{ code: 'manual' }], user(CLAIRE));
+		expect(await t.db.selectFrom('rcp_flag').select('handled_item_id').where('patient_id', '=', p.flagged).execute()).toEqual([{ handled_item_id: again }]);
+		expect(await proposals(t.db, s)).toEqual([]);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Live: start, pointer, decisions
+// ---------------------------------------------------------------------------------------------
+
+describe('live session', () => {
+	test('startSession opens the session once, with its starter animating and the pointer on the first item', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms);
+		const id = await plannedSession(ms, TODAY);
+		const item = await addCase(t.db, await session(id), a, MANUAL, user(CLAIRE));
+		expect(await startSession(t.db, ctx('camille.durand'), ms, id)).toBe(true);
+		const s = await session(id);
+		expect(s).toMatchObject({ status: 'en_cours', animator_id: user('camille.durand'), pointer_item_id: item });
+		expect(s.started_at).toBeInstanceOf(Date);
+		expect(s.pointer_since).toBeInstanceOf(Date);
+		expect(await startSession(t.db, ctx(CLAIRE), ms, id)).toBe(false);
+		expect((await session(id)).animator_id).toBe(user('camille.durand'));
+		// A live session's agenda is not built any more.
+		expect(await buildAgenda(t.db, await session(id), user(CLAIRE))).toBe(false);
+	});
+
+	test('movePointer adds the time spent on the item left; only the animator moves it', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms), await newPatient(ms)]);
+		const [first, second] = live.items;
+		expect((await session(live.id)).pointer_item_id).toBe(first);
+		/** As if the pointer had been on its item for `seconds`. */
+		const since = (seconds: number) => t.db.updateTable('rcp_session').set({ pointer_since: new Date(Date.now() - seconds * 1000) }).where('id', '=', live.id).execute();
+		const secondsOf = async (id: string) => (await itemRow(id)).discussed_seconds;
+
+		await since(95);
+		const moved = await movePointer(t.db, live.id, user(CLAIRE), second);
+		expect(moved).toMatchObject({ ok: true, discussed: [{ id: first }] });
+		expect(await secondsOf(first)).toBeGreaterThanOrEqual(95);
+		expect(await secondsOf(first)).toBeLessThanOrEqual(97);
+
+		await since(40);
+		await movePointer(t.db, live.id, user(CLAIRE), first);
+		expect(await secondsOf(second)).toBeGreaterThanOrEqual(40);
+		expect(await secondsOf(second)).toBeLessThanOrEqual(42);
+
+		// Back and forth accumulates.
+		await since(30);
+		await movePointer(t.db, live.id, user(CLAIRE), second);
+		expect(await secondsOf(first)).toBeGreaterThanOrEqual(125);
+		expect(await secondsOf(first)).toBeLessThanOrEqual(129);
+
+		// Staying on the same item changes nothing and keeps its start.
+		await since(10);
+		const before = (await session(live.id)).pointer_since!;
+		const same = await movePointer(t.db, live.id, user(CLAIRE), second);
+		expect(same).toEqual({ ok: true, since: before.toISOString(), discussed: [] });
+		expect(await secondsOf(second)).toBeLessThanOrEqual(42);
+
+		// Somebody else, a stranger item, a bad id.
+		expect(await movePointer(t.db, live.id, user('camille.durand'), first)).toEqual({ ok: false, error: "Seul l'animateur ou l'animatrice déplace le point en cours." });
+		expect(await movePointer(t.db, live.id, user(CLAIRE), crypto.randomUUID())).toEqual({ ok: false, error: 'Point introuvable.' });
+		expect(await movePointer(t.db, live.id, user(CLAIRE), 'x')).toEqual({ ok: false, error: 'Point introuvable.' });
+		expect((await session(live.id)).pointer_item_id).toBe(second);
+		// The organisational point can be discussed too.
+		expect((await movePointer(t.db, live.id, user(CLAIRE), live.org)).ok).toBe(true);
+
+		// A session that is not live.
+		const planned = await plannedSession(ms, addDays(TODAY, 30));
+		expect(await movePointer(t.db, planned, user(CLAIRE), first)).toEqual({ ok: false, error: "La RCP n'est pas en cours." });
+	});
+
+	test('renouvellement renews through the lifecycle, only within 60 days of the due date, and cannot be replaced', async () => {
+		const ms = await freshMs();
+		const due = await newPatient(ms, { includedDaysAgo: 330, contactDaysAgo: 320 }); // renewal in ~35 days
+		const early = await newPatient(ms, { includedDaysAgo: 200, contactDaysAgo: 190 }); // renewal in ~165 days
+		const live = await liveSession(ms, [due, early]);
+		const dueOn = (await patientRow(due)).renewal_due_on!;
+
+		expect(await decide(ms, live.id, live.items[0], { kind: 'renouvellement' })).toEqual({ ok: true });
+		const renewed = await patientRow(due);
+		expect(renewed.renewal_due_on).toBe(addYears(dueOn, 1));
+		expect(renewed.state).toBe('en_suivi');
+		const events = await t.db.selectFrom('patient_event').select(['kind', 'occurred_on', 'details']).where('patient_id', '=', due).where('kind', '=', 'renew').execute();
+		expect(events).toEqual([{ kind: 'renew', occurred_on: TODAY, details: { period_from: dueOn } }]);
+		expect(await itemRow(live.items[0])).toMatchObject({
+			decision: 'renouvellement',
+			decided_by: user(CLAIRE),
+			decision_details: { final: true, validatePps: true, carryOver: false }
+		});
+
+		// Final: neither another decision nor the same one again.
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite' })).toEqual({ ok: false, error: 'Cette décision a déjà modifié le parcours du patient : elle ne peut plus être remplacée.' });
+		expect(await decide(ms, live.id, live.items[0], { kind: 'renouvellement' }, 'camille.durand')).toMatchObject({ ok: false });
+		expect((await patientRow(due)).renewal_due_on).toBe(addYears(dueOn, 1));
+		expect((await itemRow(live.items[0])).decision).toBe('renouvellement');
+
+		// Too early: refused by the lifecycle, nothing recorded.
+		const earlyDue = (await patientRow(early)).renewal_due_on!;
+		expect(await decide(ms, live.id, live.items[1], { kind: 'renouvellement' })).toEqual({
+			ok: false,
+			error: `Le renouvellement n'est possible qu'à partir de 60 jours avant l'échéance (${earlyDue}).`
+		});
+		expect((await patientRow(early)).renewal_due_on).toBe(earlyDue);
+		expect((await itemRow(live.items[1])).decision).toBeNull();
+	});
+
+	test('fin de suivi sets the patient "sorti" with its reason; a non-final decision may be replaced', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		const live = await liveSession(ms, [a]);
+		expect(await decide(ms, live.id, live.items[0], { kind: 'a_revoir' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, live.items[0], { kind: 'fin_de_suivi' })).toEqual({ ok: false, error: 'Choisissez le motif de fin de suivi.' });
+		expect(await decide(ms, live.id, live.items[0], { kind: 'fin_de_suivi', exitReason: 'demenagement', detail: 'Part à Lyon' })).toEqual({ ok: true });
+		expect(await patientRow(a)).toMatchObject({ state: 'sorti', exit_reason: 'demenagement', exited_on: TODAY, renewal_due_on: null });
+		expect(await itemRow(live.items[0])).toMatchObject({
+			decision: 'fin_de_suivi',
+			decision_details: { detail: 'Part à Lyon', exitReason: 'demenagement', final: true, validatePps: false, carryOver: false }
+		});
+		const exit = await t.db.selectFrom('patient_event').select('details').where('patient_id', '=', a).where('kind', '=', 'exit').execute();
+		expect(exit).toEqual([{ details: { reason: 'demenagement', detail: 'Part à Lyon' } }]);
+		expect(await decide(ms, live.id, live.items[0], { kind: 'a_revoir' })).toMatchObject({ ok: false });
+		const audits = await t.db.selectFrom('audit_event').select('details').where('action', '=', 'rcp.decision').where('target_id', '=', a).orderBy('id').execute();
+		expect(audits.map((r) => (r.details as { decision: string }).decision)).toEqual(['a_revoir', 'fin_de_suivi']);
+	});
+
+	test('actions land in rcp_action, with owners from the team or the network coordination only', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		const live = await liveSession(ms, [a]);
+		const action = (login: string, what = 'Appeler le CSAPA') => ({ what, ownerId: user(login), dueOn: addDays(TODAY, 7) });
+		const refused = { ok: false, error: "Le responsable d'une action doit faire partie de l'équipe." };
+		// A GP of another microstructure, the secretariat, a former member, a coordinator of the other network.
+		for (const login of ['francois.hoffmann', 'nadia.benali', 'thomas.roth', 'anne.legoff']) {
+			expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite', actions: [action('camille.durand'), action(login)] }), login).toEqual(refused);
+		}
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite', actions: [action('camille.durand'), { what: 'x', ownerId: crypto.randomUUID() }] })).toEqual(refused);
+		expect((await itemRow(live.items[0])).decision).toBeNull();
+
+		expect(await decide(ms, live.id, live.items[0], { kind: 'adaptation_pps', actions: [action('camille.durand', 'Bilan psychologique'), { what: 'Avis addictologique', ownerId: user('marc.weber') }] })).toEqual({ ok: true });
+		const rows = () => t.db.selectFrom('rcp_action').select(['item_id', 'patient_id', 'what', 'owner_id', 'due_on', 'created_by', 'done_at']).where('item_id', '=', live.items[0]).orderBy('what').execute();
+		expect(await rows()).toEqual([
+			{ item_id: live.items[0], patient_id: a, what: 'Avis addictologique', owner_id: user('marc.weber'), due_on: null, created_by: user(CLAIRE), done_at: null },
+			{ item_id: live.items[0], patient_id: a, what: 'Bilan psychologique', owner_id: user('camille.durand'), due_on: addDays(TODAY, 7), created_by: user(CLAIRE), done_at: null }
+		]);
+		// Replacing the decision replaces its actions.
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite', actions: [action('karim.mansouri', 'Dossier MDPH')] }, 'camille.durand')).toEqual({ ok: true });
+		expect((await rows()).map((r) => [r.what, r.owner_id, r.created_by])).toEqual([['Dossier MDPH', user('karim.mansouri'), user('camille.durand')]]);
+		// An action due yesterday is refused.
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite', actions: [{ ...action('karim.mansouri'), dueOn: addDays(TODAY, -1) }] })).toEqual({ ok: false, error: "L'échéance d'une action ne peut pas être passée." });
+	});
+
+	test('decisions only on a case of a live session', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms);
+		const planned = await plannedSession(ms, addDays(TODAY, 20));
+		const plannedItem = (await addCase(t.db, await session(planned), a, MANUAL, user(CLAIRE)))!;
+		expect(await decide(ms, planned, plannedItem, { kind: 'poursuite' })).toEqual({ ok: false, error: 'Les décisions se prennent pendant la RCP en cours.' });
+		const live = await liveSession(ms, [await newPatient(ms)]);
+		expect(await decide(ms, live.id, live.org, { kind: 'poursuite' })).toEqual({ ok: false, error: 'Point introuvable.' });
+		expect(await decide(ms, live.id, plannedItem, { kind: 'poursuite' })).toEqual({ ok: false, error: 'Point introuvable.' });
+		expect(await decide(ms, live.id, 'x', { kind: 'poursuite' })).toEqual({ ok: false, error: 'Point introuvable.' });
+		// A decided item cannot be removed from the agenda.
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite' })).toEqual({ ok: true });
+		expect(await removeItem(t.db, await session(live.id), live.items[0])).toBe(false);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+// ---------------------------------------------------------------------------------------------
+
+describe('closeSession', () => {
+	test('attendance, passages, events, PPS versions, minutes, carry-over and notifications; once', async () => {
+		const ms = await freshMs();
+		// A: PPS edited, never validated, "poursuite" → a version validated by this RCP.
+		const pA = await newPatient(ms, { contactDaysAgo: 100 });
+		await setCareTeam(t.db, ctx(CLAIRE), ms, pA, [user(CLAIRE), user('camille.durand')]);
+		// B: PPS validated before the session and unchanged, "poursuite" → no version.
+		const pB = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+		// C: "à revoir"; D: not reached; E: "fin de suivi"; F: "adaptation du PPS" on an unchanged PPS.
+		const pC = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+		const pD = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+		const pE = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+		const pF = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+
+		await withLiveDoc(ppsDocName(pA), (doc) => addGoal(doc, 'Reprendre le sport.'));
+		for (const p of [pB, pF]) {
+			const snapshot = await withLiveDoc(ppsDocName(p), (doc) => {
+				addGoal(doc, 'Dormir mieux.');
+				return Y.encodeStateAsUpdate(doc);
+			});
+			const doc = new Y.Doc();
+			Y.applyUpdate(doc, snapshot);
+			expect(await validateVersion(t.db, ctx(CLAIRE), ms, p, doc)).toBe(1);
+		}
+
+		const live = await liveSession(ms, [pA, pB, pC, pD, pE, pF]);
+		const [iA, iB, iC, iD, iE, iF] = live.items;
+		// The next session's agenda is prepared before this one closes: it already holds everyone
+		// (never discussed). D is taken off it by hand.
+		const nextId = await plannedSession(ms, addDays(TODAY, 28));
+		expect(await buildAgenda(t.db, await session(nextId), user(CLAIRE))).toBe(true);
+		const next = await session(nextId);
+		expect((await agenda(nextId)).filter((i) => i.kind === 'cas').map((i) => i.patient_id).sort()).toEqual([pA, pB, pC, pD, pE, pF].sort());
+		expect(await removeItem(t.db, next, (await agenda(nextId)).find((i) => i.patient_id === pD)!.id)).toBe(true);
+
+		// Attendance: Claire joined, Camille declined, Karim was marked remote by hand, Yasmine said maybe.
+		await markPresent(t.db, live.id, user(CLAIRE), 'present');
+		await setRsvp(t.db, live.id, user('camille.durand'), 'non');
+		await setRsvp(t.db, live.id, user('karim.mansouri'), 'oui');
+		expect(await setAttendance(t.db, live.id, user('karim.mansouri'), 'distance', user(CLAIRE))).toBe(true);
+		await markPresent(t.db, live.id, user('karim.mansouri'), 'present'); // the manual correction wins
+		await setRsvp(t.db, live.id, user('yasmine.belkacem'), 'peut_etre');
+
+		expect(await decide(ms, live.id, iA, { kind: 'poursuite' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, iB, { kind: 'poursuite' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, iC, { kind: 'a_revoir' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, iE, { kind: 'fin_de_suivi', exitReason: 'amelioration' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, iF, { kind: 'adaptation_pps' })).toEqual({ ok: true });
+		await withLiveDoc(notesDocName(iA), (doc) => doc.getText('notes').insert(0, 'Bonne évolution, reprise du travail.'));
+		// The pointer has been on A for a minute when the session closes.
+		await t.db.updateTable('rcp_session').set({ pointer_item_id: iA, pointer_since: new Date(Date.now() - 60_000) }).where('id', '=', live.id).execute();
+
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(true);
+
+		const closed = await session(live.id);
+		expect(closed).toMatchObject({ status: 'cloturee', closed_by: user(CLAIRE), pointer_item_id: null, pointer_since: null });
+		expect(closed.closed_at).toBeInstanceOf(Date);
+		expect((await itemRow(iA)).discussed_seconds).toBeGreaterThanOrEqual(60);
+
+		// Attendance defaults: declined → excused, otherwise absent; presence and corrections kept.
+		const attendance = await t.db.selectFrom('rcp_participant').select(['user_id', 'attendance']).where('session_id', '=', live.id).execute();
+		expect(Object.fromEntries(attendance.map((a) => [a.user_id, a.attendance]))).toEqual({
+			[user(CLAIRE)]: 'present',
+			[user('camille.durand')]: 'excuse',
+			[user('karim.mansouri')]: 'distance',
+			[user('yasmine.belkacem')]: 'absent'
+		});
+
+		// One passage per decided case, on the session's day.
+		const passages = await t.db.selectFrom('rcp_passage').select(['patient_id', 'on_date', 'decision']).where('session_id', '=', live.id).execute();
+		const byPatient = (rows: { patient_id: string }[]) => Object.fromEntries(rows.map((r) => [r.patient_id, r]));
+		expect(byPatient(passages)).toEqual({
+			[pA]: { patient_id: pA, on_date: TODAY, decision: 'poursuite' },
+			[pB]: { patient_id: pB, on_date: TODAY, decision: 'poursuite' },
+			[pC]: { patient_id: pC, on_date: TODAY, decision: 'a_revoir' },
+			[pE]: { patient_id: pE, on_date: TODAY, decision: 'fin_de_suivi' },
+			[pF]: { patient_id: pF, on_date: TODAY, decision: 'adaptation_pps' }
+		});
+
+		// PPS: a version for the changed plan (A) and for the adaptation (F), none for B.
+		const versions = await t.db.selectFrom('pps_version').select(['patient_id', 'number', 'rcp_id']).where('patient_id', 'in', [pA, pB, pF]).orderBy('patient_id').orderBy('number').execute();
+		expect(versions.filter((v) => v.patient_id === pA)).toEqual([{ patient_id: pA, number: 1, rcp_id: live.id }]);
+		expect(versions.filter((v) => v.patient_id === pB)).toEqual([{ patient_id: pB, number: 1, rcp_id: null }]);
+		expect(versions.filter((v) => v.patient_id === pF)).toEqual([
+			{ patient_id: pF, number: 1, rcp_id: null },
+			{ patient_id: pF, number: 2, rcp_id: live.id }
+		]);
+		expect((await itemRow(iA)).pps_version).toBe(1);
+		expect((await itemRow(iB)).pps_version).toBeNull();
+		expect((await itemRow(iF)).pps_version).toBe(2);
+
+		// Timeline events.
+		const events = await t.db.selectFrom('patient_event').select(['patient_id', 'occurred_on', 'details', 'recorded_by']).where('kind', '=', 'rcp').where('patient_id', 'in', [pA, pB, pC, pD, pE, pF]).execute();
+		expect(byPatient(events)).toEqual({
+			[pA]: { patient_id: pA, occurred_on: TODAY, recorded_by: user(CLAIRE), details: { sessionId: live.id, decision: 'poursuite', ppsVersion: 1 } },
+			[pB]: { patient_id: pB, occurred_on: TODAY, recorded_by: user(CLAIRE), details: { sessionId: live.id, decision: 'poursuite' } },
+			[pC]: { patient_id: pC, occurred_on: TODAY, recorded_by: user(CLAIRE), details: { sessionId: live.id, decision: 'a_revoir' } },
+			[pE]: { patient_id: pE, occurred_on: TODAY, recorded_by: user(CLAIRE), details: { sessionId: live.id, decision: 'fin_de_suivi' } },
+			[pF]: { patient_id: pF, occurred_on: TODAY, recorded_by: user(CLAIRE), details: { sessionId: live.id, decision: 'adaptation_pps', ppsVersion: 2 } }
+		});
+
+		// The case notes are kept in the minutes.
+		expect((await itemRow(iA)).minutes_notes).toBe('Bonne évolution, reprise du travail.');
+		expect((await itemRow(iB)).minutes_notes).toBeNull();
+
+		// Carry-over onto the next session, whose agenda exists: D is added back as not reached; C
+		// was already on it. Both are marked as carried, so no later agenda proposes them again.
+		const nextItems = await agenda(nextId);
+		const nextD = nextItems.find((i) => i.patient_id === pD)!;
+		const nextC = nextItems.find((i) => i.patient_id === pC)!;
+		expect(nextD.reasons).toEqual([{ code: 'carried_over', date: TODAY }]);
+		expect((await itemRow(iD)).carried_to).toBe(nextD.id);
+		expect((await itemRow(iC)).carried_to).toBe(nextC.id);
+		expect(nextC.reasons).toEqual([
+			{ code: 'a_revoir', date: TODAY },
+			{ code: 'never_discussed', date: addDays(TODAY, -200) }
+		]);
+		for (const id of [iA, iB, iE, iF]) expect((await itemRow(id)).carried_to).toBeNull();
+		const later = await plannedSession(ms, addDays(TODAY, 56));
+		const laterReasons = (await proposals(t.db, await session(later))).flatMap((x) => x.reasons.map((r) => r.code));
+		expect(laterReasons).not.toContain('carried_over');
+		expect(laterReasons).not.toContain('a_revoir');
+
+		// Care teams are told, by patient code only.
+		const notifications = await t.db.selectFrom('notification').select(['user_id', 'kind', 'title', 'link']).where('user_id', 'in', [user(CLAIRE), user('camille.durand'), user('karim.mansouri')]).execute();
+		const countFor = (login: string) => notifications.filter((n) => n.user_id === user(login)).length;
+		expect([countFor(CLAIRE), countFor('camille.durand'), countFor('karim.mansouri')]).toEqual([1, 1, 4]);
+		const codeA = (await patientRow(pA)).code;
+		const day = TODAY.split('-').reverse().join('/');
+		expect(notifications.find((n) => n.user_id === user('camille.durand'))).toEqual({
+			user_id: user('camille.durand'),
+			kind: 'rcp_decision',
+			title: `RCP du ${day} : décision pour ${codeA}`,
+			link: `/ms/${ms.id}/patients/${pA}#rcp`
+		});
+
+		// Once only; the closed session accepts no more decisions or pointer moves.
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(false);
+		expect(await t.db.selectFrom('audit_event').select('id').where('action', '=', 'rcp.closed').where('target_id', '=', live.id).execute()).toHaveLength(1);
+		expect(await t.db.selectFrom('rcp_passage').select('patient_id').where('session_id', '=', live.id).execute()).toHaveLength(5);
+		expect(await decide(ms, live.id, iD, { kind: 'poursuite' })).toEqual({ ok: false, error: 'Les décisions se prennent pendant la RCP en cours.' });
+		expect(await movePointer(t.db, live.id, user(CLAIRE), iD)).toEqual({ ok: false, error: "La RCP n'est pas en cours." });
+		expect(await setAttendance(t.db, live.id, user('yasmine.belkacem'), 'present', user(CLAIRE))).toBe(false);
+		// A planned session cannot be closed either.
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, nextId)).toBe(false);
+	});
+
+	test('without a next agenda, unreached cases wait and the next agenda proposes them', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		const b = await newPatient(ms, { contactDaysAgo: 100 });
+		const live = await liveSession(ms, [a, b]);
+		expect(await decide(ms, live.id, live.items[1], { kind: 'a_revoir' })).toEqual({ ok: true });
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(true);
+		for (const id of live.items) expect((await itemRow(id)).carried_to).toBeNull();
+
+		const nextId = await plannedSession(ms, addDays(TODAY, 28));
+		expect(await proposals(t.db, await session(nextId))).toEqual([
+			{ patientId: b, reasons: [{ code: 'a_revoir', date: TODAY }] },
+			// Never discussed: no passage, as no decision was taken.
+			{ patientId: a, reasons: [{ code: 'carried_over', date: TODAY }, { code: 'never_discussed', date: addDays(TODAY, -200) }] }
+		]);
+		expect(await buildAgenda(t.db, await session(nextId), user(CLAIRE))).toBe(true);
+		const cases = (await agenda(nextId)).filter((i) => i.kind === 'cas');
+		expect((await itemRow(live.items[0])).carried_to).toBe(cases.find((i) => i.patient_id === a)!.id);
+		expect((await itemRow(live.items[1])).carried_to).toBe(cases.find((i) => i.patient_id === b)!.id);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Over real sockets
+// ---------------------------------------------------------------------------------------------
+
+type Reply = { ok: boolean; error?: string; state?: LiveState; online?: Presence[]; since?: string };
+interface Presence {
+	userId: string;
+	name: string;
+	profession: string;
+	mode: 'participant' | 'observateur';
+	place: 'present' | 'distance';
+}
+
+async function connect(login: string): Promise<ClientSocket> {
+	const socket = ioClient(httpBase, { transports: ['websocket'], extraHeaders: { Cookie: await sessionCookie(t.db, user(login)) }, reconnection: false, forceNew: true, timeout: 5000 });
+	sockets.push(socket);
+	await withTimeout(
+		new Promise<void>((resolve, reject) => {
+			socket.once('connect', () => resolve());
+			socket.once('connect_error', reject);
+		}),
+		`${login} connected`
+	);
+	return socket;
+}
+
+async function call(socket: ClientSocket, event: string, ...args: unknown[]): Promise<Reply> {
+	return (await socket.timeout(5000).emitWithAck(event, ...args)) as Reply;
+}
+
+/** The next event matching `predicate`; listen before causing it. */
+function nextEvent<T>(socket: ClientSocket, event: string, predicate: (payload: T) => boolean = () => true): Promise<T> {
+	return withTimeout(
+		new Promise<T>((resolve) => {
+			const listener = (payload: T) => {
+				if (!predicate(payload)) return;
+				socket.off(event, listener);
+				resolve(payload);
+			};
+			socket.on(event, listener);
+		}),
+		`socket.io event ${event}`
+	);
+}
+
+const upgradeStatus = async (docName: string, login: string) => upgradeStatusAt(wsBase, rawSockets, docName, { Cookie: await sessionCookie(t.db, user(login)) });
+
+describe('over socket.io and Yjs', () => {
+	let ms: MicrostructureRef;
+	let live: Awaited<ReturnType<typeof liveSession>>;
+	let claire: ClientSocket;
+	let camille: ClientSocket;
+	const join = (sessionId: string, mode = 'participant', place = 'present') => ({ sessionId, mode, place });
+
+	beforeAll(async () => {
+		ms = await freshMs();
+		live = await liveSession(ms, [await newPatient(ms, { contactDaysAgo: 100 }), await newPatient(ms, { includedDaysAgo: 330, contactDaysAgo: 300 })]);
+		claire = await connect(CLAIRE);
+		camille = await connect('camille.durand');
+	});
+
+	test('rcp:join is refused, the same way, to a member of another microstructure, the secretariat and for an unknown session', async () => {
+		const notFound = { ok: false, error: 'RCP introuvable.' };
+		for (const login of ['francois.hoffmann', 'luc.martin', 'nadia.benali']) {
+			const s = await connect(login);
+			expect(await call(s, 'rcp:join', join(live.id)), login).toEqual(notFound);
+			// Not in the room: no pointer for them, and no way to act.
+			expect(await call(s, 'rcp:pointer', { sessionId: live.id, itemId: live.items[0] })).toEqual(notFound);
+			s.disconnect();
+		}
+		expect(await call(claire, 'rcp:join', join(crypto.randomUUID()))).toEqual(notFound);
+	});
+
+	test('the team joins: the live state, who is online, and presence marks attendance', async () => {
+		const first = await call(claire, 'rcp:join', join(live.id));
+		expect(first.ok).toBe(true);
+		expect(first.state!.status).toBe('en_cours');
+		expect(first.state!.animatorId).toBe(user(CLAIRE));
+		expect(first.state!.items.map((i) => i.id)).toEqual([...live.items, live.org]);
+		expect(first.state!.pointer.itemId).toBe(live.items[0]);
+		expect(first.online!.map((p) => p.userId)).toEqual([user(CLAIRE)]);
+
+		const seen = nextEvent<{ sessionId: string; online: Presence[] }>(claire, 'rcp:state', (e) => e.online.length === 2);
+		const second = await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'));
+		expect(second.ok).toBe(true);
+		expect((await seen).online.map((p) => [p.name, p.mode, p.place])).toEqual([
+			['Camille Durand', 'participant', 'distance'],
+			['Claire Muller', 'participant', 'present']
+		]);
+		const attendance = await t.db.selectFrom('rcp_participant').select(['user_id', 'attendance']).where('session_id', '=', live.id).where('attendance', 'is not', null).execute();
+		expect(Object.fromEntries(attendance.map((a) => [a.user_id, a.attendance]))).toEqual({ [user(CLAIRE)]: 'present', [user('camille.durand')]: 'distance' });
+		// Reading the agenda is reading its patients: audited.
+		const patients = await Promise.all(live.items.map(async (i) => (await itemRow(i)).patient_id!));
+		const reads = await t.db.selectFrom('audit_event').select(['target_id', 'details']).where('action', '=', 'patient.read').where('actor_id', '=', user('camille.durand')).where('target_id', 'in', patients).execute();
+		expect(reads.map((r) => r.target_id).sort()).toEqual([...patients].sort());
+		for (const r of reads) expect(r.details).toEqual({ purpose: 'rcp' });
+	});
+
+	test('a pointer move by the animator reaches the others; nobody else moves it', async () => {
+		const received = nextEvent<{ sessionId: string; itemId: string; since: string; discussed: { id: string; seconds: number }[] }>(camille, 'rcp:pointer');
+		const reply = await call(claire, 'rcp:pointer', { sessionId: live.id, itemId: live.items[1] });
+		expect(reply.ok).toBe(true);
+		const event = await received;
+		expect(event).toMatchObject({ sessionId: live.id, itemId: live.items[1], since: reply.since });
+		expect(event.discussed.map((d) => d.id)).toEqual([live.items[0]]);
+		expect(await call(camille, 'rcp:pointer', { sessionId: live.id, itemId: live.items[0] })).toEqual({ ok: false, error: "Seul l'animateur ou l'animatrice déplace le point en cours." });
+		expect((await session(live.id)).pointer_item_id).toBe(live.items[1]);
+	});
+
+	test('rcp:decide broadcasts the new state with the decision to the others', async () => {
+		const state = nextEvent<{ sessionId: string; state: LiveState }>(camille, 'rcp:state', (e) => e.state.items.some((i) => i.id === live.items[0] && i.decision === 'poursuite'));
+		const decision = { kind: 'poursuite', actions: [{ what: 'Revoir dans un mois', ownerId: user('camille.durand'), dueOn: addDays(TODAY, 30) }] };
+		expect(await call(claire, 'rcp:decide', { sessionId: live.id, itemId: live.items[0], decision })).toEqual({ ok: true });
+		const item = (await state).state.items.find((i) => i.id === live.items[0])!;
+		expect(item).toMatchObject({
+			decision: 'poursuite',
+			decidedBy: 'Claire Muller',
+			actions: [{ what: 'Revoir dans un mois', ownerId: user('camille.durand'), owner: 'Camille Durand', dueOn: addDays(TODAY, 30) }]
+		});
+		// Refusals come back to the author only, in French.
+		expect(await call(camille, 'rcp:decide', { sessionId: live.id, itemId: live.items[1], decision: { kind: 'reorientation' } })).toEqual({ ok: false, error: 'Précisez vers qui ou quoi le patient est réorienté.' });
+	});
+
+	test('malformed payloads get "Requête invalide." and the server keeps serving', async () => {
+		const invalid = { ok: false, error: 'Requête invalide.' };
+		const s = live.id;
+		const bad: [string, unknown][] = [
+			['rcp:join', undefined],
+			['rcp:join', null],
+			['rcp:join', 'hello'],
+			['rcp:join', {}],
+			['rcp:join', { sessionId: 'not-a-uuid', mode: 'participant', place: 'present' }],
+			['rcp:join', { ...join(s), mode: 'chef' }],
+			['rcp:join', { ...join(s), extra: true }],
+			['rcp:leave', { sessionId: 42 }],
+			['rcp:animate', [s]],
+			['rcp:pointer', { sessionId: s, itemId: 'x' }],
+			['rcp:pointer', { sessionId: s }],
+			['rcp:attendance', { sessionId: s, userId: user('camille.durand'), attendance: 'malade' }],
+			['rcp:decide', { sessionId: s, itemId: live.items[1] }],
+			['rcp:decide', { sessionId: s, itemId: live.items[1], decision: { kind: 'poursuite', final: true } }],
+			['rcp:decide', { sessionId: s, itemId: live.items[1], decision: { kind: 'poursuite', actions: Array.from({ length: 11 }, () => ({ what: 'x', ownerId: user(CLAIRE) })) } }],
+			['rcp:decide', { sessionId: s, itemId: live.items[1], decision: { kind: 'poursuite', actions: [{ what: 'x', ownerId: 'claire' }] } }],
+			// An own "__proto__" key, as a hostile client would send it.
+			['rcp:decide', JSON.parse(`{"sessionId":"${s}","itemId":"${live.items[1]}","decision":{"kind":"poursuite"},"__proto__":{"admin":true}}`)],
+			['rcp:decide', { sessionId: s, itemId: live.items[1], decision: { kind: 'poursuite' }, extra: 1 }]
+		];
+		for (const [event, payload] of bad) {
+			const reply = payload === undefined ? await call(claire, event) : await call(claire, event, payload);
+			expect(reply, `${event} ${JSON.stringify(payload)}`).toEqual(invalid);
+		}
+		// Without an acknowledgement, the error comes as an "erreur" event.
+		const erreur = nextEvent<{ event: string; error: string }>(claire, 'erreur');
+		claire.emit('rcp:pointer', 'garbage');
+		expect(await erreur).toEqual({ event: 'rcp:pointer', error: 'Requête invalide.' });
+		expect(await call(claire, 'rcp:cloturer', { sessionId: s })).toEqual({ ok: false, error: 'Événement inconnu.' });
+
+		// Still serving, on the same connection.
+		expect(claire.connected).toBe(true);
+		expect((await call(claire, 'rcp:join', join(s))).ok).toBe(true);
+		expect((await call(claire, 'rcp:pointer', { sessionId: s, itemId: live.org })).ok).toBe(true);
+	});
+
+	test('an impossible due date is refused before the renewal is applied', async () => {
+		const renewalItem = live.items[1];
+		const patientId = (await itemRow(renewalItem)).patient_id!;
+		const due = (await patientRow(patientId)).renewal_due_on;
+		const decision = { kind: 'renouvellement', actions: [{ what: 'Envoyer la fiche', ownerId: user(CLAIRE), dueOn: '2027-02-30' }] };
+		expect(await call(claire, 'rcp:decide', { sessionId: live.id, itemId: renewalItem, decision })).toEqual({ ok: false, error: 'Requête invalide.' });
+		expect((await patientRow(patientId)).renewal_due_on).toBe(due);
+		expect((await itemRow(renewalItem)).decision).toBeNull();
+		// The same decision with a real date goes through once.
+		decision.actions[0].dueOn = addDays(TODAY, 10);
+		expect(await call(claire, 'rcp:decide', { sessionId: live.id, itemId: renewalItem, decision })).toEqual({ ok: true });
+		expect((await patientRow(patientId)).renewal_due_on).toBe(addYears(due!, 1));
+	});
+
+	test('presence drops a user when their socket disconnects, and the quorum follows', async () => {
+		const karim = await connect('karim.mansouri');
+		const withKarim = nextEvent<{ online: Presence[] }>(camille, 'rcp:state', (e) => e.online.some((p) => p.userId === user('karim.mansouri')));
+		expect((await call(karim, 'rcp:join', join(live.id))).ok).toBe(true);
+		const online = (await withKarim).online;
+		const required = (await session(live.id)).template.quorumProfessions;
+		expect(quorum(required, online.filter((p) => p.mode === 'participant')).met).toBe(true);
+
+		// A second tab of Claire's, as observer, does not count twice nor hide her participation.
+		const claireTab = await connect(CLAIRE);
+		expect((await call(claireTab, 'rcp:join', join(live.id, 'observateur'))).online!.filter((p) => p.userId === user(CLAIRE))).toMatchObject([{ mode: 'participant' }]);
+
+		const dropped = nextEvent<{ sessionId: string; online: Presence[] }>(camille, 'rcp:presence', (e) => !e.online.some((p) => p.userId === user('karim.mansouri')));
+		karim.disconnect();
+		const after = await dropped;
+		expect(after.sessionId).toBe(live.id);
+		expect(after.online.map((p) => p.userId).sort()).toEqual([user(CLAIRE), user('camille.durand')].sort());
+		const q = quorum(required, after.online);
+		expect(q.met).toBe(false);
+		expect(q.lines.filter((l) => !l.met).map((l) => l.profession)).toEqual(['travailleur_social']);
+
+		// Closing the second tab keeps Claire online through the first one.
+		const stillClaire = nextEvent<{ online: Presence[] }>(camille, 'rcp:presence');
+		claireTab.disconnect();
+		expect((await stillClaire).online.map((p) => p.userId).sort()).toEqual([user(CLAIRE), user('camille.durand')].sort());
+	});
+
+	test('an invited guest sees only their case, and the pointer only when it is on it', async () => {
+		await t.db.insertInto('rcp_participant').values({ session_id: live.id, user_id: user('luc.martin'), kind: 'invite', item_ids: [live.items[1]] }).execute();
+		expect(await resolveRcpSession(t.db, live.id, user('luc.martin'))).toEqual({ microstructure: ms, status: 'en_cours', guestItems: [live.items[1]] });
+		const luc = await connect('luc.martin');
+		const joined = await call(luc, 'rcp:join', join(live.id, 'participant', 'distance'));
+		expect(joined.ok).toBe(true);
+		expect(joined.state!.items.map((i) => i.id)).toEqual([live.items[1]]);
+		expect(joined.state!.participants.length).toBeGreaterThan(0);
+
+		const toHisCase = nextEvent<{ itemId: string | null }>(luc, 'rcp:pointer');
+		expect((await call(claire, 'rcp:pointer', { sessionId: live.id, itemId: live.items[1] })).ok).toBe(true);
+		expect((await toHisCase).itemId).toBe(live.items[1]);
+		const elsewhere = nextEvent<{ itemId: string | null; discussed: { id: string }[] }>(luc, 'rcp:pointer');
+		const teamSees = nextEvent<{ itemId: string | null }>(camille, 'rcp:pointer');
+		expect((await call(claire, 'rcp:pointer', { sessionId: live.id, itemId: live.items[0] })).ok).toBe(true);
+		const guestEvent = await elsewhere;
+		expect(guestEvent.itemId).toBeNull();
+		expect(guestEvent.discussed.map((d) => d.id)).toEqual([live.items[1]]);
+		expect((await teamSees).itemId).toBe(live.items[0]);
+
+		// A guest cannot decide, animate or take the attendance.
+		expect(await call(luc, 'rcp:decide', { sessionId: live.id, itemId: live.items[1], decision: { kind: 'poursuite' } })).toEqual({ ok: false, error: 'Vous ne pouvez pas décider dans cette RCP.' });
+		expect(await call(luc, 'rcp:animate', { sessionId: live.id })).toEqual({ ok: false, error: 'Vous ne pouvez pas animer cette RCP.' });
+		expect(await call(luc, 'rcp:attendance', { sessionId: live.id, userId: user('luc.martin'), attendance: 'present' })).toEqual({ ok: false, error: 'Vous ne pouvez pas modifier la feuille de présence.' });
+
+		// Case notes: the guest opens his case's document only.
+		expect(await upgradeStatus(notesDocName(live.items[1]), 'luc.martin')).toBe(101);
+		expect(await upgradeStatus(notesDocName(live.items[0]), 'luc.martin')).toBe(404);
+	});
+
+	test('the rcp-notes document is 404 for a member of another microstructure, open to the team', async () => {
+		const doc = notesDocName(live.items[0]);
+		expect(await upgradeStatus(doc, CLAIRE)).toBe(101);
+		expect(await upgradeStatus(doc, 'karim.mansouri')).toBe(101);
+		for (const login of ['francois.hoffmann', 'elodie.petit', 'nadia.benali', 'helene.roy']) {
+			expect(await upgradeStatus(doc, login), login).toBe(404);
+		}
+		expect(await upgradeStatus(notesDocName(crypto.randomUUID()), CLAIRE)).toBe(404);
+		expect(await upgradeStatusAt(wsBase, rawSockets, doc, {})).toBe(401);
+	});
+});
