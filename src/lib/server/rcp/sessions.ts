@@ -256,6 +256,11 @@ export async function setRsvp(db: Db, sessionId: string, userId: string, rsvp: R
 export async function cancelSession(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string): Promise<boolean> {
 	const r = await db.updateTable('rcp_session').set({ status: 'annulee' }).where('id', '=', sessionId).where('status', '=', 'planifiee').executeTakeFirst();
 	if (Number(r.numUpdatedRows) !== 1) return false;
+	// As when an item is removed: the questions and carried cases its agenda answered go back to
+	// the proposals, or they would be lost with the cancelled session.
+	const items = db.selectFrom('rcp_item').select('id').where('session_id', '=', sessionId);
+	await db.updateTable('rcp_flag').set({ handled_item_id: null }).where('handled_item_id', 'in', items).execute();
+	await db.updateTable('rcp_item').set({ carried_to: null }).where('carried_to', 'in', items).execute();
 	await audit(db, ctx, { action: 'rcp.session_cancelled', targetType: 'rcp_session', targetId: sessionId, microstructureId: ms.id, networkId: ms.networkId });
 	return true;
 }

@@ -64,9 +64,11 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		const state = await liveState(getDb(), sessionId);
 		if (!state) return NOT_FOUND;
 		if (state.status === 'en_cours' && mode === 'participant') await markPresent(getDb(), sessionId, user.id, place);
-		await auditRead(user.id, socket.handshake.address, a.ref, state.items.map((i) => i.patientId));
+		// A guest reads only the cases they are invited to: only those are audited as read.
+		const visible = stateFor(state, a.ref, team);
+		await auditRead(user.id, socket.handshake.address, a.ref, visible.items.map((i) => i.patientId));
 		await broadcastRcp(io, sessionId);
-		return { ok: true, state: stateFor(state, a.ref, team), online: await rcpPresence(io, sessionId) };
+		return { ok: true, state: visible, online: await rcpPresence(io, sessionId) };
 	});
 
 	on(socket, 'rcp:leave', session, async ({ sessionId }) => {
