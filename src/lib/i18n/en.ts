@@ -613,6 +613,16 @@ export const en: Messages = {
 			organisation: 'Organisational point',
 			guest: 'You are a guest: only the cases that concern you are shown.'
 		},
+		guests: {
+			title: 'Invite a guest',
+			help: 'A professional of another microstructure of the network: they will see only the ticked items.',
+			who: 'Guest',
+			items: 'Items concerned',
+			submit: 'Invite',
+			invited: 'Invitation sent.',
+			notification: 'You are invited to a meeting',
+			none: 'Nobody else in the network to invite.'
+		},
 		decisions: {
 			poursuite: 'Continue',
 			adaptation_pps: 'Adapt the care plan',

@@ -611,6 +611,16 @@ export const fr = {
 			organisation: 'Point d’organisation',
 			guest: 'Vous êtes invité·e : seuls les cas qui vous concernent sont affichés.'
 		},
+		guests: {
+			title: 'Inviter un·e intervenant·e',
+			help: 'Un·e professionnel·le d’une autre microstructure du réseau : il ou elle ne verra que les points cochés.',
+			who: 'Intervenant·e',
+			items: 'Points concernés',
+			submit: 'Inviter',
+			invited: 'Invitation envoyée.',
+			notification: 'Vous êtes invité·e à une RCP',
+			none: 'Personne d’autre dans le réseau à inviter.'
+		},
 		decisions: {
 			poursuite: 'Poursuite',
 			adaptation_pps: 'Adaptation du PPS',

@@ -265,6 +265,48 @@ export async function cancelSession(db: Db, ctx: Ctx, ms: MicrostructureRef, ses
 	return true;
 }
 
+/**
+ * People of the network's other microstructures who could be invited as guests (a psychiatrist,
+ * an Asalée nurse…): they would not otherwise see this microstructure's patients.
+ */
+export async function guestCandidates(db: Db, session: RcpSession, networkId: string) {
+	const team = await db
+		.selectFrom('membership as m')
+		.select('m.user_id')
+		.where((eb) => eb.or([eb('m.microstructure_id', '=', session.microstructure_id), eb('m.network_id', '=', networkId)]))
+		.where(activeMembership)
+		.execute();
+	const excluded = new Set(team.map((t) => t.user_id));
+	const rows = await db
+		.selectFrom('membership as m')
+		.innerJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
+		.innerJoin('app_user as u', 'u.id', 'm.user_id')
+		.select(['u.id', 'u.first_name', 'u.last_name', 'u.profession'])
+		.distinct()
+		.where('ms.network_id', '=', networkId)
+		.where('m.role', '=', 'soignant')
+		.where(activeMembership)
+		.orderBy('u.last_name')
+		.execute();
+	return rows.filter((r) => !excluded.has(r.id));
+}
+
+/** Invites a guest to some cases of a session: they will see those cases and nothing else. */
+export async function inviteGuest(db: Db, ctx: Ctx, ms: MicrostructureRef, session: RcpSession, userId: string, itemIds: string[]): Promise<boolean> {
+	const candidates = new Set((await guestCandidates(db, session, ms.networkId)).map((c) => c.id));
+	if (!candidates.has(userId)) return false;
+	const items = await db.selectFrom('rcp_item').select('id').where('session_id', '=', session.id).where('id', 'in', itemIds.length ? itemIds : ['00000000-0000-0000-0000-000000000000']).execute();
+	if (items.length === 0 || items.length !== itemIds.length) return false;
+	const ids = items.map((i) => i.id);
+	await db
+		.insertInto('rcp_participant')
+		.values({ session_id: session.id, user_id: userId, kind: 'invite', item_ids: ids })
+		.onConflict((oc) => oc.columns(['session_id', 'user_id']).doUpdateSet({ item_ids: ids }).where('rcp_participant.kind', '=', 'invite'))
+		.execute();
+	await audit(db, ctx, { action: 'rcp.guest_invited', targetType: 'rcp_session', targetId: session.id, microstructureId: ms.id, networkId: ms.networkId, details: { userId, items: ids.length } });
+	return true;
+}
+
 // ---------------------------------------------------------------- agenda
 
 /** Patients of the session's microstructure (and programme) with what the agenda rules read. */

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { getDb } from '$lib/server/db';
 import { formError, parseForm, text, optionalText, choice } from '$lib/server/forms';
 import { sessionOf } from '$lib/server/rcp/guard';
-import { addCase, addOrganisationPoint, buildAgenda, cancelSession, getSession, moveItem, proposals, removeItem, savePrepNote, setRsvp } from '$lib/server/rcp/sessions';
+import { addCase, addOrganisationPoint, buildAgenda, cancelSession, getSession, guestCandidates, inviteGuest, moveItem, proposals, removeItem, savePrepNote, setRsvp } from '$lib/server/rcp/sessions';
+import { notify } from '$lib/server/notifications/notifications';
 import { actionOwners, closeSession, liveState, notesDocName, startSession, stateFor } from '$lib/server/rcp/live';
 import { caseCapacity } from '$lib/server/rcp/agenda';
 import { audit } from '$lib/server/audit/audit';
@@ -42,7 +43,7 @@ export async function load(event) {
 		}
 	}
 	const t = messages(event.locals.locale);
-	const [proposed, candidates, owners, room] = await Promise.all([
+	const [proposed, candidates, owners, room, guests] = await Promise.all([
 		team && session.status === 'planifiee' ? proposals(db, session) : Promise.resolve([]),
 		team && session.status !== 'annulee'
 			? db
@@ -55,7 +56,8 @@ export async function load(event) {
 					.execute()
 			: Promise.resolve([]),
 		actionOwners(db, msRef),
-		session.room_id ? db.selectFrom('room').select('name').where('id', '=', session.room_id).executeTakeFirst() : Promise.resolve(undefined)
+		session.room_id ? db.selectFrom('room').select('name').where('id', '=', session.room_id).executeTakeFirst() : Promise.resolve(undefined),
+		team && !access.readOnly ? guestCandidates(db, session, ms.network_id) : Promise.resolve([])
 	]);
 	const label = new Map(candidates.map((p) => [p.id, patientLabel(p)]));
 	const onAgenda = new Set(state.items.map((i) => i.patientId));
@@ -80,6 +82,7 @@ export async function load(event) {
 		proposals: proposed.filter((p) => label.has(p.patientId)).map((p) => ({ ...p, label: label.get(p.patientId)! })),
 		candidates: candidates.filter((p) => !onAgenda.has(p.id)).map((p) => ({ id: p.id, label: label.get(p.id)! })),
 		owners: owners.map((o) => ({ id: o.id, label: `${o.first_name} ${o.last_name} (${t.professions[o.profession]})` })),
+		guestCandidates: guests.map((g) => ({ id: g.id, label: `${g.first_name} ${g.last_name} (${t.professions[g.profession]})` })),
 		notesDocs: Object.fromEntries(state.items.map((i) => [i.id, notesDocName(i.id)])),
 		pps
 	};
@@ -153,6 +156,17 @@ export const actions = {
 		await savePrepNote(getDb(), item.id, { id: user.id, profession: user.profession }, parsed.data.body);
 		await broadcastRcpSession(session.id);
 		return { success: messages(event.locals.locale).rcp.session.prepSaved };
+	},
+	invite: async (event) => {
+		const { session, msRef, ms, ctx, refused } = await forTeam(event);
+		if (refused) return refused;
+		const t = messages(event.locals.locale);
+		const parsed = parseForm(z.object({ userId: z.uuid({ error: 'errors.choice' }), itemIds: z.array(z.uuid({ error: 'errors.choice' })).min(1, { error: 'Choisissez au moins un point.' }).max(50) }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		if (!(await inviteGuest(getDb(), ctx, msRef, session, parsed.data.userId, parsed.data.itemIds))) return formError(400, t.errors.choice, {}, { userId: t.errors.choice });
+		await notify(getDb(), [parsed.data.userId], { kind: 'rcp_invitation', title: `${t.rcp.guests.notification} — ${ms.name}`, link: `/ms/${ms.id}/rcp/${session.id}` });
+		await broadcastRcpSession(session.id);
+		return { success: t.rcp.guests.invited };
 	},
 	start: async (event) => {
 		const { session, msRef, ctx, refused } = await forTeam(event);
