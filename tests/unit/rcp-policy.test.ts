@@ -344,7 +344,7 @@ describe('roomAccess: rcp rooms', () => {
 		// A guest joins the room of the sessions they are invited to.
 		outsider: { [SESSION_LIVE]: true, [SESSION_CLOSED]: true, [SESSION_C]: false }
 	};
-	const names = { [SESSION_LIVE]: 'live A', [SESSION_CLOSED]: 'closed A', [SESSION_C]: 'live C' };
+	const names: Record<string, string> = { [SESSION_LIVE]: 'live A', [SESSION_CLOSED]: 'closed A', [SESSION_C]: 'live C' };
 	const rows = ACTOR_KEYS.flatMap((actor) => Object.entries(EXPECTED[actor]).map(([id, expected]) => ({ actor, session: names[id], id, expected })));
 	test.each(rows)('$actor joins the room of the $session session → $expected', async ({ actor, id, expected }) => {
 		expect(await roomAccess(ACTORS[actor], room(id), noMs, resolveSession)).toBe(expected);
