@@ -770,6 +770,20 @@ describe('closeSession', () => {
 		// A live or closed session cannot be cancelled.
 		expect(await cancelSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(false);
 	});
+
+	test('a question about a patient already on an upcoming agenda goes onto that line, not to a later session', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { includedDaysAgo: 10 });
+		const upcoming = await plannedSession(ms, addDays(TODAY, 7));
+		expect(await buildAgenda(t.db, await session(upcoming), user(CLAIRE))).toBe(true);
+		const line = (await agenda(upcoming)).find((i) => i.patient_id === a)!;
+		await flagPatient(t.db, ctx('camille.durand'), ms, a, 'Reprise du travail ?');
+		expect((await itemRow(line.id)).reasons).toContainEqual({ code: 'flagged', date: TODAY, question: 'Reprise du travail ?' });
+		expect(await t.db.selectFrom('rcp_flag').select('handled_item_id').where('patient_id', '=', a).execute()).toEqual([{ handled_item_id: line.id }]);
+		// A later session does not propose the question again.
+		const later = await plannedSession(ms, addDays(TODAY, 35));
+		expect((await proposals(t.db, await session(later))).find((p) => p.patientId === a)?.reasons.some((r) => r.code === 'flagged')).not.toBe(true);
+	});
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ export async function materialiseSeries(db: Db, seriesId: string, today = parisT
 	const ms = await db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', series.microstructure_id).executeTakeFirstOrThrow();
 	const { template } = await effectiveTemplate(db, { id: ms.id, networkId: ms.network_id });
 	let created = 0;
-	for (const o of occurrences(series, today, addDays(today, SERIES_HORIZON_DAYS))) {
+	for (const o of occurrences(series, today, addDays(today, SERIES_HORIZON_DAYS), 100)) {
 		const inserted = await db
 			.insertInto('rcp_session')
 			.values({
@@ -490,7 +490,20 @@ export async function savePrepNote(db: Db, itemId: string, author: { id: string;
 
 /** A member's question about a patient, for the next RCP of its microstructure. */
 export async function flagPatient(db: Db, ctx: Ctx, ms: MicrostructureRef, patientId: string, question: string): Promise<void> {
-	await db.insertInto('rcp_flag').values({ patient_id: patientId, question, flagged_by: ctx.actorId }).execute();
+	// Already on an upcoming agenda: the question goes onto that line rather than waiting for the next one.
+	const upcoming = await db
+		.selectFrom('rcp_item as i')
+		.innerJoin('rcp_session as s', 's.id', 'i.session_id')
+		.select(['i.id', 'i.reasons'])
+		.where('i.patient_id', '=', patientId)
+		.where('s.status', 'in', ['planifiee', 'en_cours'])
+		.orderBy('s.starts_at')
+		.executeTakeFirst();
+	await db.insertInto('rcp_flag').values({ patient_id: patientId, question, flagged_by: ctx.actorId, handled_item_id: upcoming?.id ?? null }).execute();
+	if (upcoming) {
+		const reasons = [...upcoming.reasons, { code: 'flagged' as const, date: parisToday(), question }];
+		await db.updateTable('rcp_item').set({ reasons: JSON.stringify(reasons) }).where('id', '=', upcoming.id).execute();
+	}
 	await audit(db, ctx, { action: 'rcp.patient_flagged', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId });
 }
 
