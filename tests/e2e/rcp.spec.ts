@@ -30,6 +30,9 @@ test('a GP, a psychologist on her phone and a coordinator run a live RCP to its 
 	const lucie = await lucieContext.newPage();
 	await signInCoordinator(lucie, 'lucie.gauthier');
 	await lucie.getByRole('link', { name: 'RCP', exact: true }).click();
+	// Two demo RCPs of her network fall on the same Monday noon: she sees the clash.
+	await expect(lucie.getByTestId('overview-session').filter({ hasText: 'RCP exceptionnelle' }).first()).toContainText('Chevauchement');
+	await expectAxeClean(lucie);
 	const card = lucie.getByTestId('overview-session').filter({ hasText: 'RCP de novembre' });
 	await expect(card).toContainText('En cours');
 	await card.getByRole('link', { name: 'Rejoindre' }).click();
@@ -99,6 +102,20 @@ test('a GP, a psychologist on her phone and a coordinator run a live RCP to its 
 	await expectAxeClean(claire);
 	const pdf = await claire.request.get(`${url}/compte-rendu/pdf`);
 	expect(pdf.headers()['content-type']).toBe('application/pdf');
+
+	// The coordinator adapts the template for this microstructure; a wrong value is refused in French.
+	await lucie.goto(`${url.split('/rcp/')[0]}/rcp/trame`);
+	await expect(lucie.getByRole('heading', { level: 1, name: 'Trame de RCP' })).toBeVisible();
+	const msForm = lucie.getByRole('region', { name: 'Adapter pour cette microstructure' });
+	await msForm.getByLabel('Minutes par cas').fill('0');
+	await msForm.getByRole('button', { name: 'Enregistrer' }).click();
+	await expect(msForm.getByText('Entre 2 et 60 minutes.')).toBeVisible();
+	await msForm.getByLabel('Minutes par cas').fill('12');
+	await msForm.getByRole('checkbox', { name: 'Travailleur·se social·e' }).uncheck();
+	await msForm.getByRole('button', { name: 'Enregistrer' }).click();
+	await expect(lucie.getByRole('status')).toHaveText('Trame enregistrée. Elle s’applique aux RCP planifiées ensuite.');
+	await expect(lucie.getByRole('heading', { level: 2, name: /Trame propre à cette microstructure/ })).toBeVisible();
+	await expectAxeClean(lucie);
 
 	// The action lands on the psychologist's "À faire".
 	const camilleAgain = await newUserPage(browser, 'camille.durand');
