@@ -203,8 +203,11 @@ async function itemRow(id: string) {
 	return t.db.selectFrom('rcp_item').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-const decide = (ms: MicrostructureRef, sessionId: string, itemId: string, input: Partial<DecisionInput> & Pick<DecisionInput, 'kind'>, login = CLAIRE) =>
-	recordDecision(t.db, ctx(login), ms, sessionId, itemId, decisionInput.parse(input));
+/** Records a decision; the change it returns for the room is checked over sockets below. */
+const decide = async (ms: MicrostructureRef, sessionId: string, itemId: string, input: Partial<DecisionInput> & Pick<DecisionInput, 'kind'>, login = CLAIRE) => {
+	const result = await recordDecision(t.db, ctx(login), ms, sessionId, itemId, decisionInput.parse(input));
+	return result.ok ? { ok: true } : result;
+};
 
 async function invitedLogins(sessionId: string): Promise<string[]> {
 	const rows = await t.db.selectFrom('rcp_participant').select(['user_id', 'kind', 'rsvp', 'attendance']).where('session_id', '=', sessionId).execute();
@@ -868,7 +871,7 @@ describe('over socket.io and Yjs', () => {
 		expect(first.state!.pointer.itemId).toBe(live.items[0]);
 		expect(first.online!.map((p) => p.userId)).toEqual([user(CLAIRE)]);
 
-		const seen = nextEvent<{ sessionId: string; online: Presence[] }>(claire, 'rcp:state', (e) => e.online.length === 2);
+		const seen = nextEvent<{ sessionId: string; online: Presence[] }>(claire, 'rcp:presence', (e) => e.online.length === 2);
 		const second = await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'));
 		expect(second.ok).toBe(true);
 		expect((await seen).online.map((p) => [p.name, p.mode, p.place])).toEqual([
@@ -895,8 +898,8 @@ describe('over socket.io and Yjs', () => {
 		expect((await session(live.id)).pointer_item_id).toBe(live.items[1]);
 	});
 
-	test('rcp:decide broadcasts the new state with the decision to the others', async () => {
-		const state = nextEvent<{ sessionId: string; state: LiveState }>(camille, 'rcp:state', (e) => e.state.items.some((i) => i.id === live.items[0] && i.decision === 'poursuite'));
+	test('rcp:decide sends the decided item to the others at once', async () => {
+		const state = nextEvent<{ sessionId: string; item: LiveState['items'][number] }>(camille, 'rcp:decision', (e) => e.item.id === live.items[0] && e.item.decision === 'poursuite').then((e) => ({ state: { items: [e.item] } }));
 		const decision = { kind: 'poursuite', actions: [{ what: 'Revoir dans un mois', ownerId: user('camille.durand'), dueOn: addDays(TODAY, 30) }] };
 		expect(await call(claire, 'rcp:decide', { sessionId: live.id, itemId: live.items[0], decision })).toEqual({ ok: true });
 		const item = (await state).state.items.find((i) => i.id === live.items[0])!;
@@ -965,7 +968,7 @@ describe('over socket.io and Yjs', () => {
 
 	test('presence drops a user when their socket disconnects, and the quorum follows', async () => {
 		const karim = await connect('karim.mansouri');
-		const withKarim = nextEvent<{ online: Presence[] }>(camille, 'rcp:state', (e) => e.online.some((p) => p.userId === user('karim.mansouri')));
+		const withKarim = nextEvent<{ online: Presence[] }>(camille, 'rcp:presence', (e) => e.online.some((p) => p.userId === user('karim.mansouri')));
 		expect((await call(karim, 'rcp:join', join(live.id))).ok).toBe(true);
 		const online = (await withKarim).online;
 		const required = (await session(live.id)).template.quorumProfessions;

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 export interface Config {
 	databaseUrl: string | undefined;
+	/** Connections to PostgreSQL per process: a live RCP opens many documents at once. */
+	databasePoolMax: number;
 	dataDir: string;
 	redisUrl: string | undefined;
 	port: number;
@@ -18,6 +20,7 @@ export interface Config {
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	return {
 		databaseUrl: env.DATABASE_URL || undefined,
+		databasePoolMax: Number(env.DATABASE_POOL_MAX || 20),
 		dataDir: resolve(env.DATA_DIR || '.data'),
 		redisUrl: env.REDIS_URL || undefined,
 		port: Number(env.PORT || 3000),

@@ -231,30 +231,20 @@ export function requiresTwoFactor(actor: Actor): boolean {
 	);
 }
 
+/** The actor's permissions in one query (it runs on every page, socket event and upgrade). */
 export async function loadActor(db: Db, userId: string): Promise<Actor> {
-	const [user, msRows, networkRows] = await Promise.all([
-		db.selectFrom('app_user').select('platform_admin').where('id', '=', userId).executeTakeFirst(),
-		db
-			.selectFrom('membership as m')
-			.innerJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
-			.select(['ms.id', 'ms.network_id', 'm.role'])
-			.where('m.user_id', '=', userId)
-			.where('ms.archived_at', 'is', null)
-			.where(activeMembership)
-			.execute(),
-		db
-			.selectFrom('membership as m')
-			.select(['m.network_id', 'm.role'])
-			.where('m.user_id', '=', userId)
-			.where('m.network_id', 'is not', null)
-			.where(activeMembership)
-			.execute()
-	]);
+	const rows = await db
+		.selectFrom('app_user as u')
+		.leftJoin('membership as m', (j) => j.onRef('m.user_id', '=', 'u.id').on(activeMembership))
+		.leftJoin('microstructure as ms', (j) => j.onRef('ms.id', '=', 'm.microstructure_id').on('ms.archived_at', 'is', null))
+		.select(['u.platform_admin', 'm.role', 'm.network_id', 'ms.id as ms_id', 'ms.network_id as ms_network_id'])
+		.where('u.id', '=', userId)
+		.execute();
 	return {
 		userId,
-		platformAdmin: user?.platform_admin ?? false,
-		microstructures: msRows.map((r) => ({ id: r.id, networkId: r.network_id, role: r.role as MicrostructureRole })),
-		networks: networkRows.map((r) => ({ id: r.network_id!, role: r.role as NetworkRole }))
+		platformAdmin: rows[0]?.platform_admin ?? false,
+		microstructures: rows.filter((r) => r.ms_id).map((r) => ({ id: r.ms_id!, networkId: r.ms_network_id!, role: r.role as MicrostructureRole })),
+		networks: rows.filter((r) => r.network_id).map((r) => ({ id: r.network_id!, role: r.role as NetworkRole }))
 	};
 }
 

@@ -19,19 +19,27 @@ export interface AuditEntry {
 }
 
 export async function audit(db: Db, ctx: AuditContext, entry: AuditEntry): Promise<void> {
+	await auditAll(db, ctx, [entry]);
+}
+
+/** Several entries in one statement (one commit): e.g. every patient of an RCP agenda read at once. */
+export async function auditAll(db: Db, ctx: AuditContext, entries: AuditEntry[]): Promise<void> {
+	if (entries.length === 0) return;
 	await db
 		.insertInto('audit_event')
-		.values({
-			actor_id: ctx.actorId,
-			ip: ctx.ip ?? null,
-			user_agent: ctx.userAgent?.slice(0, 300) ?? null,
-			action: entry.action,
-			target_type: entry.targetType ?? '',
-			target_id: entry.targetId ?? '',
-			microstructure_id: entry.microstructureId ?? null,
-			network_id: entry.networkId ?? null,
-			details: JSON.stringify(entry.details ?? {})
-		})
+		.values(
+			entries.map((entry) => ({
+				actor_id: ctx.actorId,
+				ip: ctx.ip ?? null,
+				user_agent: ctx.userAgent?.slice(0, 300) ?? null,
+				action: entry.action,
+				target_type: entry.targetType ?? '',
+				target_id: entry.targetId ?? '',
+				microstructure_id: entry.microstructureId ?? null,
+				network_id: entry.networkId ?? null,
+				details: JSON.stringify(entry.details ?? {})
+			}))
+		)
 		.execute();
 }
 

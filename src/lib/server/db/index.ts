@@ -67,7 +67,7 @@ export function getDb(): Db {
 	let shared = g[KEY];
 	if (!shared) {
 		if (config.databaseUrl) {
-			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolMax });
 			shared = { db: createDb(pool), close: () => pool.end() };
 		} else {
 			let embedded: Promise<Embedded> | undefined;

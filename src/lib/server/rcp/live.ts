@@ -45,6 +45,8 @@ export interface LiveParticipant {
 	name: string;
 	profession: string;
 	kind: 'membre' | 'invite';
+	/** For a guest: the items they are invited to. */
+	itemIds: string[];
 	rsvp: string | null;
 	attendance: Attendance | null;
 	/** The attendance was corrected by someone (not derived from presence). */
@@ -95,7 +97,7 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 		db
 			.selectFrom('rcp_participant as p')
 			.innerJoin('app_user as u', 'u.id', 'p.user_id')
-			.select(['p.user_id', 'p.kind', 'p.rsvp', 'p.attendance', 'p.attendance_set_by', 'u.first_name', 'u.last_name', 'u.profession'])
+			.select(['p.user_id', 'p.kind', 'p.item_ids', 'p.rsvp', 'p.attendance', 'p.attendance_set_by', 'u.first_name', 'u.last_name', 'u.profession'])
 			.where('p.session_id', '=', sessionId)
 			.orderBy('u.last_name')
 			.execute()
@@ -127,6 +129,7 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 			name: name(p),
 			profession: p.profession,
 			kind: p.kind,
+			itemIds: p.item_ids,
 			rsvp: p.rsvp,
 			attendance: p.attendance,
 			manual: p.attendance_set_by !== null
@@ -173,6 +176,8 @@ export async function takeAnimation(db: Db, sessionId: string, userId: string): 
 export async function movePointer(db: Db, sessionId: string, userId: string, itemId: string): Promise<{ ok: true; since: string; discussed: { id: string; seconds: number }[] } | { ok: false; error: string }> {
 	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
 	return db.transaction().execute(async (trx) => {
+		// The pointer is the meeting's shared cursor, not a record: it need not wait for the disk.
+		await sql`set local synchronous_commit to off`.execute(trx);
 		const s = await trx.selectFrom('rcp_session').select(['status', 'animator_id', 'pointer_item_id', 'pointer_since']).where('id', '=', sessionId).forUpdate().executeTakeFirst();
 		if (!s || s.status !== 'en_cours') return { ok: false as const, error: "La RCP n'est pas en cours." };
 		if (s.animator_id !== userId) return { ok: false as const, error: "Seul l'animateur ou l'animatrice déplace le point en cours." };
@@ -229,8 +234,22 @@ export function actionOwners(db: Db, ms: MicrostructureRef) {
 		.execute();
 }
 
-/** Records (or replaces) the decision on a case and applies its effect on the patient's pathway. */
-export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string, itemId: string, input: DecisionInput): Promise<{ ok: true } | { ok: false; error: string }> {
+/** What a decision changes in the live state, sent to the room without re-reading the session. */
+export type DecisionChange = Pick<LiveItem, 'id' | 'decision' | 'decisionDetails' | 'decidedBy' | 'actions'>;
+
+/**
+ * Records (or replaces) the decision on a case and applies its effect on the patient's pathway.
+ * `by` is the decider's name, for the change sent to the room.
+ */
+export async function recordDecision(
+	db: Db,
+	ctx: Ctx,
+	ms: MicrostructureRef,
+	sessionId: string,
+	itemId: string,
+	input: DecisionInput,
+	by = ''
+): Promise<{ ok: true; change: DecisionChange } | { ok: false; error: string }> {
 	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
 	const item = await db
 		.selectFrom('rcp_item as i')
@@ -240,13 +259,14 @@ export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, se
 		.where('i.session_id', '=', sessionId)
 		.executeTakeFirst();
 	if (!item || item.kind !== 'cas' || !item.patient_id) return { ok: false, error: 'Point introuvable.' };
-	if (item.status !== 'en_cours') return { ok: false, error: "Les décisions se prennent pendant la RCP en cours." };
-	if (item.decision_details.final) return { ok: false, error: 'Cette décision a déjà modifié le parcours du patient : elle ne peut plus être remplacée.' };
+	if (item.status !== 'en_cours') return { ok: false, error: 'Les décisions se prennent pendant la RCP en cours.' };
+	const alreadyFinal = { ok: false as const, error: 'Cette décision a déjà modifié le parcours du patient : elle ne peut plus être remplacée.' };
+	if (item.decision_details.final) return alreadyFinal;
 	const today = parisToday();
 	const planned = planDecision(input, today);
 	if (!planned.ok) return planned;
 	const { plan } = planned;
-	const owners = new Set((await actionOwners(db, ms)).map((o) => o.id));
+	const owners = input.actions.length ? new Map((await actionOwners(db, ms)).map((o) => [o.id, name(o)])) : new Map<string, string>();
 	if (input.actions.some((a) => !owners.has(a.ownerId))) return { ok: false, error: "Le responsable d'une action doit faire partie de l'équipe." };
 	if (plan.pathway) {
 		const patient = await db.selectFrom('patient').selectAll().where('id', '=', item.patient_id).executeTakeFirstOrThrow();
@@ -254,17 +274,16 @@ export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, se
 		if (!applied.ok) return applied;
 		notifyPatientChanged(patient.id, ctx.actorId);
 	}
-	await db.transaction().execute(async (trx) => {
-		await trx
+	const details = { ...plan.details, final: plan.final, validatePps: plan.validatePps, carryOver: plan.carryOver };
+	const recorded = await db.transaction().execute(async (trx) => {
+		// Re-checked under the row lock: two people clicking at once cannot both replace a final decision.
+		const updated = await trx
 			.updateTable('rcp_item')
-			.set({
-				decision: input.kind,
-				decision_details: JSON.stringify({ ...plan.details, final: plan.final, validatePps: plan.validatePps, carryOver: plan.carryOver }),
-				decided_by: ctx.actorId,
-				decided_at: new Date()
-			})
+			.set({ decision: input.kind, decision_details: JSON.stringify(details), decided_by: ctx.actorId, decided_at: new Date() })
 			.where('id', '=', itemId)
-			.execute();
+			.where(sql<boolean>`coalesce((decision_details->>'final')::boolean, false) = false`)
+			.executeTakeFirst();
+		if (Number(updated.numUpdatedRows) !== 1) return false;
 		await trx.deleteFrom('rcp_action').where('item_id', '=', itemId).execute();
 		if (input.actions.length) {
 			await trx
@@ -272,9 +291,20 @@ export async function recordDecision(db: Db, ctx: Ctx, ms: MicrostructureRef, se
 				.values(input.actions.map((a) => ({ item_id: itemId, patient_id: item.patient_id!, what: a.what, owner_id: a.ownerId, due_on: a.dueOn ?? null, created_by: ctx.actorId })))
 				.execute();
 		}
+		await audit(trx, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id!, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
+		return true;
 	});
-	await audit(db, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
-	return { ok: true };
+	if (!recorded) return alreadyFinal;
+	return {
+		ok: true,
+		change: {
+			id: itemId,
+			decision: input.kind,
+			decisionDetails: details,
+			decidedBy: by || null,
+			actions: input.actions.map((a) => ({ what: a.what, ownerId: a.ownerId, owner: owners.get(a.ownerId) ?? '', dueOn: a.dueOn ?? null }))
+		}
+	};
 }
 
 /** Was the PPS edited since its last validated version? (Compares Yjs state vectors.) */

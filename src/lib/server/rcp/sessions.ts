@@ -137,22 +137,30 @@ export async function getSession(db: Db, id: string): Promise<RcpSession | undef
 /** What the policy needs about a session, for one user (guest or not). */
 export async function resolveRcpSession(db: Db, sessionId: string, userId: string): Promise<RcpSessionRef | null> {
 	if (!isUuid(sessionId)) return null;
-	const row = await db
-		.selectFrom('rcp_session as s')
-		.innerJoin('microstructure as ms', 'ms.id', 's.microstructure_id')
-		.leftJoin('rcp_participant as p', (j) => j.onRef('p.session_id', '=', 's.id').on('p.user_id', '=', userId).on('p.kind', '=', 'invite'))
-		.select(['s.status', 'ms.id as ms_id', 'ms.network_id', 'p.item_ids'])
-		.where('s.id', '=', sessionId)
-		.executeTakeFirst();
-	if (!row) return null;
-	return { microstructure: { id: row.ms_id, networkId: row.network_id }, status: row.status, guestItems: row.item_ids ?? null };
+	return refOf(await sessionRefQuery(db, userId).where('s.id', '=', sessionId).executeTakeFirst());
 }
 
 /** The session an agenda item belongs to, as the policy sees it (for the case notes document). */
 export async function resolveRcpItem(db: Db, itemId: string, userId: string): Promise<RcpSessionRef | null> {
 	if (!isUuid(itemId)) return null;
-	const item = await db.selectFrom('rcp_item').select('session_id').where('id', '=', itemId).executeTakeFirst();
-	return item ? resolveRcpSession(db, item.session_id, userId) : null;
+	return refOf(
+		await sessionRefQuery(db, userId)
+			.where('s.id', '=', (eb) => eb.selectFrom('rcp_item').select('session_id').where('id', '=', itemId))
+			.executeTakeFirst()
+	);
+}
+
+function sessionRefQuery(db: Db, userId: string) {
+	return db
+		.selectFrom('rcp_session as s')
+		.innerJoin('microstructure as ms', 'ms.id', 's.microstructure_id')
+		.leftJoin('rcp_participant as p', (j) => j.onRef('p.session_id', '=', 's.id').on('p.user_id', '=', userId).on('p.kind', '=', 'invite'))
+		.select(['s.status', 'ms.id as ms_id', 'ms.network_id', 'p.item_ids']);
+}
+
+function refOf(row: { status: RcpSession['status']; ms_id: string; network_id: string; item_ids: string[] | null } | undefined): RcpSessionRef | null {
+	if (!row) return null;
+	return { microstructure: { id: row.ms_id, networkId: row.network_id }, status: row.status, guestItems: row.item_ids ?? null };
 }
 
 export interface SessionSummary {

@@ -3,11 +3,12 @@
 // validated; every action asks the policy; guests receive only the items they are invited to.
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
+import { sql } from 'kysely';
 import { getDb } from '../db/index.ts';
 import { loadActor, rcpAccess, type RcpSessionRef } from '../access/policy.ts';
-import { audit } from '../audit/audit.ts';
+import { auditAll } from '../audit/audit.ts';
 import { resolveRcpSession } from '../rcp/sessions.ts';
-import { liveState, markPresent, movePointer, recordDecision, setAttendance, stateFor, takeAnimation } from '../rcp/live.ts';
+import { liveState, markPresent, movePointer, recordDecision, setAttendance, stateFor, stateForGuest, takeAnimation } from '../rcp/live.ts';
 import { decisionInput } from '../rcp/decisions.ts';
 
 export type RcpMode = 'participant' | 'observateur';
@@ -21,7 +22,7 @@ export interface RcpPresence {
 }
 
 /** What a socket remembers about each session it joined (readable across nodes with Redis). */
-export type RcpMemberships = Record<string, { mode: RcpMode; place: 'present' | 'distance'; guestItems: string[] | null }>;
+export type RcpMemberships = Record<string, { mode: RcpMode; place: 'present' | 'distance' }>;
 
 type Handler = <T>(socket: Socket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<{ ok: true; [key: string]: unknown } | { ok: false; error: string }>) => void;
 
@@ -34,7 +35,17 @@ const decide = z.object({ sessionId: z.uuid(), itemId: z.uuid(), decision: decis
 export const RCP_EVENTS = ['rcp:join', 'rcp:leave', 'rcp:pointer', 'rcp:animate', 'rcp:attendance', 'rcp:decide'];
 
 const NOT_FOUND = { ok: false as const, error: 'RCP introuvable.' };
+// Everyone in the session (presence, closing); the team (full state); each guest (filtered state).
+// Broadcasting to rooms, rather than socket by socket, needs no round trip to other nodes.
 const room = (sessionId: string) => `rcp:${sessionId}`;
+const teamRoom = (sessionId: string) => `rcp-team:${sessionId}`;
+const guestRoom = (sessionId: string, userId: string) => `rcp-guest:${sessionId}:${userId}`;
+
+/** The session a room of this module belongs to, if it is one. */
+export function rcpRoomSession(name: string): string | null {
+	const m = /^rcp(?:-team)?:([0-9a-f-]{36})$/.exec(name) ?? /^rcp-guest:([0-9a-f-]{36}):/.exec(name);
+	return m ? m[1] : null;
+}
 
 function memberships(socket: Socket): RcpMemberships {
 	return ((socket.data as { rcp?: RcpMemberships }).rcp ??= {});
@@ -59,8 +70,8 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		const a = await access(socket, sessionId);
 		if (!a) return NOT_FOUND;
 		const team = a.access.level === 'team';
-		await socket.join(room(sessionId));
-		memberships(socket)[sessionId] = { mode, place, guestItems: team ? null : (a.ref.guestItems ?? []) };
+		await socket.join([room(sessionId), team ? teamRoom(sessionId) : guestRoom(sessionId, user.id)]);
+		memberships(socket)[sessionId] = { mode, place };
 		const state = await liveState(getDb(), sessionId);
 		if (!state) return NOT_FOUND;
 		if (state.status === 'en_cours' && mode === 'participant') await markPresent(getDb(), sessionId, user.id, place);
@@ -68,11 +79,13 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		const visible = stateFor(state, a.ref, team);
 		await auditRead(user.id, socket.handshake.address, a.ref, visible.items.map((i) => i.patientId));
 		await broadcastRcp(io, sessionId);
-		return { ok: true, state: visible, online: await rcpPresence(io, sessionId) };
+		const online = await rcpPresence(io, sessionId);
+		io.to(room(sessionId)).emit('rcp:presence', { sessionId, online });
+		return { ok: true, state: visible, online };
 	});
 
 	on(socket, 'rcp:leave', session, async ({ sessionId }) => {
-		await socket.leave(room(sessionId));
+		for (const r of [...socket.rooms]) if (rcpRoomSession(r) === sessionId) await socket.leave(r);
 		delete memberships(socket)[sessionId];
 		io.to(room(sessionId)).emit('rcp:presence', { sessionId, online: await rcpPresence(io, sessionId) });
 		return { ok: true };
@@ -93,10 +106,16 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		if (a.access.level !== 'team') return { ok: false, error: "Vous ne pouvez pas animer cette RCP." };
 		const moved = await movePointer(getDb(), sessionId, user.id, itemId);
 		if (!moved.ok) return moved;
-		await emitFiltered(io, sessionId, 'rcp:pointer', (guestItems) => {
-			const visible = guestItems === null || guestItems.includes(itemId);
-			return { sessionId, itemId: visible ? itemId : null, since: moved.since, discussed: moved.discussed.filter((d) => guestItems === null || guestItems.includes(d.id)) };
-		});
+		io.to(teamRoom(sessionId)).emit('rcp:pointer', { sessionId, itemId, since: moved.since, discussed: moved.discussed });
+		const guests = await getDb().selectFrom('rcp_participant').select(['user_id', 'item_ids']).where('session_id', '=', sessionId).where('kind', '=', 'invite').execute();
+		for (const g of guests) {
+			io.to(guestRoom(sessionId, g.user_id)).emit('rcp:pointer', {
+				sessionId,
+				itemId: g.item_ids.includes(itemId) ? itemId : null,
+				since: moved.since,
+				discussed: moved.discussed.filter((d) => g.item_ids.includes(d.id))
+			});
+		}
 		return { ok: true, since: moved.since };
 	});
 
@@ -113,41 +132,34 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		const a = await access(socket, sessionId);
 		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
 		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: 'Vous ne pouvez pas décider dans cette RCP.' };
-		const result = await recordDecision(getDb(), ctx(), a.ms, sessionId, itemId, decision);
+		const result = await recordDecision(getDb(), ctx(), a.ms, sessionId, itemId, decision, user.name);
 		if (!result.ok) return result;
-		await broadcastRcp(io, sessionId);
+		// The change alone, at once; guests only when the case is one of theirs.
+		io.to(teamRoom(sessionId)).emit('rcp:decision', { sessionId, item: result.change });
+		const guests = await getDb().selectFrom('rcp_participant').select('user_id').where('session_id', '=', sessionId).where('kind', '=', 'invite').where(sql<boolean>`${itemId}::uuid = any(item_ids)`).execute();
+		for (const g of guests) io.to(guestRoom(sessionId, g.user_id)).emit('rcp:decision', { sessionId, item: result.change });
 		return { ok: true };
 	});
 }
 
 /** Reading a session's agenda reads its patients: one audit line per patient. */
 async function auditRead(userId: string, ip: string, ref: RcpSessionRef, patientIds: (string | null)[]) {
-	const db = getDb();
-	for (const id of patientIds) {
-		if (!id) continue;
-		await audit(db, { actorId: userId, ip }, { action: 'patient.read', targetType: 'patient', targetId: id, microstructureId: ref.microstructure.id, networkId: ref.microstructure.networkId, details: { purpose: 'rcp' } });
-	}
+	const ms = ref.microstructure;
+	await auditAll(
+		getDb(),
+		{ actorId: userId, ip },
+		patientIds.filter((id): id is string => id !== null).map((id) => ({ action: 'patient.read', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { purpose: 'rcp' } }))
+	);
 }
 
-async function emitFiltered(io: Server, sessionId: string, event: string, payloadFor: (guestItems: string[] | null) => unknown): Promise<void> {
-	const sockets = await io.in(room(sessionId)).fetchSockets();
-	const teamPayload = payloadFor(null);
-	for (const s of sockets) {
-		const guestItems = (s.data as { rcp?: RcpMemberships }).rcp?.[sessionId]?.guestItems ?? null;
-		s.emit(event, guestItems === null ? teamPayload : payloadFor(guestItems));
-	}
-}
-
-/** Sends the session's state and presence to everyone in it. */
+/** Sends the session's state to everyone in it: the team in full, each guest their items. */
 export async function broadcastRcp(io: Server, sessionId: string): Promise<void> {
 	const state = await liveState(getDb(), sessionId);
 	if (!state) return;
-	const online = await rcpPresence(io, sessionId);
-	await emitFiltered(io, sessionId, 'rcp:state', (guestItems) => ({
-		sessionId,
-		state: guestItems === null ? state : stateFor(state, { microstructure: { id: '', networkId: '' }, status: state.status, guestItems }, false),
-		online
-	}));
+	io.to(teamRoom(sessionId)).emit('rcp:state', { sessionId, state });
+	for (const p of state.participants) {
+		if (p.kind === 'invite') io.to(guestRoom(sessionId, p.userId)).emit('rcp:state', { sessionId, state: stateForGuest(state, p.itemIds) });
+	}
 }
 
 /** Who is connected to a session, once per person (a participant tab wins over an observer tab). */

@@ -10,7 +10,7 @@ import { authenticateRequest, originAllowed } from './authenticate.ts';
 import { openPatient } from '../patients/patients.ts';
 import { log } from '../log.ts';
 import { resolveRcpSession } from '../rcp/sessions.ts';
-import { RCP_EVENTS, registerRcpHandlers, rcpPresence } from './rcp-socket.ts';
+import { RCP_EVENTS, rcpRoomSession, registerRcpHandlers, rcpPresence } from './rcp-socket.ts';
 
 export interface SocketUser {
 	id: string;
@@ -148,7 +148,9 @@ export async function reauthorizeSockets(io: Server, userId: string): Promise<vo
 	const left = new Set<string>();
 	for (const socket of await io.in(`user:${userId}`).fetchSockets()) {
 		for (const room of socket.rooms) {
-			if ((room.startsWith('ms:') || room.startsWith('rcp:')) && !(await roomAccess(actor, room, resolveMs, resolveRcp))) {
+			const session = rcpRoomSession(room);
+			const checked = session ? `rcp:${session}` : room;
+			if ((room.startsWith('ms:') || session) && !(await roomAccess(actor, checked, resolveMs, resolveRcp))) {
 				socket.leave(room);
 				left.add(room);
 			}
@@ -157,7 +159,8 @@ export async function reauthorizeSockets(io: Server, userId: string): Promise<vo
 		}
 	}
 	for (const room of left) {
-		if (room.startsWith('rcp:')) io.to(room).emit('rcp:presence', { sessionId: room.slice(4), online: await rcpPresence(io, room.slice(4)) });
+		const session = rcpRoomSession(room);
+		if (session) io.to(`rcp:${session}`).emit('rcp:presence', { sessionId: session, online: await rcpPresence(io, session) });
 		else io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
 	}
 }

@@ -11,7 +11,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
-import { appendUpdate, compact, COMPACT_EVERY, loadUpdates } from './yjs-store.ts';
+import { compact, COMPACT_EVERY, loadUpdates, UpdateWriter } from './yjs-store.ts';
 import { log } from '../log.ts';
 
 const MESSAGE_SYNC = 0;
@@ -69,6 +69,7 @@ class SharedDoc {
 	constructor(
 		readonly name: string,
 		private readonly db: () => Db,
+		private readonly writer: UpdateWriter,
 		onChange?: (docName: string, doc: Y.Doc) => void
 	) {
 		this.awareness.setLocalState(null);
@@ -136,7 +137,7 @@ class SharedDoc {
 			// The state vector acknowledged below covers every earlier update, a lost one included.
 			const full = this.unstored;
 			const row = full ? Y.encodeStateAsUpdate(this.doc) : batch.updates.length === 1 ? batch.updates[0] : Y.mergeUpdates(batch.updates);
-			await appendUpdate(this.db(), this.name, row);
+			await this.writer.write(this.name, row);
 			if (full) this.unstored = false;
 			this.storedStateVector = batch.stateVector;
 			const message = storedMessage(batch.stateVector);
@@ -205,8 +206,10 @@ export class YjsServer {
 	private readonly wss: WebSocketServer;
 	private readonly docs = new Map<string, Promise<SharedDoc>>();
 	private readonly heartbeat: NodeJS.Timeout;
+	private readonly writer: UpdateWriter;
 
 	constructor(private readonly options: YjsServerOptions) {
+		this.writer = new UpdateWriter(options.db);
 		this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
 		this.heartbeat = setInterval(() => this.ping(), PING_INTERVAL_MS);
 		this.heartbeat.unref();
@@ -239,7 +242,7 @@ export class YjsServer {
 	private getDoc(name: string): Promise<SharedDoc> {
 		let pending = this.docs.get(name);
 		if (!pending) {
-			const shared = new SharedDoc(name, this.options.db, this.options.onChange);
+			const shared = new SharedDoc(name, this.options.db, this.writer, this.options.onChange);
 			pending = shared.load().then(() => shared);
 			pending.catch(() => this.docs.delete(name));
 			this.docs.set(name, pending);

@@ -19,6 +19,43 @@ export async function appendUpdate(db: Db, docName: string, update: Uint8Array):
 	await db.insertInto('yjs_update').values({ doc_name: docName, update }).execute();
 }
 
+/**
+ * One writer per server for every document's updates: rows that arrive while an INSERT is in
+ * flight go together into the next one, so a busy server sends one multi-row INSERT per round trip
+ * instead of one per document. Each row's promise settles when its own INSERT has committed.
+ */
+export class UpdateWriter {
+	private pending: { docName: string; update: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
+	private writing = false;
+
+	constructor(private readonly db: () => Db) {}
+
+	write(docName: string, update: Uint8Array): Promise<void> {
+		return new Promise((resolve, reject) => {
+			this.pending.push({ docName, update, resolve, reject });
+			if (!this.writing) void this.drain();
+		});
+	}
+
+	private async drain(): Promise<void> {
+		this.writing = true;
+		while (this.pending.length) {
+			const rows = this.pending;
+			this.pending = [];
+			try {
+				await this.db()
+					.insertInto('yjs_update')
+					.values(rows.map((r) => ({ doc_name: r.docName, update: r.update })))
+					.execute();
+				for (const r of rows) r.resolve();
+			} catch (error) {
+				for (const r of rows) r.reject(error);
+			}
+		}
+		this.writing = false;
+	}
+}
+
 /** Replaces every stored update of the document up to now by one update holding `state`. */
 export async function compact(db: Db, docName: string, state: Uint8Array): Promise<void> {
 	await db.transaction().execute(async (trx) => {

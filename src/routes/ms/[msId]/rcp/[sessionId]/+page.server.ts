@@ -7,7 +7,7 @@ import { addCase, addOrganisationPoint, buildAgenda, cancelSession, getSession, 
 import { notify } from '$lib/server/notifications/notifications';
 import { actionOwners, closeSession, liveState, notesDocName, startSession, stateFor } from '$lib/server/rcp/live';
 import { caseCapacity } from '$lib/server/rcp/agenda';
-import { audit } from '$lib/server/audit/audit';
+import { auditAll } from '$lib/server/audit/audit';
 import { ppsAccess } from '$lib/server/access/policy';
 import { resolvePatientRef, ppsDocName } from '$lib/server/pps/pps';
 import { ownersFor } from '$lib/server/pps/context';
@@ -28,10 +28,7 @@ export async function load(event) {
 	}
 	const full = (await liveState(db, session.id))!;
 	const state = stateFor(full, ref, team);
-	for (const item of state.items) {
-		if (!item.patientId) continue;
-		await audit(db, base.ctx, { action: 'patient.read', targetType: 'patient', targetId: item.patientId, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp' } });
-	}
+	await auditAll(db, base.ctx, state.items.filter((i) => i.patientId).map((i) => ({ action: 'patient.read', targetType: 'patient', targetId: i.patientId!, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp' } })));
 	// The PPS beside each case: who may edit it, and to whom its actions can be given.
 	const pps: Record<string, { docName: string; readOnly: boolean; owners: { id: string; label: string }[] }> = {};
 	if (team) {

@@ -1,6 +1,6 @@
 import { redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/db';
-import { audit } from '$lib/server/audit/audit';
+import { auditAll } from '$lib/server/audit/audit';
 import { sessionOf } from '$lib/server/rcp/guard';
 import { compteRendu } from '$lib/server/rcp/report';
 
@@ -8,8 +8,6 @@ export async function load(event) {
 	const { session, ms, access, ref, ctx } = await sessionOf(event);
 	if (session.status !== 'cloturee') redirect(303, `/ms/${ms.id}/rcp/${session.id}`);
 	const report = await compteRendu(getDb(), session, ms.name, event.locals.locale, access.level === 'team' ? null : (ref.guestItems ?? []));
-	for (const item of report.state.items) {
-		if (item.patientId) await audit(getDb(), ctx, { action: 'patient.read', targetType: 'patient', targetId: item.patientId, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp_minutes' } });
-	}
+	await auditAll(getDb(), ctx, report.state.items.filter((i) => i.patientId).map((i) => ({ action: 'patient.read', targetType: 'patient', targetId: i.patientId!, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp_minutes' } })));
 	return { ms: { id: ms.id, name: ms.name }, sessionId: session.id, report, team: access.level === 'team' };
 }

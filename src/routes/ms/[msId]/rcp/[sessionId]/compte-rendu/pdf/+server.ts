@@ -1,6 +1,6 @@
 import { error } from '@sveltejs/kit';
 import { getDb } from '$lib/server/db';
-import { audit } from '$lib/server/audit/audit';
+import { auditAll } from '$lib/server/audit/audit';
 import { sessionOf } from '$lib/server/rcp/guard';
 import { compteRendu, compteRenduPdf } from '$lib/server/rcp/report';
 import { messages } from '$lib/i18n';
@@ -9,9 +9,7 @@ export async function GET(event) {
 	const { session, ms, access, ref, ctx } = await sessionOf(event);
 	if (session.status !== 'cloturee') error(404, { message: 'Page introuvable' });
 	const report = await compteRendu(getDb(), session, ms.name, event.locals.locale, access.level === 'team' ? null : (ref.guestItems ?? []));
-	for (const item of report.state.items) {
-		if (item.patientId) await audit(getDb(), ctx, { action: 'patient.read', targetType: 'patient', targetId: item.patientId, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp_minutes_pdf' } });
-	}
+	await auditAll(getDb(), ctx, report.state.items.filter((i) => i.patientId).map((i) => ({ action: 'patient.read', targetType: 'patient', targetId: i.patientId!, microstructureId: ms.id, networkId: ms.network_id, details: { purpose: 'rcp_minutes_pdf' } })));
 	const pdf = await compteRenduPdf(report, messages(event.locals.locale), event.locals.locale);
 	const day = session.starts_at.toISOString().slice(0, 10);
 	return new Response(new Uint8Array(pdf), {
