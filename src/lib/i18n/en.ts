@@ -645,7 +645,7 @@ export const en: Messages = {
 			title: 'Meeting minutes',
 			attendance: 'Attendance',
 			duration: 'Duration: {minutes} min',
-			cases: 'Cases discussed',
+			cases: 'Cases on the agenda',
 			organisation: 'Organisation',
 			noDecision: 'Not reached: carried over to the next meeting',
 			ppsVersion: 'Care plan validated: version {n}',

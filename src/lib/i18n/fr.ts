@@ -643,7 +643,7 @@ export const fr = {
 			title: 'Compte rendu de RCP',
 			attendance: 'Présences',
 			duration: 'Durée : {minutes} min',
-			cases: 'Cas discutés',
+			cases: 'Cas à l’ordre du jour',
 			organisation: 'Organisation',
 			noDecision: 'Non abordé : reporté à la prochaine RCP',
 			ppsVersion: 'PPS validé : version {n}',
