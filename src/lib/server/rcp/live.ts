@@ -59,6 +59,8 @@ export interface LiveState {
 	animatorId: string | null;
 	pointer: { itemId: string | null; since: string | null };
 	startedAt: string | null;
+	/** The server's clock when the state was read: browsers time cases against it, not their own. */
+	serverNow: string;
 	items: LiveItem[];
 	participants: LiveParticipant[];
 }
@@ -108,6 +110,7 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 		animatorId: session.animator_id,
 		pointer: { itemId: session.pointer_item_id, since: session.pointer_since?.toISOString() ?? null },
 		startedAt: session.started_at?.toISOString() ?? null,
+		serverNow: new Date().toISOString(),
 		items: items.map((i) => ({
 			id: i.id,
 			kind: i.kind,
