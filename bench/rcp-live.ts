@@ -30,8 +30,7 @@
 // Redis adapter on REDIS_URL, default redis://127.0.0.1:6379), BENCH_NOTES=0 (no case notes: the
 // socket.io part alone), BENCH_CPU_PROF=<dir> (V8 CPU profile of the server), BENCH_QUIET_WAIT_S
 // (default 180: how long to wait, at most, for other processes to quiet down before measuring).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { cpus } from 'node:os';
@@ -42,6 +41,7 @@ import pg from 'pg';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { io, type Socket } from 'socket.io-client';
+import { cpuSeconds, machineBusySeconds, postgresCpu, postgresCpuDelta, waitForQuietMachine } from './machine.ts';
 
 const RCPS = Number(process.env.BENCH_RCPS || 30);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 5);
@@ -555,63 +555,6 @@ function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
 	});
 }
 
-const CLK_TCK = (() => {
-	try {
-		return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-	} catch {
-		return 100;
-	}
-})();
-
-/** utime + stime of a process, in seconds (0 if it is gone). */
-function cpuSeconds(pid: number): number {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of proc(5)
-	} catch {
-		return 0;
-	}
-}
-
-/** CPU seconds of the PostgreSQL backends serving the benchmark's database, by pid. */
-function postgresCpu(): Map<number, number> {
-	const result = new Map<number, number>();
-	for (const entry of readdirSync('/proc')) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			if (!readFileSync(`/proc/${entry}/stat`, 'utf8').includes('(postgres)')) continue;
-			if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${BENCH_DATABASE} `)) result.set(Number(entry), cpuSeconds(Number(entry)));
-		} catch {
-			// gone meanwhile
-		}
-	}
-	return result;
-}
-
-/** CPU seconds the whole machine spent busy (all cores), from /proc/stat. */
-function machineBusySeconds(): number {
-	const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-	const [user, nice, system, , , irq, softirq, steal] = fields;
-	return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
-/**
- * Other work on the machine skews everything here (2 cores): waits, within a bound, until less
- * than a quarter of a core is busy (the clients are connected but idle meanwhile).
- */
-async function waitForQuietMachine(maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_S ?? 180) * 1000): Promise<void> {
-	const deadline = performance.now() + maxWaitMs;
-	for (;;) {
-		const b0 = machineBusySeconds();
-		await sleep(1000);
-		const busy = 100 * (machineBusySeconds() - b0);
-		if (busy < 25) return;
-		if (performance.now() > deadline) return console.log(`the machine is still busy (${busy.toFixed(0)}% of a core used by other processes); measuring anyway`);
-		console.log(`waiting for other processes to finish (${busy.toFixed(0)}% of a core busy)…`);
-		await sleep(4000);
-	}
-}
 
 function percentile(sorted: Float64Array, p: number): number {
 	if (sorted.length === 0) return NaN;
@@ -692,27 +635,26 @@ async function main() {
 		try {
 			await Promise.all(threads.map((t) => t.next('ready')));
 			console.log(`all joined and notes synced in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
-			await waitForQuietMachine();
+			await waitForQuietMachine('', Number(process.env.BENCH_QUIET_WAIT_S ?? 180) * 1000);
 			console.log('running…');
 			const reports = threads.map((t) => t.next('report'));
 			for (const t of threads) t.worker.postMessage({ type: 'go' } satisfies ToWorker);
 			const start = performance.now();
 			await sleep(start + WARMUP_S * 1000 - performance.now());
 			server.child.stdin!.write('reset\n');
-			const c0 = { pg: postgresCpu(), client: process.cpuUsage(), machine: machineBusySeconds(), server: cpuSeconds(server.pid), wall: performance.now() };
+			const c0 = { pg: postgresCpu(BENCH_DATABASE), client: process.cpuUsage(), machine: machineBusySeconds(), server: cpuSeconds(server.pid), wall: performance.now() };
 			await sleep(start + (WARMUP_S + MEASURE_S) * 1000 - performance.now());
 			const serverStats = JSON.parse(await server.command('stats', 'STATS')) as Record<string, number> & {
 				poolWait: { count: number; p50: number; p99: number; max: number };
 				topStatements: { count: number; text: string }[];
 			};
 			const poolWait = serverStats.poolWait;
-			const pg1 = postgresCpu();
+			const pg1 = postgresCpu(BENCH_DATABASE);
 			const client = process.cpuUsage(c0.client);
 			const seconds = (performance.now() - c0.wall) / 1000;
 			const machineS = machineBusySeconds() - c0.machine;
 			const serverS = cpuSeconds(server.pid) - c0.server;
-			let pgS = 0;
-			for (const [pid, s] of pg1) pgS += s - (c0.pg.get(pid) ?? 0);
+			const pgS = postgresCpuDelta(c0.pg, pg1);
 			const clientS = (client.user + client.system) / 1e6;
 			const r = await Promise.all(reports);
 			const sum = (f: (x: ClientReport) => number) => r.reduce((n, x) => n + f(x), 0);

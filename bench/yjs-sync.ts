@@ -21,7 +21,7 @@
 // default 15), BENCH_CPU_PROF=<dir> to write V8 CPU profiles of the servers there, and
 // BENCH_OURS_SERVER=<script> to measure a variant of bench/yjs-server-ours.ts instead.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { cpus } from 'node:os';
@@ -33,6 +33,7 @@ import pg from 'pg';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as decoding from 'lib0/decoding';
+import { cpuSeconds, machineBusySeconds, postgresCpu, postgresCpuDelta, statusKb, waitForQuietMachine } from './machine.ts';
 
 const DOCS = Number(process.env.BENCH_DOCS || 50);
 const EDITORS = Number(process.env.BENCH_EDITORS || 10);
@@ -379,85 +380,6 @@ function startServer(label: string, args: string[], env: NodeJS.ProcessEnv): Pro
 	});
 }
 
-const CLK_TCK = (() => {
-	try {
-		return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-	} catch {
-		return 100;
-	}
-})();
-
-/** utime + stime of a process, in seconds (0 if it is gone). */
-function cpuSeconds(pid: number): number {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of proc(5)
-	} catch {
-		return 0;
-	}
-}
-
-/** CPU seconds of the PostgreSQL backends serving the benchmark's database, by pid. */
-function postgresCpu(): Map<number, number> {
-	const result = new Map<number, number>();
-	for (const entry of readdirSync('/proc')) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			if (!readFileSync(`/proc/${entry}/stat`, 'utf8').includes('(postgres)')) continue;
-			// A backend's title: "postgres: 15/main: <user> <database> <client> <state>"
-			if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${BENCH_DATABASE} `)) result.set(Number(entry), cpuSeconds(Number(entry)));
-		} catch {
-			// gone meanwhile
-		}
-	}
-	return result;
-}
-
-/** CPU seconds the whole machine spent busy (all cores), from /proc/stat. */
-function machineBusySeconds(): number {
-	const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-	const [user, nice, system, , , irq, softirq, steal] = fields;
-	return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
-/**
- * Other work on the machine skews everything here (2 cores): waits, within a bound, until less
- * than a quarter of a core is busy, and says so.
- */
-async function waitForQuietMachine(label: string, maxWaitMs = 30_000): Promise<number> {
-	const deadline = performance.now() + maxWaitMs;
-	for (;;) {
-		const b0 = machineBusySeconds();
-		await new Promise((r) => setTimeout(r, 1000));
-		const busy = 100 * (machineBusySeconds() - b0);
-		if (busy < 25) return busy;
-		if (performance.now() > deadline) {
-			console.log(`${label}: the machine is still busy (${busy.toFixed(0)}% of a core used by other processes); measuring anyway`);
-			return busy;
-		}
-		console.log(`${label}: waiting for other processes to finish (${busy.toFixed(0)}% of a core busy)…`);
-		await new Promise((r) => setTimeout(r, 4000));
-	}
-}
-
-function postgresCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-	let total = 0;
-	for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
-	return total;
-}
-
-/** A line of /proc/<pid>/status in kB (VmRSS, VmHWM). */
-function statusKb(pid: number, key: string): number {
-	try {
-		const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-			.split('\n')
-			.find((l) => l.startsWith(`${key}:`));
-		return line ? Number(line.split(/\s+/)[1]) : 0;
-	} catch {
-		return 0;
-	}
-}
 
 /** The raw figures of one run (one server, one round). */
 interface RunData {
@@ -537,9 +459,9 @@ async function run(label: string, server: ServerProcess, docs: DocSpec[], withSt
 
 		await new Promise((r) => setTimeout(r, start + WARMUP_S * 1000 - performance.now()));
 		server.child.stdin!.write('reset\n');
-		const cpu0 = { server: cpuSeconds(server.pid), pg: postgresCpu(), client: process.cpuUsage(), machine: machineBusySeconds(), wall: performance.now() };
+		const cpu0 = { server: cpuSeconds(server.pid), pg: postgresCpu(BENCH_DATABASE), client: process.cpuUsage(), machine: machineBusySeconds(), wall: performance.now() };
 		await new Promise((r) => setTimeout(r, start + (WARMUP_S + MEASURE_S) * 1000 - performance.now()));
-		const cpu1 = { server: cpuSeconds(server.pid), pg: postgresCpu(), client: process.cpuUsage(cpu0.client), machine: machineBusySeconds(), wall: performance.now() };
+		const cpu1 = { server: cpuSeconds(server.pid), pg: postgresCpu(BENCH_DATABASE), client: process.cpuUsage(cpu0.client), machine: machineBusySeconds(), wall: performance.now() };
 		const serverStats = JSON.parse(await server.command('stats', 'STATS')) as Record<string, number>;
 		const r = await Promise.all(reports);
 
@@ -728,7 +650,7 @@ async function main() {
 
 	const runs: Record<'reference' | 'ours', RunData[]> = { reference: [], ours: [] };
 	const runReference = async () => {
-		await waitForQuietMachine('reference');
+		await waitForQuietMachine('reference', 30_000);
 		const server = await startServer('reference', [`${REFERENCE_DIR}/server.mjs`], {});
 		try {
 			// Same number of documents and connections, same cookie headers (which it ignores).
@@ -742,7 +664,7 @@ async function main() {
 		}
 	};
 	const runOurs = async () => {
-		await waitForQuietMachine('ours');
+		await waitForQuietMachine('ours', 30_000);
 		// A fresh database each round, so that every round starts from empty notes.
 		const server = await startServer('ours', ['--import', 'tsx', OURS_SERVER], {
 			LOG_LEVEL: 'silent',

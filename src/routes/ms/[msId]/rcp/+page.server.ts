@@ -38,6 +38,13 @@ export async function load(event) {
 	};
 }
 
+/** A room and a programme must be the microstructure's own. */
+function slotProblem(ms: { sites: { rooms: { id: string }[] }[]; programmes: string[] }, d: { roomId: string; programme: string }, t: ReturnType<typeof messages>) {
+	if (d.roomId && !ms.sites.some((s) => s.rooms.some((r) => r.id === d.roomId))) return formError(400, t.errors.choice, {}, { roomId: t.errors.choice });
+	if (d.programme && !ms.programmes.includes(d.programme)) return formError(400, t.errors.choice, {}, { programme: t.errors.choice });
+	return null;
+}
+
 export const actions = {
 	series: async (event) => {
 		const { ms, ref, ctx } = await rcpOf(event, 'rcp.organise');
@@ -45,8 +52,8 @@ export const actions = {
 		const parsed = parseForm(seriesSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
-		if (d.roomId && !ms.sites.some((s) => s.rooms.some((r) => r.id === d.roomId))) return formError(400, t.errors.choice, {}, { roomId: t.errors.choice });
-		if (d.programme && !ms.programmes.includes(d.programme)) return formError(400, t.errors.choice, {}, { programme: t.errors.choice });
+		const wrong = slotProblem(ms, d, t);
+		if (wrong) return wrong;
 		const id = await createSeries(getDb(), ctx, ref, {
 			title: d.title,
 			rrule: toRrule({ pattern: d.pattern, weekday: d.weekday, nth: Number(d.nth) as Nth }),
@@ -67,8 +74,8 @@ export const actions = {
 		const parsed = parseForm(sessionSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
-		if (d.roomId && !ms.sites.some((s) => s.rooms.some((r) => r.id === d.roomId))) return formError(400, t.errors.choice, {}, { roomId: t.errors.choice });
-		if (d.programme && !ms.programmes.includes(d.programme)) return formError(400, t.errors.choice, {}, { programme: t.errors.choice });
+		const wrong = slotProblem(ms, d, t);
+		if (wrong) return wrong;
 		if (d.date < parisToday()) return formError(400, t.errors.date, {}, { date: 'La date est passée.' });
 		const id = await createSession(getDb(), ctx, ref, {
 			title: d.title,
