@@ -32,12 +32,14 @@ export async function load(event) {
 	// The PPS beside each case: who may edit it, and to whom its actions can be given.
 	const pps: Record<string, { docName: string; readOnly: boolean; owners: { id: string; label: string }[] }> = {};
 	if (team) {
-		for (const item of state.items) {
-			if (!item.patientId) continue;
-			const patientRef = await resolvePatientRef(db, item.patientId);
-			const a = patientRef ? ppsAccess(actor, patientRef) : 'none';
-			if (a !== 'none') pps[item.id] = { docName: ppsDocName(item.patientId), readOnly: a !== 'rw', owners: await ownersFor(event, item.patientId, ms.id) };
-		}
+		await Promise.all(
+			state.items.map(async (item) => {
+				if (!item.patientId) return;
+				const [patientRef, owners] = await Promise.all([resolvePatientRef(db, item.patientId), ownersFor(event, item.patientId, ms.id)]);
+				const a = patientRef ? ppsAccess(actor, patientRef) : 'none';
+				if (a !== 'none') pps[item.id] = { docName: ppsDocName(item.patientId), readOnly: a !== 'rw', owners };
+			})
+		);
 	}
 	const t = messages(event.locals.locale);
 	const [proposed, candidates, owners, room, guests] = await Promise.all([
