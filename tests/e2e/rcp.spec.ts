@@ -6,6 +6,11 @@ async function planRcpToday(claire: Page, title: string): Promise<string> {
 	await claire.getByRole('main').getByRole('link', { name: /MSP du Neuhof/ }).click();
 	await claire.getByRole('main').getByRole('link', { name: 'RCP', exact: true }).click();
 	await expect(claire.getByRole('heading', { level: 1, name: 'Réunions de concertation pluriprofessionnelle' })).toBeVisible();
+	// An empty title is refused in French, on the form that was sent only.
+	await claire.locator('#o-title').fill('');
+	await claire.getByRole('button', { name: 'Planifier une RCP ponctuelle' }).click();
+	await expect(claire.getByText('Ce champ est obligatoire.')).toHaveCount(1);
+	await expect(claire.locator('#o-title')).toHaveAttribute('aria-invalid', 'true');
 	await claire.locator('#o-title').fill(title);
 	await claire.getByRole('button', { name: 'Planifier une RCP ponctuelle' }).click();
 	await expect(claire.getByRole('heading', { level: 1, name: title })).toBeVisible();
