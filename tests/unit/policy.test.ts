@@ -10,9 +10,9 @@ import {
 	roomAccess,
 	type Action,
 	type Actor,
-	type DocAccess,
-	type MicrostructureRef
+	type DocAccess
 } from '../../src/lib/server/access/policy.ts';
+import { NET1, NET2, A, B, C, UNKNOWN_MS, MS, resolveMs, uid, ACTORS, ACTOR_KEYS, ms, net, NETWORK_IDS, type MsKey, type ActorKey, type PerMs, type PerNet } from '../helpers/policy-fixture.ts';
 import { createTestDb, type TestDb } from '../helpers/db.ts';
 import { createNetwork } from '../../src/lib/server/org/networks.ts';
 import { createMicrostructure } from '../../src/lib/server/org/microstructures.ts';
@@ -20,56 +20,8 @@ import { createUser } from '../../src/lib/server/org/users.ts';
 import { addMembership, endMembership } from '../../src/lib/server/org/memberships.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Fixture: two networks, three microstructures (A and B in net1, C in net2), nine actors.
-// ---------------------------------------------------------------------------------------------
-const NET1 = '11111111-1111-4111-8111-111111111111';
-const NET2 = '22222222-2222-4222-8222-222222222222';
-const A: MicrostructureRef = { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', networkId: NET1 };
-const B: MicrostructureRef = { id: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', networkId: NET1 };
-const C: MicrostructureRef = { id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', networkId: NET2 };
-/** Well formed, but no such microstructure. */
-const UNKNOWN_MS = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
-const MS = { A, B, C } as const;
-type MsKey = keyof typeof MS;
-
-async function resolveMs(id: string): Promise<MicrostructureRef | null> {
-	return Object.values(MS).find((m) => m.id === id) ?? null;
-}
-
-const uid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-const ACTORS = {
-	gp: { userId: uid(1), platformAdmin: false, microstructures: [{ id: A.id, networkId: NET1, role: 'soignant' }], networks: [] },
-	psychologist: {
-		userId: uid(2),
-		platformAdmin: false,
-		microstructures: [
-			{ id: A.id, networkId: NET1, role: 'soignant' },
-			{ id: B.id, networkId: NET1, role: 'soignant' }
-		],
-		networks: []
-	},
-	secretariat: { userId: uid(3), platformAdmin: false, microstructures: [{ id: A.id, networkId: NET1, role: 'secretariat' }], networks: [] },
-	msCoordination: { userId: uid(4), platformAdmin: false, microstructures: [{ id: A.id, networkId: NET1, role: 'coordination' }], networks: [] },
-	networkMedical: { userId: uid(5), platformAdmin: false, microstructures: [], networks: [{ id: NET1, role: 'coordination_medicale' }] },
-	networkAdministrative: {
-		userId: uid(6),
-		platformAdmin: false,
-		microstructures: [],
-		networks: [{ id: NET1, role: 'coordination_administrative' }]
-	},
-	networkAdmin: { userId: uid(7), platformAdmin: false, microstructures: [], networks: [{ id: NET1, role: 'admin' }] },
-	platformAdmin: { userId: uid(8), platformAdmin: true, microstructures: [], networks: [] },
-	outsider: { userId: uid(9), platformAdmin: false, microstructures: [], networks: [] }
-} satisfies Record<string, Actor>;
-type ActorKey = keyof typeof ACTORS;
-const ACTOR_KEYS = Object.keys(ACTORS) as ActorKey[];
-
-// ---------------------------------------------------------------------------------------------
 // Expected matrices. `true`/`false` per actor and resource.
 // ---------------------------------------------------------------------------------------------
-type PerMs = Record<MsKey, boolean>;
-const ms = (a: boolean, b: boolean, c: boolean): PerMs => ({ A: a, B: b, C: c });
 
 const MICROSTRUCTURE_VIEW: Record<ActorKey, PerMs> = {
 	gp: ms(true, false, false),
@@ -146,9 +98,6 @@ const PATIENT_ANONYMISE: Record<ActorKey, PerMs> = {
 	outsider: ms(false, false, false)
 };
 
-type PerNet = { net1: boolean; net2: boolean };
-const net = (net1: boolean, net2: boolean): PerNet => ({ net1, net2 });
-const NETWORK_IDS = { net1: NET1, net2: NET2 };
 
 const NETWORK_VIEW: Record<ActorKey, PerNet> = {
 	gp: net(false, false),
