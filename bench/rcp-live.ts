@@ -42,6 +42,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { io, type Socket } from 'socket.io-client';
 import { cpuSeconds, machineBusySeconds, postgresCpu, postgresCpuDelta, waitForQuietMachine } from './machine.ts';
+import { concat, percentile } from './figures.ts';
 
 const RCPS = Number(process.env.BENCH_RCPS || 30);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 5);
@@ -555,21 +556,6 @@ function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
 	});
 }
 
-
-function percentile(sorted: Float64Array, p: number): number {
-	if (sorted.length === 0) return NaN;
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function concat(arrays: Float64Array[]): Float64Array {
-	const all = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
-	let offset = 0;
-	for (const a of arrays) {
-		all.set(a, offset);
-		offset += a.length;
-	}
-	return all.sort();
-}
 
 function startClientThread(data: { port: number; sessions: { spec: SessionSpec; index: number }[] }) {
 	// Workers do not inherit tsx's loader hooks: each registers them before loading this file.

@@ -34,6 +34,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as decoding from 'lib0/decoding';
 import { cpuSeconds, machineBusySeconds, postgresCpu, postgresCpuDelta, statusKb, waitForQuietMachine } from './machine.ts';
+import { concat, percentile } from './figures.ts';
 
 const DOCS = Number(process.env.BENCH_DOCS || 50);
 const EDITORS = Number(process.env.BENCH_EDITORS || 10);
@@ -406,21 +407,6 @@ interface RunData {
 	drainMs: number;
 	storedCatchUpMs: number;
 	unstored: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-	if (sorted.length === 0) return NaN;
-	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function concat(arrays: Float64Array[]): Float64Array {
-	const all = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
-	let offset = 0;
-	for (const a of arrays) {
-		all.set(a, offset);
-		offset += a.length;
-	}
-	return all.sort();
 }
 
 function startClientThread(data: { port: number; docs: DocSpec[]; withStoredAcks: boolean }) {
