@@ -106,6 +106,14 @@ export function destroy(...clients: { doc: Y.Doc; provider: WebsocketProvider }[
 	}
 }
 
+/** A y-websocket sync message (type 0), its body written by one of y-protocols' sync writers. */
+export function syncMessage(write: (encoder: encoding.Encoder) => void): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, 0);
+	write(encoder);
+	return encoding.toUint8Array(encoder);
+}
+
 /**
  * Sends sync step 1 on the provider's own connection and waits for the server's step 2 answer.
  * The server handles a connection's messages in order, and TCP keeps what it sent in order: once
@@ -124,10 +132,7 @@ export function barrier(client: { doc: Y.Doc; provider: WebsocketProvider }): Pr
 				}
 			};
 			ws.on('message', listener);
-			const encoder = encoding.createEncoder();
-			encoding.writeVarUint(encoder, 0);
-			syncProtocol.writeSyncStep1(encoder, client.doc);
-			ws.send(encoding.toUint8Array(encoder));
+			ws.send(syncMessage((encoder) => syncProtocol.writeSyncStep1(encoder, client.doc)));
 		}),
 		'sync barrier'
 	);

@@ -11,11 +11,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import { sql } from 'kysely';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
-import { addGoal, barrier, closeCodes, destroy, onStored, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
+import { addGoal, barrier, closeCodes, destroy, onStored, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, syncMessage, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { attachRealtime, reauthorizeUser, withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
@@ -332,13 +331,8 @@ describe('the stored acknowledgement (message 100)', () => {
 		destroy(ines, camille);
 	});
 
-	test('an update the database refused is never acknowledged, not even by a later acknowledgement', async () => {
-		const p = await newPatient('ines.haddad');
-		const ines = await syncedClient(p.docName, 'ines.haddad');
-		addGoal(ines.doc, 'Stocké.');
-		await waitUntil(covers(ines), 'first acknowledgement');
-
-		// A real failure of PostgreSQL for this document only: a trigger refuses its inserts.
+	/** A real failure of PostgreSQL for some documents only: a trigger refuses their inserts. */
+	async function refusingInsertsOf(docNames: string[], during: () => Promise<void>) {
 		await sql`create table test_refused_doc (doc_name text primary key)`.execute(t.db);
 		await sql`create function test_refuse_yjs_update() returns trigger language plpgsql as $$
 			begin
@@ -347,7 +341,22 @@ describe('the stored acknowledgement (message 100)', () => {
 			end $$`.execute(t.db);
 		await sql`create trigger test_refuse_yjs_update before insert on yjs_update for each row execute function test_refuse_yjs_update()`.execute(t.db);
 		try {
-			await sql`insert into test_refused_doc values (${p.docName})`.execute(t.db);
+			for (const name of docNames) await sql`insert into test_refused_doc values (${name})`.execute(t.db);
+			await during();
+		} finally {
+			await sql`drop trigger test_refuse_yjs_update on yjs_update`.execute(t.db);
+			await sql`drop function test_refuse_yjs_update()`.execute(t.db);
+			await sql`drop table test_refused_doc`.execute(t.db);
+		}
+	}
+
+	test('an update the database refused is never acknowledged, not even by a later acknowledgement', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		addGoal(ines.doc, 'Stocké.');
+		await waitUntil(covers(ines), 'first acknowledgement');
+
+		await refusingInsertsOf([p.docName], async () => {
 			addAction(ines.doc, 'Écrite pendant la panne');
 			await barrier(ines);
 			await realtime.yjs.flush(p.docName);
@@ -364,12 +373,31 @@ describe('the stored acknowledgement (message 100)', () => {
 			expect(project(stored)).toEqual(project(ines.doc));
 			expect(project(stored).actions.map((a) => a.what)).toEqual(['Écrite pendant la panne']);
 			expect(Y.encodeStateVector(stored)).toEqual(Y.encodeStateVector(ines.doc));
-		} finally {
-			await sql`drop trigger test_refuse_yjs_update on yjs_update`.execute(t.db);
-			await sql`drop function test_refuse_yjs_update()`.execute(t.db);
-			await sql`drop table test_refused_doc`.execute(t.db);
-		}
+		});
 		destroy(ines);
+	});
+
+	test('a document the database refuses does not hold back the others written with it; it is retried alone', async () => {
+		const refused = await newPatient('ines.haddad');
+		const fine = await newPatient('ines.haddad');
+		const inesRefused = await syncedClient(refused.docName, 'ines.haddad');
+		const inesFine = await syncedClient(fine.docName, 'ines.haddad');
+
+		await refusingInsertsOf([refused.docName], async () => {
+			// Both edits wait for the same turn of the server's writer, hence one INSERT at first.
+			addAction(inesRefused.doc, 'Refusée par la base');
+			addAction(inesFine.doc, 'Acceptée par la base');
+			await waitUntil(covers(inesFine), 'acknowledgement of the document the database accepts');
+			expect(project(await loadDoc(t.db, fine.docName)).actions.map((a) => a.what)).toEqual(['Acceptée par la base']);
+			expect(covers(inesRefused)()).toBe(false);
+			expect(project(await loadDoc(t.db, refused.docName)).actions).toEqual([]);
+
+			// Once the database accepts it again, the writer's own retry stores it, with no new edit.
+			await sql`delete from test_refused_doc`.execute(t.db);
+			await waitUntil(covers(inesRefused), 'acknowledgement of the retried document', 10_000);
+			expect(project(await loadDoc(t.db, refused.docName)).actions.map((a) => a.what)).toEqual(['Refusée par la base']);
+		});
+		destroy(inesRefused, inesFine);
 	});
 
 	test('an edit stored while its author was disconnected is acknowledged on reconnection', async () => {
@@ -654,10 +682,7 @@ describe('oversized and malformed messages', () => {
 		// A well-formed update carrying more than 1 MiB of text.
 		const bigDoc = new Y.Doc();
 		bigDoc.getXmlFragment('goals').insert(0, [new Y.XmlText('x'.repeat(MAX_MESSAGE_BYTES))]);
-		const encoder = encoding.createEncoder();
-		encoding.writeVarUint(encoder, 0);
-		syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(bigDoc));
-		big.ws.send(encoding.toUint8Array(encoder));
+		big.ws.send(syncMessage((encoder) => syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(bigDoc))));
 		expect(await withTimeout(big.closed, 'close after an oversized message')).toBe(1009);
 
 		addGoal(ines.doc, 'Après le gros message.');

@@ -8,8 +8,9 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
-import { barrier, closeCodes, destroy, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
+import { barrier, closeCodes, destroy, rawYjs as rawYjsAt, syncMessage, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { createSession, generateSessionToken } from '../../src/lib/server/auth/session.ts';
 import { attachRealtime, disconnectUser, reauthorizeUser, type Realtime } from '../../src/lib/server/realtime/attach.ts';
@@ -362,6 +363,57 @@ describe('Yjs websocket', () => {
 		expect(ines.text.toString().startsWith('[Inès] ')).toBe(true);
 		destroy(ines);
 		destroy(camille);
+	});
+
+	test('an update reaches every other connection, not back to its author (it has it)', async () => {
+		const name = notes(ids.microstructures.tanneurs);
+		const camille = await syncedClient(name, 'camille.durand');
+		const author = await rawYjs(name, await cookieFor('ines.haddad'));
+		const received: number[][] = [];
+		author.ws.on('message', (data: Buffer) => received.push([...new Uint8Array(data).subarray(0, 2)]));
+
+		const source = new Y.Doc();
+		source.getText('notes').insert(0, '[envoyé sans écho]');
+		author.ws.send(syncMessage((encoder) => syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(source))));
+		await waitUntil(() => camille.text.toString().includes('[envoyé sans écho]'), 'the update to reach Camille');
+		// A sync step 1 is answered in order after the update: whatever the server sent the author
+		// about her update is in by the time its step 2 arrives.
+		author.ws.send(syncMessage((encoder) => syncProtocol.writeSyncStep1(encoder, new Y.Doc())));
+		await waitUntil(() => received.some(([type, sync]) => type === 0 && sync === 1), 'the sync step 2 answer');
+		expect(received.filter(([type, sync]) => type === 0 && sync === 2)).toEqual([]);
+		destroy(camille);
+	});
+
+	test('an update that releases one held back for a missing dependency reaches its author too', async () => {
+		const name = notes(ids.microstructures.tanneurs);
+		// Two updates of one editor, the second depending on the first.
+		const source = new Y.Doc();
+		const text = source.getText('notes');
+		text.insert(0, '«A');
+		const first = Y.encodeStateAsUpdate(source);
+		const afterFirst = Y.encodeStateVector(source);
+		text.insert(2, 'B»');
+		const second = Y.encodeStateAsUpdate(source, afterFirst);
+
+		// Camille is connected before the second arrives (a sync would hand her what is held back).
+		const camille = await syncedClient(name, 'camille.durand');
+		// The second arrives first: the server holds it back until what it depends on is there.
+		const early = await rawYjs(name, await cookieFor('ines.haddad'));
+		const processed = new Promise<void>((resolve) =>
+			early.ws.on('message', (data: Buffer) => data[0] === 0 && data[1] === syncProtocol.messageYjsSyncStep2 && resolve())
+		);
+		early.ws.send(syncMessage((encoder) => syncProtocol.writeUpdate(encoder, second)));
+		early.ws.send(syncMessage((encoder) => syncProtocol.writeSyncStep1(encoder, new Y.Doc())));
+		await withTimeout(processed, 'the server to process the early update');
+		// (No sync barrier for Camille here: its answer would hand her what is held back.)
+		expect(camille.doc.store.pendingStructs).toBeNull();
+		expect(camille.text.toString()).not.toContain('«A');
+		// Camille brings the first (a copy of it): applying it releases the second, which she lacks.
+		Y.applyUpdate(camille.doc, first);
+		await waitUntil(() => camille.text.toString().includes('«AB»'), 'the released update to reach its author');
+		const paul = await syncedClient(name, 'paul.schmitt');
+		expect(paul.text.toString()).toContain('«AB»');
+		destroy(camille, paul);
 	});
 
 	test('a read-only (secretariat) client receives updates, its own edits are dropped by the server', async () => {

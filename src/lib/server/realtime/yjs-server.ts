@@ -11,7 +11,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
-import { compact, COMPACT_EVERY, loadUpdates, UpdateWriter } from './yjs-store.ts';
+import { compact, COMPACT_EVERY, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
 import { log } from '../log.ts';
 
 const MESSAGE_SYNC = 0;
@@ -23,8 +23,11 @@ const MESSAGE_QUERY_AWARENESS = 3;
  */
 export const MESSAGE_STORED = 100;
 const UNLOAD_DELAY_MS = 30_000;
-/** How long a batch of updates waits for company before it is written (ack latency, not sync). */
-const GROUP_COMMIT_MS = 60;
+/**
+ * How often received updates are written (group commit). It is the delay of "enregistré", not of
+ * live sync: peers get each update at once.
+ */
+const STORE_EVERY_MS = 250;
 const PING_INTERVAL_MS = 30_000;
 
 export interface YjsConnectionInfo {
@@ -52,18 +55,21 @@ interface Connection extends YjsConnectionInfo {
 	wrote: boolean;
 }
 
-class SharedDoc {
+class SharedDoc implements DirtyDoc {
 	readonly doc = new Y.Doc({ gc: true });
 	readonly awareness = new awarenessProtocol.Awareness(this.doc);
 	readonly conns = new Map<WebSocket, Connection>();
-	private writes: Promise<void> = Promise.resolve();
-	/** A write failed: the next one stores the whole document, so that its acknowledgement is true. */
+	/** Updates received since the last row was taken, and the connections that wrote them. */
+	private pending: Uint8Array[] = [];
+	private authors = new Set<WebSocket>();
+	/** A write failed: the next row is the whole document, so that its acknowledgement is true. */
 	private unstored = false;
 	/** State vector of what PostgreSQL holds, told to each connection as it opens. */
 	storedStateVector: Uint8Array = Y.encodeStateVector(this.doc);
 	private sinceCompaction = 0;
-	/** Updates waiting for the write queued for them (group commit: one row for many keystrokes). */
-	private batch: { updates: Uint8Array[]; authors: Set<WebSocket>; stateVector: Uint8Array; written: Promise<void> } | null = null;
+	private compaction: Promise<void> = Promise.resolve();
+	/** The connection whose update is being applied, when it need not get it back. */
+	private author: WebSocket | null = null;
 	unloadTimer: NodeJS.Timeout | undefined;
 
 	constructor(
@@ -78,8 +84,10 @@ class SharedDoc {
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
-			this.broadcast(encoding.toUint8Array(encoder));
-			this.persist(update, Y.encodeStateVector(this.doc), origin instanceof WebSocket ? origin : undefined);
+			this.broadcast(encoding.toUint8Array(encoder), origin === this.author ? this.author : null);
+			if (this.pending.length === 0) this.writer.markDirty(this);
+			this.pending.push(update);
+			if (origin instanceof WebSocket) this.authors.add(origin);
 			onChange?.(this.name, this.doc);
 		});
 		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
@@ -106,57 +114,70 @@ class SharedDoc {
 			this
 		);
 		this.storedStateVector = Y.encodeStateVector(this.doc);
-		if (updates.length > COMPACT_EVERY) this.enqueue(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)));
-	}
-
-	private enqueue(task: () => Promise<void>): Promise<void> {
-		this.writes = this.writes.then(task).catch((error) => {
-			this.unstored = true;
-			log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
-		});
-		return this.writes;
+		if (updates.length > COMPACT_EVERY) this.compact();
 	}
 
 	/**
-	 * Stores an update. While a write is in flight, the updates that arrive join one batch, written
-	 * as a single merged row when its turn comes: an idle document writes each edit at once, a busy
-	 * one writes a row per round trip instead of a row per keystroke. Each batch is acknowledged to
-	 * the connections that wrote it (the others learn the stored state when they connect).
+	 * Applies a connection's update. Its author is not sent its own update back: it has it. Unless
+	 * applying it also released updates held back for a missing dependency, which it may lack.
 	 */
-	private persist(update: Uint8Array, stateVector: Uint8Array, author: WebSocket | undefined): void {
-		if (this.batch) {
-			this.batch.updates.push(update);
-			if (author) this.batch.authors.add(author);
-			this.batch.stateVector = stateVector;
-			return;
+	apply(update: Uint8Array, ws: WebSocket): void {
+		const { pendingStructs, pendingDs } = this.doc.store;
+		this.author = pendingStructs === null && pendingDs === null ? ws : null;
+		try {
+			Y.applyUpdate(this.doc, update, ws);
+		} finally {
+			this.author = null;
 		}
-		const batch = { updates: [update], authors: new Set(author ? [author] : []), stateVector, written: Promise.resolve() };
-		this.batch = batch;
-		batch.written = new Promise<void>((resolve) => setTimeout(resolve, GROUP_COMMIT_MS)).then(() => this.enqueue(async () => {
-			if (this.batch === batch) this.batch = null;
-			// The state vector acknowledged below covers every earlier update, a lost one included.
-			const full = this.unstored;
-			const row = full ? Y.encodeStateAsUpdate(this.doc) : batch.updates.length === 1 ? batch.updates[0] : Y.mergeUpdates(batch.updates);
-			await this.writer.write(this.name, row);
-			if (full) this.unstored = false;
-			this.storedStateVector = batch.stateVector;
-			const message = storedMessage(batch.stateVector);
-			for (const ws of batch.authors) if (this.conns.has(ws)) send(ws, message);
-			if (++this.sinceCompaction >= COMPACT_EVERY) {
-				this.sinceCompaction = 0;
-				await compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc));
+	}
+
+	/**
+	 * The writer's turn: everything received since the last turn, as one merged row. Its
+	 * acknowledgement goes to the connections that wrote it (the others learn the stored state when
+	 * they connect); the state vector taken here covers exactly what the row and earlier rows hold.
+	 */
+	takeRow(): PendingRow | null {
+		if (this.pending.length === 0 && !this.unstored) return null;
+		const full = this.unstored;
+		const row = full ? Y.encodeStateAsUpdate(this.doc) : this.pending.length === 1 ? this.pending[0] : Y.mergeUpdates(this.pending);
+		const stateVector = Y.encodeStateVector(this.doc);
+		const authors = this.authors;
+		this.pending = [];
+		this.authors = new Set();
+		this.unstored = false;
+		return {
+			docName: this.name,
+			row,
+			stored: () => {
+				this.storedStateVector = stateVector;
+				const message = storedMessage(stateVector);
+				for (const ws of authors) if (this.conns.has(ws)) send(ws, message);
+				if (++this.sinceCompaction >= COMPACT_EVERY) this.compact();
+			},
+			failed: (error) => {
+				log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
+				this.unstored = true;
+				for (const ws of authors) this.authors.add(ws);
+				this.writer.markDirty(this);
 			}
-		}));
+		};
 	}
 
-	/** Resolves once every update received so far is stored (a batch still gathering included). */
+	private compact(): void {
+		this.sinceCompaction = 0;
+		this.compaction = this.compaction
+			.then(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)))
+			.catch((error) => log('error', 'yjs: compaction failed', { docName: this.name, error: String(error) }));
+	}
+
+	/** Resolves once every update received so far is stored (and any compaction is done). */
 	async flushed(): Promise<void> {
-		while (this.batch) await this.batch.written;
-		await this.writes;
+		await this.writer.flush();
+		await this.compaction;
 	}
 
-	broadcast(message: Uint8Array): void {
-		for (const conn of this.conns.values()) send(conn.ws, message);
+	broadcast(message: Uint8Array, except: WebSocket | null = null): void {
+		for (const conn of this.conns.values()) if (conn.ws !== except) send(conn.ws, message);
 	}
 }
 
@@ -209,7 +230,7 @@ export class YjsServer {
 	private readonly writer: UpdateWriter;
 
 	constructor(private readonly options: YjsServerOptions) {
-		this.writer = new UpdateWriter(options.db);
+		this.writer = new UpdateWriter(options.db, STORE_EVERY_MS);
 		this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
 		this.heartbeat = setInterval(() => this.ping(), PING_INTERVAL_MS);
 		this.heartbeat.unref();
@@ -334,6 +355,10 @@ export class YjsServer {
 			return;
 		}
 		Y.decodeUpdate(update); // throws on a malformed update before it can touch the document
+		if (conn.wrote) {
+			shared.apply(update, conn.ws);
+			return;
+		}
 		// Only an update that changes the document is a write: every client answers the server's
 		// sync step 1 with a step 2, empty when it has nothing new (opening is not editing).
 		let changed = false;
@@ -342,11 +367,11 @@ export class YjsServer {
 		};
 		shared.doc.on('update', onUpdate);
 		try {
-			Y.applyUpdate(shared.doc, update, conn.ws);
+			shared.apply(update, conn.ws);
 		} finally {
 			shared.doc.off('update', onUpdate);
 		}
-		if (changed && !conn.wrote) {
+		if (changed) {
 			conn.wrote = true;
 			this.options.onFirstWrite?.(shared.name, conn.userId);
 		}

@@ -19,40 +19,104 @@ export async function appendUpdate(db: Db, docName: string, update: Uint8Array):
 	await db.insertInto('yjs_update').values({ doc_name: docName, update }).execute();
 }
 
+/** What a document hands to the writer when its turn comes: its waiting updates as one row. */
+export interface PendingRow {
+	docName: string;
+	row: Uint8Array;
+	/** Called once the row is committed. */
+	stored(): void;
+	/** Called when the INSERT failed: nothing of the row is stored. */
+	failed(error: unknown): void;
+}
+
+/** A document with updates waiting to be stored. */
+export interface DirtyDoc {
+	/** Takes everything waiting (null when nothing is); called at flush time, synchronously. */
+	takeRow(): PendingRow | null;
+}
+
 /**
- * One writer per server for every document's updates: rows that arrive while an INSERT is in
- * flight go together into the next one, so a busy server sends one multi-row INSERT per round trip
- * instead of one per document. Each row's promise settles when its own INSERT has committed.
+ * One writer per server for every document's updates (group commit): documents with new updates
+ * are marked dirty and, every `intervalMs`, each dirty document's updates go as one merged row into
+ * one multi-row INSERT. A busy server thus commits a few times per second instead of once per
+ * keystroke, and its PostgreSQL round trips stop competing with live sync for the CPU.
  */
 export class UpdateWriter {
-	private pending: { docName: string; update: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
-	private writing = false;
+	private dirty = new Set<DirtyDoc>();
+	private timer: NodeJS.Timeout | undefined;
+	private inFlight: Promise<void> | null = null;
+	private failures = 0;
 
-	constructor(private readonly db: () => Db) {}
+	constructor(
+		private readonly db: () => Db,
+		private readonly intervalMs: number
+	) {}
 
-	write(docName: string, update: Uint8Array): Promise<void> {
-		return new Promise((resolve, reject) => {
-			this.pending.push({ docName, update, resolve, reject });
-			if (!this.writing) void this.drain();
-		});
+	markDirty(doc: DirtyDoc): void {
+		this.dirty.add(doc);
+		this.schedule();
 	}
 
-	private async drain(): Promise<void> {
-		this.writing = true;
-		while (this.pending.length) {
-			const rows = this.pending;
-			this.pending = [];
-			try {
-				await this.db()
-					.insertInto('yjs_update')
-					.values(rows.map((r) => ({ doc_name: r.docName, update: r.update })))
-					.execute();
-				for (const r of rows) r.resolve();
-			} catch (error) {
-				for (const r of rows) r.reject(error);
+	private schedule(): void {
+		if (this.timer || this.inFlight || this.dirty.size === 0) return;
+		// After failures, wait longer: a database that is down is not hammered every interval.
+		const delay = this.intervalMs * 2 ** Math.min(this.failures, 6);
+		this.timer = setTimeout(() => void this.flush(), delay);
+	}
+
+	/** Stores everything marked dirty so far; resolves once that is committed (or has failed). */
+	async flush(): Promise<void> {
+		clearTimeout(this.timer);
+		this.timer = undefined;
+		while (this.inFlight) await this.inFlight;
+		const rows = [...this.dirty].map((doc) => doc.takeRow()).filter((r): r is PendingRow => r !== null);
+		this.dirty.clear();
+		if (rows.length === 0) return;
+		this.inFlight = this.write(rows);
+		try {
+			await this.inFlight;
+		} finally {
+			this.inFlight = null;
+			this.schedule();
+		}
+	}
+
+	private async write(rows: PendingRow[]): Promise<void> {
+		const error = await this.insert(rows);
+		if (!error) {
+			this.failures = 0;
+			for (const r of rows) r.stored();
+			return;
+		}
+		if (rows.length === 1) {
+			this.failures++;
+			rows[0].failed(error);
+			return;
+		}
+		// One document's row may be what the database refused: it must not hold back the others.
+		let anyStored = false;
+		for (const r of rows) {
+			const rowError = await this.insert([r]);
+			if (rowError) r.failed(rowError);
+			else {
+				r.stored();
+				anyStored = true;
 			}
 		}
-		this.writing = false;
+		this.failures = anyStored ? 0 : this.failures + 1;
+	}
+
+	/** Inserts the rows in one statement; returns the error, if any. */
+	private async insert(rows: PendingRow[]): Promise<Error | null> {
+		try {
+			await this.db()
+				.insertInto('yjs_update')
+				.values(rows.map((r) => ({ doc_name: r.docName, update: r.row })))
+				.execute();
+			return null;
+		} catch (error) {
+			return error instanceof Error ? error : new Error(String(error));
+		}
 	}
 }
 
