@@ -8,7 +8,7 @@
 //   npx tsx bench/yjs-sync.ts
 //
 // Both servers run as child processes on 127.0.0.1, one at a time, alternating over BENCH_ROUNDS
-// rounds (default 2: reference, ours, ours, reference) so that background load drifting on a small
+// rounds (default 4: reference, ours, ours, reference, ...) so that background load drifting on a small
 // machine weighs on both alike; each run starts from empty notes (ours: a fresh database). Before
 // each run the script waits (up to 30 s) for the machine to be quiet, and it reports how much CPU
 // other processes used meanwhile. The 500 y-websocket clients (the app's yjs and y-websocket) run
@@ -40,7 +40,7 @@ const DOCS = Number(process.env.BENCH_DOCS || 50);
 const EDITORS = Number(process.env.BENCH_EDITORS || 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 5);
 const MEASURE_S = Number(process.env.BENCH_SECONDS || 15);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 2));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 4));
 /** A variant of our server to try against the same reference (same stdin/stdout protocol). */
 const OURS_SERVER = process.env.BENCH_OURS_SERVER || 'bench/yjs-server-ours.ts';
 const CLIENT_THREADS = Math.max(1, Math.min(DOCS, Number(process.env.BENCH_CLIENT_THREADS || 2)));

@@ -331,6 +331,25 @@ describe('the stored acknowledgement (message 100)', () => {
 		destroy(ines, camille);
 	});
 
+	test('someone typing steadily gets about one acknowledgement a second, the last one covering every edit', async () => {
+		const p = await newPatient('ines.haddad');
+		const ines = await syncedClient(p.docName, 'ines.haddad');
+		const before = ines.stored.length;
+		const started = Date.now();
+		for (let i = 0; i < 25; i++) {
+			meta(ines.doc).set('reviewDate', `2027-02-${String(i + 1).padStart(2, '0')}`);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		await waitUntil(covers(ines), 'acknowledgement of the last edit');
+		const seconds = (Date.now() - started) / 1000;
+		const acknowledgements = ines.stored.length - before;
+		// Without the interval, each of the ~10 commits of these 2.5 s would be acknowledged.
+		expect(acknowledgements).toBeGreaterThanOrEqual(2);
+		expect(acknowledgements).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+		expect(project(await loadDoc(t.db, p.docName)).reviewDate).toBe('2027-02-25');
+		destroy(ines);
+	});
+
 	/** A real failure of PostgreSQL for some documents only: a trigger refuses their inserts. */
 	async function refusingInsertsOf(docNames: string[], during: () => Promise<void>) {
 		await sql`create table test_refused_doc (doc_name text primary key)`.execute(t.db);

@@ -3,6 +3,7 @@
 // connections are enforced by the server, and updates are persisted in PostgreSQL.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket } from 'ws';
 import * as Y from 'yjs';
 import * as syncProtocol from 'y-protocols/sync';
@@ -28,6 +29,8 @@ const UNLOAD_DELAY_MS = 30_000;
  * live sync: peers get each update at once.
  */
 const STORE_EVERY_MS = 250;
+/** The shortest time between two "stored" acknowledgements to one connection. */
+const ACK_INTERVAL_MS = 1000;
 const PING_INTERVAL_MS = 30_000;
 
 export interface YjsConnectionInfo {
@@ -53,6 +56,32 @@ interface Connection extends YjsConnectionInfo {
 	clientIds: Set<number>;
 	alive: boolean;
 	wrote: boolean;
+	/** The stored state vector not yet told to this connection, and when it was last told one. */
+	unacknowledged: Uint8Array | null;
+	acknowledgedAt: number;
+	acknowledgement: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Tells a connection that its edits are stored: at once, or, if it was told less than
+ * ACK_INTERVAL_MS ago, then, with the latest state. Someone typing gets one acknowledgement per
+ * interval instead of one per commit, and the acknowledgements of a commit are spread over time
+ * instead of all written in one turn of the event loop.
+ */
+function acknowledge(conn: Connection, stateVector: Uint8Array): void {
+	conn.unacknowledged = stateVector;
+	if (conn.acknowledgement) return;
+	const wait = conn.acknowledgedAt + ACK_INTERVAL_MS - performance.now();
+	if (wait <= 0) sendAcknowledgement(conn);
+	else conn.acknowledgement = setTimeout(sendAcknowledgement, wait, conn);
+}
+
+function sendAcknowledgement(conn: Connection): void {
+	conn.acknowledgement = undefined;
+	if (!conn.unacknowledged) return;
+	send(conn.ws, storedMessage(conn.unacknowledged));
+	conn.unacknowledged = null;
+	conn.acknowledgedAt = performance.now();
 }
 
 class SharedDoc implements DirtyDoc {
@@ -150,8 +179,10 @@ class SharedDoc implements DirtyDoc {
 			row,
 			stored: () => {
 				this.storedStateVector = stateVector;
-				const message = storedMessage(stateVector);
-				for (const ws of authors) if (this.conns.has(ws)) send(ws, message);
+				for (const ws of authors) {
+					const conn = this.conns.get(ws);
+					if (conn) acknowledge(conn, stateVector);
+				}
 				if (++this.sinceCompaction >= COMPACT_EVERY) this.compact();
 			},
 			failed: (error) => {
@@ -293,7 +324,7 @@ export class YjsServer {
 		shared = await this.getDoc(docName);
 		if (ws.readyState !== WebSocket.OPEN) return;
 		clearTimeout(shared.unloadTimer);
-		conn = { ws, ...info, clientIds: new Set(), alive: true, wrote: false };
+		conn = { ws, ...info, clientIds: new Set(), alive: true, wrote: false, unacknowledged: null, acknowledgedAt: -Infinity, acknowledgement: undefined };
 		shared.conns.set(ws, conn);
 
 		const encoder = encoding.createEncoder();
@@ -386,6 +417,7 @@ export class YjsServer {
 
 	private onClose(shared: SharedDoc, conn: Connection): void {
 		shared.conns.delete(conn.ws);
+		clearTimeout(conn.acknowledgement);
 		awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.clientIds], null);
 		if (shared.conns.size === 0) this.scheduleUnload(shared);
 	}
