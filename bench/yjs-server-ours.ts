@@ -15,7 +15,7 @@ process.env.LOG_LEVEL ??= 'silent';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { createDb, useDb, closeDb } from '../src/lib/server/db/index.ts';
 import { migrateToLatest } from '../src/lib/server/db/migrate.ts';
@@ -100,6 +100,11 @@ const RESOLUTION_MS = 5;
 const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 loop.enable();
 const excess = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
+// Garbage collection pauses of the server's main thread, per measurement window.
+let gc = { ms: 0, max: 0 };
+new PerformanceObserver((list) => {
+	for (const e of list.getEntries()) gc = { ms: gc.ms + e.duration, max: Math.max(gc.max, e.duration) };
+}).observe({ entryTypes: ['gc'] });
 let maxWaiting = 0;
 const poolSampler = setInterval(() => (maxWaiting = Math.max(maxWaiting, pool.waitingCount)), 50);
 poolSampler.unref();
@@ -107,6 +112,7 @@ poolSampler.unref();
 createInterface({ input: process.stdin }).on('line', async (line) => {
 	if (line === 'reset') {
 		loop.reset();
+		gc = { ms: 0, max: 0 };
 		maxWaiting = 0;
 	}
 	if (line === 'stats') {
@@ -115,6 +121,8 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
 			loopP50: excess(loop.percentile(50)),
 			loopP99: excess(loop.percentile(99)),
 			loopMax: excess(loop.max),
+			gcMs: Math.round(gc.ms),
+			gcMax: Math.round(gc.max * 10) / 10,
 			docs: realtime.yjs.openDocumentCount(),
 			poolMaxWaiting: maxWaiting,
 			storedRows: Number(rows[0].n)

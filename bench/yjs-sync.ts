@@ -18,7 +18,8 @@
 // on 127.0.0.1) and a throwaway database `msh_bench_yjs`, dropped at the end. The reference is
 // installed on first run into bench/reference/node_modules, never into the app's. Not part of
 // `npm test`. Other knobs: BENCH_DOCS, BENCH_EDITORS, BENCH_WARMUP_S, BENCH_SECONDS (per round,
-// default 15), BENCH_CPU_PROF=<dir> to write V8 CPU profiles of the servers there, and
+// default 15), BENCH_CPU_PROF=<dir> to write V8 CPU profiles of the servers there,
+// BENCH_SERVER_FLAGS="<node flags>" for both servers (e.g. --heap-prof), and
 // BENCH_OURS_SERVER=<script> to measure a variant of bench/yjs-server-ours.ts instead.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -340,7 +341,8 @@ interface ServerProcess {
 
 function startServer(label: string, args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
 	const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-	const child = spawn(process.execPath, [...prof, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+	const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+	const child = spawn(process.execPath, [...prof, ...flags, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
 	children.add(child);
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 	exited.then(() => children.delete(child));
@@ -485,7 +487,7 @@ async function run(label: string, server: ServerProcess, docs: DocSpec[], withSt
 		console.log(
 			`  ${label.padEnd(9)} p50 ${fmt(percentile(data.latencies, 50)).padStart(6)} ms  p99 ${fmt(percentile(data.latencies, 99)).padStart(6)} ms  ` +
 				`server ${pct(serverCpuS)}% + postgres ${pct(postgresCpuS)}% + clients ${pct(clientCpuS)}% of a core, other processes ${pct(data.otherCpuS)}%; ` +
-				`${sum((x) => x.inserts)} keystrokes` +
+				`${sum((x) => x.inserts)} keystrokes, server loop max ${fmt(serverStats.loopMax, 0)} ms, GC ${serverStats.gcMs} ms (longest ${fmt(serverStats.gcMax)})` +
 				(serverStats.storedRows !== undefined ? `, stored acks ${fmt(percentile(data.stored, 50), 0)}/${fmt(percentile(data.stored, 99), 0)} ms (p50/p99), pool max waiting ${serverStats.poolMaxWaiting}` : '')
 		);
 		return data;
