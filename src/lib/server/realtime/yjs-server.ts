@@ -220,10 +220,8 @@ function storedMessage(stateVector: Uint8Array): Uint8Array {
 }
 
 function send(ws: WebSocket, message: Uint8Array): void {
-	if (ws.readyState !== WebSocket.OPEN) return;
-	ws.send(message, (error) => {
-		if (error) ws.terminate();
-	});
+	// No callback: a failed write destroys the socket, which closes the connection (onClose).
+	if (ws.readyState === WebSocket.OPEN) ws.send(message);
 }
 
 /**

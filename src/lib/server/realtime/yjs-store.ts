@@ -1,9 +1,12 @@
 // Yjs documents in PostgreSQL: an append-only list of updates per document, periodically
 // compacted into a single update so that loading stays fast after thousands of edits.
+import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import type { Db } from '../db/index.ts';
 
 export const COMPACT_EVERY = 200;
+/** The longest the writer keeps the event loop before letting other work run. */
+const SLICE_MS = 1;
 
 export async function loadUpdates(db: Db, docName: string): Promise<{ updates: Uint8Array[]; lastId: string | null }> {
 	const rows = await db
@@ -69,8 +72,19 @@ export class UpdateWriter {
 		clearTimeout(this.timer);
 		this.timer = undefined;
 		while (this.inFlight) await this.inFlight;
-		const rows = [...this.dirty].map((doc) => doc.takeRow()).filter((r): r is PendingRow => r !== null);
+		const docs = [...this.dirty];
 		this.dirty.clear();
+		const rows: PendingRow[] = [];
+		let slice = performance.now();
+		for (const doc of docs) {
+			// Merging many documents' updates takes milliseconds: let live sync run in between.
+			if (performance.now() - slice > SLICE_MS) {
+				await new Promise((resolve) => setImmediate(resolve));
+				slice = performance.now();
+			}
+			const row = doc.takeRow();
+			if (row) rows.push(row);
+		}
 		if (rows.length === 0) return;
 		this.inFlight = this.write(rows);
 		try {
