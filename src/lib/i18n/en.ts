@@ -367,6 +367,7 @@ export const en: Messages = {
 		presence: 'People on this PPS',
 		status: { connecting: 'Syncing…', offline: 'Offline', saving: 'Saving…', saved: 'Saved' },
 		offlineHelp: 'Offline: your changes stay on this device and will be merged when the connection returns.',
+		offlineHelpReadOnly: 'Offline: the plan shown may be out of date; it will be updated when the connection returns.',
 		goals: "The patient's goals, in their own words",
 		goalsHelp: 'Reduce, stop, reduce risks… as the patient puts it.',
 		problems: 'Needs and problems',

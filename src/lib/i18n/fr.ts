@@ -365,6 +365,7 @@ export const fr = {
 		presence: 'Personnes sur ce PPS',
 		status: { connecting: 'Synchronisation…', offline: 'Hors ligne', saving: 'Enregistrement…', saved: 'Enregistré' },
 		offlineHelp: 'Hors ligne : vos modifications restent sur cet appareil et seront fusionnées au retour de la connexion.',
+		offlineHelpReadOnly: 'Hors ligne : le plan affiché peut ne plus être à jour ; il le sera au retour de la connexion.',
 		goals: 'Objectifs du patient, dans ses mots',
 		goalsHelp: 'Réduire, arrêter, réduire les risques… tel que le patient le formule.',
 		problems: 'Besoins et problèmes',
