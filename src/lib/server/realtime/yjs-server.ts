@@ -197,7 +197,7 @@ class SharedDoc implements DirtyDoc {
 	private compact(): void {
 		this.sinceCompaction = 0;
 		this.compaction = this.compaction
-			.then(() => compact(this.db(), this.name, Y.encodeStateAsUpdate(this.doc)))
+			.then(() => compact(this.db(), this.name, () => Y.encodeStateAsUpdate(this.doc)))
 			.catch((error) => log('error', 'yjs: compaction failed', { docName: this.name, error: String(error) }));
 	}
 

@@ -134,8 +134,13 @@ export class UpdateWriter {
 	}
 }
 
-/** Replaces every stored update of the document up to now by one update holding `state`. */
-export async function compact(db: Db, docName: string, state: Uint8Array): Promise<void> {
+/**
+ * Replaces every stored update of the document up to now by one update holding its current state.
+ * `currentState` is read once the rows to replace are fixed: a row the writer commits meanwhile is
+ * either among them, and then its updates (applied in memory before the row was taken) are in the
+ * state, or it is newer and stays.
+ */
+export async function compact(db: Db, docName: string, currentState: () => Uint8Array): Promise<void> {
 	await db.transaction().execute(async (trx) => {
 		const last = await trx
 			.selectFrom('yjs_update')
@@ -143,6 +148,7 @@ export async function compact(db: Db, docName: string, state: Uint8Array): Promi
 			.where('doc_name', '=', docName)
 			.executeTakeFirst();
 		if (!last?.id) return;
+		const state = currentState();
 		await trx.deleteFrom('yjs_update').where('doc_name', '=', docName).where('id', '<=', last.id).execute();
 		await trx.insertInto('yjs_update').values({ doc_name: docName, update: state }).execute();
 	});
