@@ -10,6 +10,7 @@
 process.env.LOG_LEVEL = 'silent';
 process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
+import { sql } from 'kysely';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
@@ -720,6 +721,49 @@ describe('closeSession', () => {
 		expect(await setAttendance(t.db, live.id, user('yasmine.belkacem'), 'present', user(CLAIRE))).toBe(false);
 		// A planned session cannot be closed either.
 		expect(await closeSession(t.db, ctx(CLAIRE), ms, nextId)).toBe(false);
+	});
+
+	test('a failure while closing leaves the session live with nothing half-written; closing again then works', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		await setCareTeam(t.db, ctx(CLAIRE), ms, a, [user(CLAIRE), user('camille.durand')]);
+		const b = await newPatient(ms, { contactDaysAgo: 100, author: 'karim.mansouri' });
+		await withLiveDoc(ppsDocName(a), (doc) => addGoal(doc, 'Reprendre le sport.'));
+		const live = await liveSession(ms, [a, b]);
+		expect(await decide(ms, live.id, live.items[0], { kind: 'poursuite' })).toEqual({ ok: true });
+		expect(await decide(ms, live.id, live.items[1], { kind: 'poursuite' })).toEqual({ ok: true });
+		await withLiveDoc(notesDocName(live.items[0]), (doc) => doc.getText('notes').insert(0, 'Bonne évolution.'));
+		const notifiedBefore = (await t.db.selectFrom('notification').select('id').where('link', 'like', `/ms/${ms.id}/%`).execute()).length;
+
+		// A real failure half-way: PostgreSQL refuses the second patient's passage.
+		await sql`create function test_refuse_passage() returns trigger language plpgsql as $$
+			begin
+				if new.patient_id = ${sql.lit(b)}::uuid then raise exception 'refused by the test'; end if;
+				return new;
+			end $$`.execute(t.db);
+		await sql`create trigger test_refuse_passage before insert on rcp_passage for each row execute function test_refuse_passage()`.execute(t.db);
+		try {
+			await expect(closeSession(t.db, ctx(CLAIRE), ms, live.id)).rejects.toThrow(/refused by the test/);
+		} finally {
+			await sql`drop trigger test_refuse_passage on rcp_passage`.execute(t.db);
+			await sql`drop function test_refuse_passage()`.execute(t.db);
+		}
+		// Nothing of the first patient's part was kept either.
+		expect((await session(live.id)).status).toBe('en_cours');
+		expect(await t.db.selectFrom('rcp_passage').select('patient_id').where('session_id', '=', live.id).execute()).toEqual([]);
+		expect(await t.db.selectFrom('pps_version').select('id').where('rcp_id', '=', live.id).execute()).toEqual([]);
+		expect(await t.db.selectFrom('rcp_participant').select('user_id').where('session_id', '=', live.id).where('attendance', 'is not', null).execute()).toEqual([]);
+		expect((await itemRow(live.items[0])).minutes_notes).toBeNull();
+		expect(await t.db.selectFrom('patient_event').select('id').where('patient_id', '=', a).where('kind', '=', 'rcp').execute()).toEqual([]);
+		expect((await t.db.selectFrom('notification').select('id').where('link', 'like', `/ms/${ms.id}/%`).execute()).length).toBe(notifiedBefore);
+		expect(await t.db.selectFrom('audit_event').select('id').where('action', '=', 'rcp.closed').where('target_id', '=', live.id).execute()).toEqual([]);
+
+		// The database accepts it again: the same session closes, completely.
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(true);
+		expect((await session(live.id)).status).toBe('cloturee');
+		expect((await t.db.selectFrom('rcp_passage').select('patient_id').where('session_id', '=', live.id).execute()).map((r) => r.patient_id).sort()).toEqual([a, b].sort());
+		expect(await t.db.selectFrom('pps_version').select('patient_id').where('rcp_id', '=', live.id).execute()).toEqual([{ patient_id: a }]);
+		expect((await itemRow(live.items[0])).minutes_notes).toBe('Bonne évolution.');
 	});
 
 	test('without a next agenda, unreached cases wait and the next agenda proposes them', async () => {

@@ -17,6 +17,14 @@ pg.types.setTypeParser(1082, (value: string) => value);
 
 export type Db = Kysely<Database>;
 
+/**
+ * Runs `fn` in a transaction: the caller's when `db` already is one (so that a function usable on
+ * its own can also be one step of a larger atomic change), a new one otherwise.
+ */
+export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+	return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
 interface Embedded {
 	pool: pg.Pool;
 	close(): Promise<void>;

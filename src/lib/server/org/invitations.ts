@@ -1,6 +1,6 @@
 // Single-use, expiring invitations. Only the SHA-256 of the token is stored; the link itself is
 // e-mailed (or shown once to the inviter) and never logged.
-import type { Db } from '../db/index.ts';
+import { inTransaction, type Db } from '../db/index.ts';
 import type { MembershipRole, Profession } from '../db/schema.ts';
 import { generateSessionToken, sessionIdFromToken } from '../auth/session.ts';
 import { addMembership } from './memberships.ts';
@@ -79,8 +79,7 @@ export async function findPendingInvitation(db: Db, token: string) {
  * link finds nothing to accept.
  */
 export async function acceptInvitation(db: Db, invitationId: string, userId: string): Promise<string | null> {
-	const inTransaction = <T>(fn: (trx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
-	return inTransaction(async (trx) => {
+	return inTransaction(db, async (trx) => {
 		const inv = await trx
 			.updateTable('invitation')
 			.set({ accepted_at: new Date(), accepted_by: userId })

@@ -2,7 +2,7 @@
 // validated versions (immutable snapshots), restore, and the FHIR export of a version.
 import * as Y from 'yjs';
 import { sql } from 'kysely';
-import type { Db } from '../db/index.ts';
+import { inTransaction, type Db } from '../db/index.ts';
 import type { Patient } from '../db/schema.ts';
 import type { MicrostructureRef, PatientRef } from '../access/policy.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
@@ -72,7 +72,7 @@ export async function validateVersion(
 ): Promise<number> {
 	const snapshot = Y.encodeStateAsUpdate(doc);
 	const projection = project(doc);
-	const number = await db.transaction().execute(async (trx) => {
+	const number = await inTransaction(db, async (trx) => {
 		// Serialise concurrent validations of the same PPS on the patient row.
 		await trx.selectFrom('patient').select('id').where('id', '=', patientId).forUpdate().executeTakeFirst();
 		const last = await trx.selectFrom('pps_version').select((eb) => eb.fn.max('number').as('n')).where('patient_id', '=', patientId).executeTakeFirst();

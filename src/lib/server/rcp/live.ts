@@ -321,47 +321,90 @@ async function ppsChangedSinceLastVersion(db: Db, patientId: string, doc: Y.Doc)
 /**
  * "Clôturer la RCP": locks the session, fixes attendance, keeps each case's notes in the minutes,
  * validates the PPS changed during the session, records the passages, carries unreached cases over
- * and tells the care teams. Returns false when the session was not live (already closed).
+ * and tells the care teams — all in one transaction, so that a failure leaves the session live and
+ * closable again rather than closed without its passages. Returns false when the session was not
+ * live (already closed).
  */
 export async function closeSession(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string): Promise<boolean> {
-	const now = new Date();
-	const session = await db.transaction().execute(async (trx) => {
-		const s = await trx.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
-		if (!s || s.status !== 'en_cours') return null;
-		if (s.pointer_item_id && s.pointer_since) {
-			const elapsed = Math.max(0, Math.round((now.getTime() - s.pointer_since.getTime()) / 1000));
-			await trx.updateTable('rcp_item').set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) })).where('id', '=', s.pointer_item_id).execute();
+	// A decision recorded between reading the live documents and locking the session means reading
+	// them again; a live session settles quickly, hence the bound.
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const items = await db.selectFrom('rcp_item').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+		// The live documents are read first: storing their last edits needs the database, which the
+		// transaction below must not be holding meanwhile (the embedded database has one connection).
+		const live = await readLiveDocuments(items);
+		try {
+			const outcome = await db.transaction().execute((trx) => closeLocked(trx, ctx, ms, sessionId, items, live));
+			if (outcome === 'changed') continue;
+			if (outcome === 'not_live') return false;
+			for (const team of outcome.nudge) nudgeUsers(team);
+			return true;
+		} finally {
+			for (const { pps } of live.values()) pps?.destroy();
 		}
-		await trx.updateTable('rcp_session').set({ status: 'cloturee', closed_at: now, closed_by: ctx.actorId, pointer_item_id: null, pointer_since: null }).where('id', '=', sessionId).execute();
-		// Nobody said otherwise: those who declined are excused, the others absent.
-		await trx.updateTable('rcp_participant').set({ attendance: 'excuse' }).where('session_id', '=', sessionId).where('attendance', 'is', null).where('rsvp', '=', 'non').execute();
-		await trx.updateTable('rcp_participant').set({ attendance: 'absent' }).where('session_id', '=', sessionId).where('attendance', 'is', null).execute();
-		return s;
-	});
-	if (!session) return false;
-	const day = parisWallClock(session.starts_at).date;
-	const items = await db.selectFrom('rcp_item').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+	}
+	throw new Error(`rcp: session ${sessionId} kept changing while it was being closed`);
+}
+
+type LiveDocuments = Map<string, { notes: string; pps: Y.Doc | null }>;
+
+async function readLiveDocuments(items: RcpItem[]): Promise<LiveDocuments> {
+	const live: LiveDocuments = new Map();
 	for (const item of items) {
 		const notes = await withLiveDoc(notesDocName(item.id), (doc) => doc.getText('notes').toString());
-		let ppsVersion: number | null = null;
+		let pps: Y.Doc | null = null;
 		if (item.patient_id && item.decision) {
 			const snapshot = await withLiveDoc(ppsDocName(item.patient_id), (doc) => Y.encodeStateAsUpdate(doc));
-			const doc = new Y.Doc();
-			Y.applyUpdate(doc, snapshot);
-			const changed = item.decision_details.validatePps === true || (await ppsChangedSinceLastVersion(db, item.patient_id, doc));
-			if (changed && doc.store.clients.size > 0 && projectionProblems(project(doc)).length === 0) {
-				ppsVersion = await validateVersion(db, ctx, ms, item.patient_id, doc, sessionId);
-			}
-			doc.destroy();
-			await db.insertInto('rcp_passage').values({ patient_id: item.patient_id, session_id: sessionId, on_date: day, decision: item.decision }).onConflict((oc) => oc.doNothing()).execute();
-			await recordEvent(db, item.patient_id, 'rcp', day, ctx.actorId, { sessionId, decision: item.decision, ...(ppsVersion ? { ppsVersion } : {}) });
+			pps = new Y.Doc();
+			Y.applyUpdate(pps, snapshot);
 		}
-		await db.updateTable('rcp_item').set({ minutes_notes: notes || null, pps_version: ppsVersion }).where('id', '=', item.id).execute();
+		live.set(item.id, { notes, pps });
 	}
-	await carryOver(db, session, items, ctx.actorId);
-	await notifyCareTeams(db, session, items);
-	await audit(db, ctx, { action: 'rcp.closed', targetType: 'rcp_session', targetId: sessionId, microstructureId: ms.id, networkId: ms.networkId, details: { cases: items.filter((i) => i.kind === 'cas').length } });
-	return true;
+	return live;
+}
+
+async function closeLocked(
+	trx: Db,
+	ctx: Ctx,
+	ms: MicrostructureRef,
+	sessionId: string,
+	itemsRead: RcpItem[],
+	live: LiveDocuments
+): Promise<'not_live' | 'changed' | { nudge: string[][] }> {
+	const now = new Date();
+	const session = await trx.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).forUpdate().executeTakeFirst();
+	if (!session || session.status !== 'en_cours') return 'not_live';
+	const items = await trx.selectFrom('rcp_item').selectAll().where('session_id', '=', sessionId).orderBy('position').execute();
+	const same = (a: RcpItem, b: RcpItem | undefined) => b !== undefined && a.id === b.id && a.decision === b.decision && a.patient_id === b.patient_id;
+	if (items.length !== itemsRead.length || items.some((item, i) => !same(item, itemsRead[i]))) return 'changed';
+
+	if (session.pointer_item_id && session.pointer_since) {
+		const elapsed = Math.max(0, Math.round((now.getTime() - session.pointer_since.getTime()) / 1000));
+		await trx.updateTable('rcp_item').set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) })).where('id', '=', session.pointer_item_id).execute();
+	}
+	await trx.updateTable('rcp_session').set({ status: 'cloturee', closed_at: now, closed_by: ctx.actorId, pointer_item_id: null, pointer_since: null }).where('id', '=', sessionId).execute();
+	// Nobody said otherwise: those who declined are excused, the others absent.
+	await trx.updateTable('rcp_participant').set({ attendance: 'excuse' }).where('session_id', '=', sessionId).where('attendance', 'is', null).where('rsvp', '=', 'non').execute();
+	await trx.updateTable('rcp_participant').set({ attendance: 'absent' }).where('session_id', '=', sessionId).where('attendance', 'is', null).execute();
+
+	const day = parisWallClock(session.starts_at).date;
+	for (const item of items) {
+		const { notes, pps } = live.get(item.id)!;
+		let ppsVersion: number | null = null;
+		if (item.patient_id && item.decision) {
+			const changed = item.decision_details.validatePps === true || (pps !== null && (await ppsChangedSinceLastVersion(trx, item.patient_id, pps)));
+			if (pps && changed && pps.store.clients.size > 0 && projectionProblems(project(pps)).length === 0) {
+				ppsVersion = await validateVersion(trx, ctx, ms, item.patient_id, pps, sessionId);
+			}
+			await trx.insertInto('rcp_passage').values({ patient_id: item.patient_id, session_id: sessionId, on_date: day, decision: item.decision }).onConflict((oc) => oc.doNothing()).execute();
+			await recordEvent(trx, item.patient_id, 'rcp', day, ctx.actorId, { sessionId, decision: item.decision, ...(ppsVersion ? { ppsVersion } : {}) });
+		}
+		await trx.updateTable('rcp_item').set({ minutes_notes: notes || null, pps_version: ppsVersion }).where('id', '=', item.id).execute();
+	}
+	await carryOver(trx, session, items, ctx.actorId);
+	const nudge = await notifyCareTeams(trx, session, items);
+	await audit(trx, ctx, { action: 'rcp.closed', targetType: 'rcp_session', targetId: sessionId, microstructureId: ms.id, networkId: ms.networkId, details: { cases: items.filter((i) => i.kind === 'cas').length } });
+	return { nudge };
 }
 
 /** Cases not reached, or to be seen again, go onto the next session when its agenda exists. */
@@ -398,19 +441,22 @@ async function carryOver(db: Db, session: RcpSession, items: RcpItem[], by: stri
 	}
 }
 
-async function notifyCareTeams(db: Db, session: RcpSession, items: RcpItem[]): Promise<void> {
+/** Notifies each decided case's care team; returns the teams to nudge once this is committed. */
+async function notifyCareTeams(db: Db, session: RcpSession, items: RcpItem[]): Promise<string[][]> {
 	const cases = items.filter((i) => i.kind === 'cas' && i.patient_id && i.decision);
-	if (cases.length === 0) return;
+	if (cases.length === 0) return [];
 	const [teams, patients] = await Promise.all([
 		db.selectFrom('patient_team_member').select(['patient_id', 'user_id']).where('patient_id', 'in', cases.map((c) => c.patient_id!)).execute(),
 		db.selectFrom('patient').select(['id', 'code']).where('id', 'in', cases.map((c) => c.patient_id!)).execute()
 	]);
 	const day = parisWallClock(session.starts_at).date.split('-').reverse().join('/');
+	const nudge: string[][] = [];
 	for (const c of cases) {
 		const code = patients.find((p) => p.id === c.patient_id)?.code ?? '';
 		// The code, not the name: notifications may be read over a colleague's shoulder.
 		const team = teams.filter((t) => t.patient_id === c.patient_id).map((t) => t.user_id);
 		await notify(db, team, { kind: 'rcp_decision', title: `RCP du ${day} : décision pour ${code}`, link: `/ms/${session.microstructure_id}/patients/${c.patient_id}#rcp` });
-		nudgeUsers(team);
+		nudge.push(team);
 	}
+	return nudge;
 }

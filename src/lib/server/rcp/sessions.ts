@@ -1,7 +1,7 @@
 // RCP sessions and series: planning (recurring or one-off), invitations with RSVP, the agenda
 // (proposed from the data, then edited by hand) and preparation notes. Live work is in live.ts.
 import { sql } from 'kysely';
-import type { Db } from '../db/index.ts';
+import { inTransaction, type Db } from '../db/index.ts';
 import type { Actor, MicrostructureRef, RcpSessionRef } from '../access/policy.ts';
 import { can } from '../access/policy.ts';
 import type { Programme, RcpReason, RcpSectionKind, RcpSession, RcpTemplateContent, Rsvp } from '../db/schema.ts';
@@ -403,7 +403,7 @@ export async function addCase(db: Db, session: RcpSession, patientId: string, re
 		.executeTakeFirst();
 	// Confidentiality: only patients of the session's microstructure and programme.
 	if (!patient || (session.programme && patient.programme !== session.programme)) return null;
-	return db.transaction().execute(async (trx) => {
+	return inTransaction(db, async (trx) => {
 		const item = await trx
 			.insertInto('rcp_item')
 			.values({ session_id: session.id, kind: 'cas', patient_id: patientId, reasons: JSON.stringify(reasons), position: await nextPosition(trx, session.id), added_by: by })
