@@ -529,6 +529,30 @@ describe('live session', () => {
 		expect(audits.map((r) => (r.details as { decision: string }).decision)).toEqual(['a_revoir', 'fin_de_suivi']);
 	});
 
+	test('a fin de suivi whose decision cannot be written leaves the patient in care: pathway and decision are one change', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		const live = await liveSession(ms, [a]);
+		const before = await patientRow(a);
+		const exit = { kind: 'fin_de_suivi' as const, exitReason: 'amelioration' as const, actions: [{ what: 'Courrier au médecin traitant', ownerId: user('camille.durand') }] };
+		// A real failure after the pathway step: PostgreSQL refuses the decision's action.
+		await sql`create function test_refuse_action() returns trigger language plpgsql as $$
+			begin raise exception 'refused by the test'; end $$`.execute(t.db);
+		await sql`create trigger test_refuse_action before insert on rcp_action for each row execute function test_refuse_action()`.execute(t.db);
+		try {
+			await expect(decide(ms, live.id, live.items[0], exit)).rejects.toThrow(/refused by the test/);
+		} finally {
+			await sql`drop trigger test_refuse_action on rcp_action`.execute(t.db);
+			await sql`drop function test_refuse_action()`.execute(t.db);
+		}
+		expect(await patientRow(a)).toMatchObject({ state: before.state, exited_on: null, exit_reason: null, version: before.version });
+		expect(await t.db.selectFrom('patient_event').select('id').where('patient_id', '=', a).where('kind', '=', 'exit').execute()).toEqual([]);
+		expect((await itemRow(live.items[0])).decision).toBeNull();
+		// Once the database accepts it, the same decision goes through, pathway included.
+		expect(await decide(ms, live.id, live.items[0], exit)).toEqual({ ok: true });
+		expect(await patientRow(a)).toMatchObject({ state: 'sorti', exit_reason: 'amelioration' });
+	});
+
 	test('actions land in rcp_action, with owners from the team or the network coordination only', async () => {
 		const ms = await freshMs();
 		const a = await newPatient(ms, { contactDaysAgo: 100 });

@@ -2,7 +2,7 @@
 // Every read and write of patient data goes through here and is written to the audit log.
 import { sql } from 'kysely';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
-import type { Db } from '../db/index.ts';
+import { inTransaction, type Db } from '../db/index.ts';
 import type { InsStatus, Motif, OrientationOrigin, Patient, Programme } from '../db/schema.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
@@ -155,7 +155,7 @@ export async function applyPathwayAction(
 	const result = applyAction(patient, action, today);
 	if (!result.ok) return result;
 	if (action.kind === 'transfer' && (!target || target.id === ms.id)) return { ok: false, error: 'Choisissez une autre microstructure.' };
-	const outcome = await db.transaction().execute(async (trx) => {
+	const outcome = await inTransaction(db, async (trx) => {
 		const updated = await trx
 			.updateTable('patient')
 			.set((eb) => ({

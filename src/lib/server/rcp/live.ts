@@ -237,6 +237,9 @@ export function actionOwners(db: Db, ms: MicrostructureRef) {
 		.execute();
 }
 
+/** Aborts a transaction with a French message for the user (everything it wrote is rolled back). */
+class Refusal extends Error {}
+
 /** What a decision changes in the live state, sent to the room without re-reading the session. */
 export type DecisionChange = Pick<LiveItem, 'id' | 'decision' | 'decisionDetails' | 'decidedBy' | 'actions'>;
 
@@ -271,33 +274,44 @@ export async function recordDecision(
 	const { plan } = planned;
 	const owners = input.actions.length ? new Map((await actionOwners(db, ms)).map((o) => [o.id, name(o)])) : new Map<string, string>();
 	if (input.actions.some((a) => !owners.has(a.ownerId))) return { ok: false, error: "Le responsable d'une action doit faire partie de l'équipe." };
-	if (plan.pathway) {
-		const patient = await db.selectFrom('patient').selectAll().where('id', '=', item.patient_id).executeTakeFirstOrThrow();
-		const applied = await applyPathwayAction(db, ctx, ms, patient, plan.pathway, today);
-		if (!applied.ok) return applied;
-		notifyPatientChanged(patient.id, ctx.actorId);
-	}
 	const details = { ...plan.details, final: plan.final, validatePps: plan.validatePps, carryOver: plan.carryOver };
-	const recorded = await db.transaction().execute(async (trx) => {
-		// Re-checked under the row lock: two people clicking at once cannot both replace a final decision.
-		const updated = await trx
-			.updateTable('rcp_item')
-			.set({ decision: input.kind, decision_details: JSON.stringify(details), decided_by: ctx.actorId, decided_at: new Date() })
-			.where('id', '=', itemId)
-			.where(sql<boolean>`coalesce((decision_details->>'final')::boolean, false) = false`)
-			.executeTakeFirst();
-		if (Number(updated.numUpdatedRows) !== 1) return false;
-		await trx.deleteFrom('rcp_action').where('item_id', '=', itemId).execute();
-		if (input.actions.length) {
-			await trx
-				.insertInto('rcp_action')
-				.values(input.actions.map((a) => ({ item_id: itemId, patient_id: item.patient_id!, what: a.what, owner_id: a.ownerId, due_on: a.dueOn ?? null, created_by: ctx.actorId })))
-				.execute();
-		}
-		await audit(trx, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id!, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
-		return true;
-	});
-	if (!recorded) return alreadyFinal;
+	// The decision and its effect on the pathway (renewal, exit) are one change: both or neither.
+	const outcome = await db
+		.transaction()
+		.execute(async (trx) => {
+			// Closing locks the session for update: a decision either lands before it (and is in the
+			// minutes) or finds the session closed.
+			const session = await trx.selectFrom('rcp_session').select('status').where('id', '=', sessionId).forShare().executeTakeFirst();
+			if (session?.status !== 'en_cours') throw new Refusal('Les décisions se prennent pendant la RCP en cours.');
+			// Re-checked under the row lock: two people clicking at once cannot both replace a final decision.
+			const updated = await trx
+				.updateTable('rcp_item')
+				.set({ decision: input.kind, decision_details: JSON.stringify(details), decided_by: ctx.actorId, decided_at: new Date() })
+				.where('id', '=', itemId)
+				.where(sql<boolean>`coalesce((decision_details->>'final')::boolean, false) = false`)
+				.executeTakeFirst();
+			if (Number(updated.numUpdatedRows) !== 1) throw new Refusal(alreadyFinal.error);
+			if (plan.pathway) {
+				const patient = await trx.selectFrom('patient').selectAll().where('id', '=', item.patient_id!).executeTakeFirstOrThrow();
+				const applied = await applyPathwayAction(trx, ctx, ms, patient, plan.pathway, today);
+				if (!applied.ok) throw new Refusal(applied.error);
+			}
+			await trx.deleteFrom('rcp_action').where('item_id', '=', itemId).execute();
+			if (input.actions.length) {
+				await trx
+					.insertInto('rcp_action')
+					.values(input.actions.map((a) => ({ item_id: itemId, patient_id: item.patient_id!, what: a.what, owner_id: a.ownerId, due_on: a.dueOn ?? null, created_by: ctx.actorId })))
+					.execute();
+			}
+			await audit(trx, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id!, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
+			return { ok: true as const };
+		})
+		.catch((error: unknown) => {
+			if (error instanceof Refusal) return { ok: false as const, error: error.message };
+			throw error;
+		});
+	if (!outcome.ok) return outcome;
+	if (plan.pathway) notifyPatientChanged(item.patient_id, ctx.actorId);
 	return {
 		ok: true,
 		change: {
