@@ -15,7 +15,8 @@ process.env.LOG_LEVEL ??= 'silent';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { serverWindow } from './server-window.mjs';
 import pg from 'pg';
 import { createDb, useDb, closeDb } from '../src/lib/server/db/index.ts';
 import { migrateToLatest } from '../src/lib/server/db/migrate.ts';
@@ -95,34 +96,20 @@ const server = createServer((_req, res) => {
 const realtime = await attachRealtime(server);
 await new Promise<void>((resolve) => server.listen(PORT, '127.0.0.1', resolve));
 
-// The histogram records whole timer intervals: the delay is what exceeds the resolution.
-const RESOLUTION_MS = 5;
-const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-loop.enable();
-const excess = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
-// Garbage collection pauses of the server's main thread, per measurement window.
-let gc = { ms: 0, max: 0 };
-new PerformanceObserver((list) => {
-	for (const e of list.getEntries()) gc = { ms: gc.ms + e.duration, max: Math.max(gc.max, e.duration) };
-}).observe({ entryTypes: ['gc'] });
+const window = serverWindow();
 let maxWaiting = 0;
 const poolSampler = setInterval(() => (maxWaiting = Math.max(maxWaiting, pool.waitingCount)), 50);
 poolSampler.unref();
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
 	if (line === 'reset') {
-		loop.reset();
-		gc = { ms: 0, max: 0 };
+		window.reset();
 		maxWaiting = 0;
 	}
 	if (line === 'stats') {
 		const { rows } = await pool.query<{ n: string }>('select count(*) as n from yjs_update');
 		const stats = {
-			loopP50: excess(loop.percentile(50)),
-			loopP99: excess(loop.percentile(99)),
-			loopMax: excess(loop.max),
-			gcMs: Math.round(gc.ms),
-			gcMax: Math.round(gc.max * 10) / 10,
+			...window.stats(),
 			docs: realtime.yjs.openDocumentCount(),
 			poolMaxWaiting: maxWaiting,
 			storedRows: Number(rows[0].n)

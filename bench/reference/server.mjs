@@ -5,7 +5,7 @@
 // prints it as `STATS <json>`.
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { serverWindow } from '../server-window.mjs';
 import { WebSocketServer } from 'ws';
 import { setupWSConnection, docs } from '@y/websocket-server/utils';
 
@@ -25,32 +25,10 @@ server.on('upgrade', (req, socket, head) => {
 	wss.handleUpgrade(req, socket, head, (ws) => setupWSConnection(ws, req, { docName }));
 });
 
-// The histogram records whole timer intervals: the delay is what exceeds the resolution.
-const RESOLUTION_MS = 5;
-const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-loop.enable();
-const excess = (ns) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
-// Garbage collection pauses of the main thread, per measurement window.
-let gc = { ms: 0, max: 0 };
-new PerformanceObserver((list) => {
-	for (const e of list.getEntries()) gc = { ms: gc.ms + e.duration, max: Math.max(gc.max, e.duration) };
-}).observe({ entryTypes: ['gc'] });
+const window = serverWindow();
 createInterface({ input: process.stdin }).on('line', (line) => {
-	if (line === 'reset') {
-		loop.reset();
-		gc = { ms: 0, max: 0 };
-	}
-	if (line === 'stats') {
-		const stats = {
-			loopP50: excess(loop.percentile(50)),
-			loopP99: excess(loop.percentile(99)),
-			loopMax: excess(loop.max),
-			gcMs: Math.round(gc.ms),
-			gcMax: Math.round(gc.max * 10) / 10,
-			docs: docs.size
-		};
-		console.log(`STATS ${JSON.stringify(stats)}`);
-	}
+	if (line === 'reset') window.reset();
+	if (line === 'stats') console.log(`STATS ${JSON.stringify({ ...window.stats(), docs: docs.size })}`);
 });
 process.stdin.on('end', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
