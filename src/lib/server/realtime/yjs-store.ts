@@ -72,6 +72,19 @@ export class UpdateWriter {
 		clearTimeout(this.timer);
 		this.timer = undefined;
 		while (this.inFlight) await this.inFlight;
+		// One turn at a time, gathering included: two rows of one document in two INSERTs at once
+		// could commit out of order, and the later one's acknowledgement would cover the other.
+		const turn = this.takeAndWrite();
+		this.inFlight = turn;
+		try {
+			await turn;
+		} finally {
+			this.inFlight = null;
+			this.schedule();
+		}
+	}
+
+	private async takeAndWrite(): Promise<void> {
 		const docs = [...this.dirty];
 		this.dirty.clear();
 		const rows: PendingRow[] = [];
@@ -85,14 +98,7 @@ export class UpdateWriter {
 			const row = doc.takeRow();
 			if (row) rows.push(row);
 		}
-		if (rows.length === 0) return;
-		this.inFlight = this.write(rows);
-		try {
-			await this.inFlight;
-		} finally {
-			this.inFlight = null;
-			this.schedule();
-		}
+		if (rows.length > 0) await this.write(rows);
 	}
 
 	private async write(rows: PendingRow[]): Promise<void> {
