@@ -7,6 +7,29 @@ export default {
 	kit: {
 		adapter: adapter({ out: 'build' }),
 		// The custom server checks Origin on websocket upgrades; Kit checks it on form posts.
-		csrf: { trustedOrigins: [] }
+		csrf: { trustedOrigins: [] },
+		// A strict policy: scripts only from the app itself plus the page's own bootstrap, which
+		// SvelteKit marks with a fresh nonce on each page ('auto': nonces, hashes when prerendered).
+		// Styles allow 'unsafe-inline' because the pages use style attributes and the PPS editor
+		// (Tiptap) injects its stylesheet; no script can run from a style. 'self' in connect-src
+		// covers the same-origin websockets (/socket.io/ and /yjs/, ws: or wss:).
+		csp: {
+			mode: 'auto',
+			directives: {
+				'default-src': ['self'],
+				'script-src': ['self'],
+				'style-src': ['self', 'unsafe-inline'],
+				'img-src': ['self', 'data:'],
+				'font-src': ['self'],
+				'connect-src': ['self'],
+				'worker-src': ['self'],
+				'manifest-src': ['self'],
+				'frame-src': ['none'],
+				'object-src': ['none'],
+				'base-uri': ['none'],
+				'form-action': ['self'],
+				'frame-ancestors': ['none']
+			}
+		}
 	}
 };

@@ -14,6 +14,8 @@ function realtime(): Plugin {
 			const { attachRealtime } = await import('./src/lib/server/realtime/attach.ts');
 			await prepareDatabase();
 			await attachRealtime(server.httpServer as import('node:http').Server);
+			const { startProcessJobs } = await import('./src/lib/server/jobs/index.ts');
+			await startProcessJobs();
 		}
 	};
 }

@@ -4,13 +4,14 @@ import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 
 process.env.NODE_ENV ??= 'production';
-// Room for a scanned consent form (5 MB) and its multipart envelope; anything larger is refused.
-process.env.BODY_SIZE_LIMIT ??= '6M';
-
 const { config } = await import('../src/lib/server/config.ts');
+// Room for a message attachment (MESSAGE_ATTACHMENT_MAX_BYTES, 10 MB by default) or a scanned consent
+// form (5 MB), and the multipart envelope; adapter-node refuses anything larger (413) as it reads it.
+process.env.BODY_SIZE_LIMIT ??= String(Math.max(6 * 1024 * 1024, config.messageAttachmentMaxBytes + 64 * 1024));
 const { prepareDatabase } = await import('../src/lib/server/boot.ts');
 const { attachRealtime } = await import('../src/lib/server/realtime/attach.ts');
 const { closeDb } = await import('../src/lib/server/db/index.ts');
+const { startProcessJobs } = await import('../src/lib/server/jobs/index.ts');
 const { log } = await import('../src/lib/server/log.ts');
 
 const handlerPath = new URL('../build/handler.js', import.meta.url);
@@ -30,6 +31,9 @@ const server = createServer((req, res) => {
 	handler(req, res);
 });
 const realtime = await attachRealtime(server);
+// The durable job queue (reminders, nightly upkeep): its jobs live in the database, so a restart
+// or a crash loses none, and several processes may run it (each job runs once).
+const jobs = await startProcessJobs();
 
 const host = process.env.HOST || '0.0.0.0';
 server.listen(config.port, host, () => {
@@ -42,6 +46,7 @@ async function stop(signal: string) {
 	stopping = true;
 	log('info', 'stopping', { signal });
 	server.close();
+	await jobs?.stop().catch(() => {});
 	await realtime.close().catch(() => {});
 	await closeDb();
 	process.exit(0);

@@ -1,13 +1,16 @@
 // One session check for every page and form action (socket.io and Yjs use the same functions in
 // realtime/authenticate.ts). A session that still owes its second factor reaches only /2fa.
-import { redirect, type Handle, type HandleServerError } from '@sveltejs/kit';
+// Every answer gets the security headers; a form body that cannot be read is a 400, never a 500.
+import { json, redirect, type Handle, type HandleServerError, type RequestEvent } from '@sveltejs/kit';
 import { getDb } from '$lib/server/db';
 import { SESSION_COOKIE, sessionCookieOptions, validateSessionToken } from '$lib/server/auth/session';
 import { loadActor, requiresTwoFactor } from '$lib/server/access/policy';
 import { log } from '$lib/server/log';
-import type { Locale } from '$lib/i18n';
+import { applySecurityHeaders } from '$lib/server/security-headers';
+import { messages, type Locale } from '$lib/i18n';
 
-const PUBLIC = [/^\/login$/, /^\/invitation\/[^/]+$/, /^\/healthz$/, /^\/favicon/, /^\/logout$/];
+// A calendar feed is read by a phone's calendar app, without a session: its URL's token is the credential.
+const PUBLIC = [/^\/login$/, /^\/invitation\/[^/]+$/, /^\/healthz$/, /^\/favicon/, /^\/logout$/, /^\/calendrier\/[^/]+$/];
 const TWO_FACTOR = [/^\/2fa(\/setup)?$/, /^\/logout$/];
 
 // The product speaks French; English only for whoever chose it (profile or `lang` cookie).
@@ -50,12 +53,88 @@ export const handle: Handle = async ({ event, resolve }) => {
 		redirect(303, `/login${target}`);
 	}
 
-	return resolve(event, {
-		transformPageChunk: ({ html }) => html.replace('%lang%', locals.locale)
-	});
+	const refused = await checkFormPost(event);
+	const response = refused ?? (await resolve(event, { transformPageChunk: ({ html }) => html.replace('%lang%', locals.locale) }));
+	return withSecurityHeaders(response);
 };
+
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * A form post is read here, once, before any action runs: a body that cannot be parsed (broken
+ * multipart, text/plain) is refused with a French 400 and changes nothing, even for actions that
+ * never read their body; the action then reads the same parsed form. An action name inherited from
+ * Object.prototype (`?/__proto__`, `?/constructor`) would make SvelteKit call something that is
+ * not an action: unknown, 404.
+ */
+async function checkFormPost(event: RequestEvent): Promise<Response | null> {
+	const { request, url, locals } = event;
+	if (request.method !== 'POST') return null;
+	const t = messages(locals.locale);
+	const action = [...url.searchParams.keys()].find((k) => k.startsWith('/'))?.slice(1);
+	if (action !== undefined && action in Object.prototype) return refuse(event, 404, t.common.notFound);
+	const type = request.headers.get('content-type')?.split(';')[0].trim().toLowerCase() ?? '';
+	if (!FORM_TYPES.includes(type)) return null;
+	let form: FormData;
+	try {
+		form = type === 'application/x-www-form-urlencoded' ? urlencoded(new Uint8Array(await request.arrayBuffer())) : await request.formData();
+	} catch (error) {
+		// adapter-node aborts a body over BODY_SIZE_LIMIT with a 413 of its own.
+		const status = (error as { cause?: { status?: number } })?.cause?.status === 413 || (error as { status?: number })?.status === 413 ? 413 : 400;
+		return refuse(event, status, status === 413 ? t.common.tooLarge : t.common.badRequest);
+	}
+	Object.defineProperty(request, 'formData', { value: () => Promise.resolve(form) });
+	return null;
+}
+
+/**
+ * A urlencoded body, read strictly: browsers send ASCII with well-formed %XX escapes of UTF-8.
+ * The standard parser would quietly turn a stray '%' or invalid UTF-8 (a lone surrogate encoded
+ * as %ED%A0%80) into text; here it is a malformed request (throws).
+ */
+function urlencoded(bytes: Uint8Array): FormData {
+	if (bytes.some((b) => b > 0x7e || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d))) throw new TypeError('not urlencoded');
+	const body = new TextDecoder().decode(bytes);
+	if (/%(?![0-9a-fA-F]{2})/.test(body)) throw new TypeError('bad escape');
+	const form = new FormData();
+	for (const pair of body.split('&')) {
+		if (!pair) continue;
+		const at = pair.indexOf('=');
+		const [name, value] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
+		// decodeURIComponent throws on invalid UTF-8 and on encoded surrogates.
+		form.append(decodeURIComponent(name.replaceAll('+', ' ')), decodeURIComponent(value.replaceAll('+', ' ')));
+	}
+	return form;
+}
+
+/** A refusal in the form the caller understands: an ActionResult for `use:enhance`, else a page. */
+function refuse({ request, locals }: RequestEvent, status: number, message: string): Response {
+	if (request.headers.get('accept')?.includes('application/json')) return json({ type: 'error', error: { message } }, { status });
+	const home = messages(locals.locale).common.backHome;
+	const page = `<!doctype html><html lang="${locals.locale}"><head><meta charset="utf-8"><title>${escapeHtml(message)}</title></head><body><h1>${escapeHtml(message)}</h1><p><a href="/">${escapeHtml(home)}</a></p></body></html>`;
+	return new Response(page, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" } });
+}
+
+function escapeHtml(text: string): string {
+	return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function withSecurityHeaders(response: Response): Response {
+	try {
+		applySecurityHeaders(response.headers);
+		return response;
+	} catch {
+		// Immutable headers (a response passed through from fetch): copy it.
+		const copy = new Response(response.body, response);
+		applySecurityHeaders(copy.headers);
+		return copy;
+	}
+}
 
 export const handleError: HandleServerError = ({ error, event, status }) => {
 	if (status >= 500) log('error', 'request failed', { path: event.url.pathname, status, error: String(error) });
-	return { message: status === 404 ? 'Page introuvable' : 'Erreur serveur' };
+	// SvelteKit's own refusals (a URL that does not decode, a method or type an action does not
+	// take) are the client's fault: say so, in the user's language, not "server error".
+	const t = messages(event.locals?.locale ?? 'fr');
+	return { message: status === 404 ? t.common.notFound : status < 500 ? t.common.badRequest : 'Erreur serveur' };
 };

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { expectAxeClean, newUserPage, signInCoordinator, signInHome, submit } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, expectAxeClean, newUserPage, signInCoordinator, signInHome, submit } from './helpers';
 
 async function openFileActive(page: Page, ms: RegExp) {
 	await page.getByRole('main').getByRole('link', { name: ms }).click();
@@ -53,7 +53,8 @@ test('a GP includes a patient on a 390 px phone in one form and sees what comes 
 	await expect(page.getByRole('heading', { name: 'Patient inclus — et maintenant ?' })).toBeVisible();
 	const seconds = (Date.now() - started) / 1000;
 	console.log(`inclusion on a phone: 2 screens, 7 required fields, ${seconds.toFixed(1)} s of scripted use`);
-	await expect(page.getByText('Prendre le premier rendez-vous avec le ou la psychologue et le travailleur social')).toBeVisible();
+	// Named: the people the orientation put in the care team (never someone outside it).
+	await expect(page.getByText('Prendre le premier rendez-vous avec Camille Durand (psychologue) et Karim Mansouri (travailleur·se social·e)')).toBeVisible();
 	await expect(page.getByRole('heading', { level: 1, name: 'DUPUIS Gérard' })).toBeVisible();
 	await expect(page.getByTestId('timeline')).toContainText('Inclusion');
 	const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -1,7 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import { expectAxeClean, newUserPage, submit } from './helpers';
+import { expect, test, expectAxeClean, newUserPage, submit } from './helpers';
 
 /** Inès includes a patient, puts Camille (psychologist) in the care team, and opens the PPS. */
 async function patientWithTeam(ines: Page, last: string) {
@@ -25,6 +25,8 @@ async function patientWithTeam(ines: Page, last: string) {
 }
 
 test('a GP and a psychologist co-edit one PPS live while a colleague follows it read-only', async ({ browser }) => {
+	// Three people from planning to minutes (or three on one plan): a long scenario, not a slow one.
+	test.slow();
 	const ines = await newUserPage(browser, 'ines.haddad');
 	const pps = await patientWithTeam(ines, 'Troisvoix');
 	const camille = await newUserPage(browser, 'camille.durand');
@@ -130,7 +132,9 @@ test('a read-only colleague’s writes are dropped by the server, not just hidde
 	await ines.keyboard.type('Toujours vivant.');
 	await expect(paul.getByTestId('pps-goals')).toContainText('Toujours vivant.');
 	await expect(paul.getByLabel('Date de révision')).toHaveValue('');
-	await ines.reload();
+	// A fresh load of the page (goto rather than reload: a reload raced by the page's own live
+	// refresh was once aborted by Chromium, which says nothing about the server).
+	await ines.goto(ines.url(), { waitUntil: 'load' });
 	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
 	await expect(ines.getByLabel('Date de révision')).toHaveValue('');
 });

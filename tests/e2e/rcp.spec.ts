@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { expectAxeClean, newUserPage, signInCoordinator, submit } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, expectAxeClean, newUserPage, signInCoordinator, submit } from './helpers';
 
 /** Claire (GP at the MSP du Neuhof) plans a one-off RCP today and opens it: its agenda is proposed. */
 async function planRcpToday(claire: Page, title: string): Promise<string> {
@@ -22,6 +22,8 @@ async function planRcpToday(claire: Page, title: string): Promise<string> {
 const agendaItem = (page: Page, n: number) => page.getByTestId('rcp-agenda').getByRole('listitem').nth(n);
 
 test('a GP, a psychologist on her phone and a coordinator run a live RCP to its minutes', async ({ browser }) => {
+	// Three people from planning to minutes (or three on one plan): a long scenario, not a slow one.
+	test.slow();
 	const claire = await newUserPage(browser, 'claire.muller');
 	const url = await planRcpToday(claire, 'RCP de novembre');
 	await expectAxeClean(claire);

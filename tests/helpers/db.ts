@@ -8,6 +8,8 @@ import { databaseUrlFor } from './global-setup.ts';
 
 export interface TestDb {
 	db: Db;
+	/** The pool under `db` (the job queue runs on it). */
+	pool: pg.Pool;
 	close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export async function createTestDb(): Promise<TestDb> {
 		const db = createDb(pool);
 		return {
 			db,
+			pool,
 			async close() {
 				await db.destroy();
 				// pg's Pool.end() resolves before its clients have disconnected: wait for the server
@@ -43,6 +46,7 @@ export async function createTestDb(): Promise<TestDb> {
 	await migrateToLatest(db);
 	return {
 		db,
+		pool: embedded.pool,
 		async close() {
 			await embedded.close();
 		}
@@ -52,6 +56,6 @@ export async function createTestDb(): Promise<TestDb> {
 /** A test database that is also the process-wide one (for code that calls getDb()). */
 export async function createSharedTestDb(): Promise<TestDb> {
 	const testDb = await createTestDb();
-	useDb(testDb.db);
+	useDb(testDb.db, testDb.pool);
 	return testDb;
 }

@@ -83,10 +83,10 @@ export function yjsProvider(wsBase: string, docName: string, doc: Y.Doc, headers
 	});
 }
 
-/** Like the PPS editor: calls `handler` with every "stored up to" state vector the server sends (message 100). */
-export function onStored(provider: WebsocketProvider, handler: (stored: Map<number, number>) => void): void {
+/** Calls `handler` with every "stored up to" snapshot the server sends (message 100: state vector and deleted content). */
+export function onStored(provider: WebsocketProvider, handler: (stored: Y.Snapshot) => void): void {
 	provider.messageHandlers[MESSAGE_STORED] = (_encoder, decoder) => {
-		handler(Y.decodeStateVector(decoding.readVarUint8Array(decoder)));
+		handler(Y.decodeSnapshot(decoding.readVarUint8Array(decoder)));
 	};
 }
 

@@ -16,6 +16,7 @@ import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
 import { createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
+import { addDays } from '../../src/lib/server/patients/lifecycle.ts';
 import { ppsDocName } from '../../src/lib/server/pps/pps.ts';
 import { ACTION_STATUSES, list, meta, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
 
@@ -49,14 +50,17 @@ afterAll(async () => {
 });
 
 /** A new patient of the Cabinet des Tanneurs whose care team is TEAM; returns its PPS document name. */
+let created = 0;
 async function newPps(): Promise<string> {
 	const ctx = { actorId: ids.users['ines.haddad'] };
+	// A distinct birth date per patient: the same person twice would be refused as a duplicate.
+	const birthDate = addDays('1975-01-01', created++);
 	const r = await createPatient(
 		t.db,
 		ctx,
 		tanneurs,
 		{
-			identity: { lastName: 'Convergence', firstName: 'Bruno', birthDate: '1975-05-05', sex: 'M', phone: null, email: null },
+			identity: { lastName: 'Convergence', firstName: 'Bruno', birthDate, sex: 'M', phone: null, email: null },
 			programme: 'MSMA',
 			motif: 'addiction',
 			orientationOrigin: null,
@@ -106,8 +110,8 @@ async function connect(docName: string, login: string): Promise<Client> {
 	const provider = yjsProvider(wsBase, docName, doc, headers, 200);
 	providers.push(provider);
 	const stored = new Map<number, number>();
-	onStored(provider, (vector) => {
-		for (const [client, clock] of vector) stored.set(client, Math.max(stored.get(client) ?? 0, clock));
+	onStored(provider, (snapshot) => {
+		for (const [client, clock] of snapshot.sv) stored.set(client, Math.max(stored.get(client) ?? 0, clock));
 	});
 	await waitUntil(() => provider.synced, `${login} synced`);
 	return { doc, provider, stored };

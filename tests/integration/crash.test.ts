@@ -15,7 +15,8 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { createDb, startEmbedded } from '../../src/lib/server/db/index.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
-import { list, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
+import { list, meta, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
+import { trackSaves } from '../../src/lib/realtime/save-state.ts';
 import { databaseUrlFor } from '../helpers/global-setup.ts';
 import { addGoal, destroy, onStored, waitUntil as waitUntilWithin, withTimeout as withTimeoutWithin, yjsProvider } from '../helpers/realtime.ts';
 
@@ -85,8 +86,8 @@ interface Running {
 	exited: Promise<void>;
 }
 
-function start(port = 0): Promise<Running> {
-	const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', PORT: String(port), LOGIN: 'ines.haddad' };
+function start(port = 0, extraEnv: NodeJS.ProcessEnv = {}): Promise<Running> {
+	const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', PORT: String(port), LOGIN: 'ines.haddad', ...extraEnv };
 	if (dbUrl) env.DATABASE_URL = dbUrl;
 	else {
 		delete env.DATABASE_URL;
@@ -177,7 +178,7 @@ async function connect(server: Running): Promise<Client> {
 	let acked = 0;
 	const client: Client = { doc, provider, acked: () => acked };
 	onStored(provider, (stored) => {
-		acked = Math.max(acked, stored.get(doc.clientID) ?? 0);
+		acked = Math.max(acked, stored.sv.get(doc.clientID) ?? 0);
 		client.onAck?.();
 	});
 	await waitUntil(() => provider.synced, 'client synced');
@@ -186,7 +187,13 @@ async function connect(server: Running): Promise<Client> {
 
 
 const clock = (client: Client) => Y.getState(client.doc.store, client.doc.clientID);
-const actionNames = (p: PpsProjection) => p.actions.map((a) => a.what);
+/** The names of every item of the lists the tests write to. */
+const actionNames = (p: PpsProjection) => [...p.actions.map((a) => a.what), ...p.objectives.map((o) => o.text), ...p.problems.map((o) => o.text)];
+function pushItem(doc: Y.Doc, round: number, name: string): void {
+	if (round === 1) list(doc, 'actions').push([newItem('actions', { what: name, status: 'en_cours' })]);
+	else if (round === 2) list(doc, 'objectives').push([newItem('objectives', { text: name })]);
+	else list(doc, 'problems').push([newItem('problems', { text: name })]);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tests
@@ -251,11 +258,12 @@ test(`several quick edits, killed mid-stream three times: every acknowledged edi
 		// Quick edits, most of them without waiting: many are in flight when the server dies.
 		for (let i = 0; i < EDITS && !killed; i++) {
 			const name = `r${round}-e${i}`;
+			// One list per round: a PPS list holds at most 100 items, which the server enforces.
 			if (i % 4 === 3) client.doc.transact(() => {
-				list(client.doc, 'actions').push([newItem('actions', { what: name })]);
+				pushItem(client.doc, round, name);
 				addGoal(client.doc, name);
 			});
-			else list(client.doc, 'actions').push([newItem('actions', { what: name, status: 'en_cours' })]);
+			else pushItem(client.doc, round, name);
 			clockAfterEdit.push(clock(client));
 			if (i % 5 === 4) await new Promise((resolve) => setTimeout(resolve, 1));
 			else await new Promise((resolve) => setImmediate(resolve));
@@ -303,3 +311,77 @@ test(`several quick edits, killed mid-stream three times: every acknowledged edi
 	destroy(final);
 	if (lastWriter) destroy(lastWriter);
 });
+
+test(`a deletion shown as "Enregistré" survives kill -9, ten times over (${MODE})`, async () => {
+	// The issue this guards: the acknowledgement compared state vectors, which deletions do not
+	// change, so "Enregistré" stayed on after a deletion and a crash brought the text back.
+	const KEEP = 'Texte à garder. ';
+	const GONE = 'Seize caractères';
+	let killedSaved = 0;
+	if (!server || !alive(server.pid)) server = await start(server?.port ?? 0);
+	for (let round = 1; round <= 10; round++) {
+		const client = await connect(server);
+		const saves = trackSaves(client.doc, client.provider, () => {});
+		meta(client.doc).set('evaluation', new Y.Text(`${KEEP}${GONE}`));
+		await waitUntil(() => saves.saved, `round ${round}: the text stored`);
+
+		const evaluation = meta(client.doc).get('evaluation') as Y.Text;
+		evaluation.delete(KEEP.length, GONE.length);
+		expect(saves.saved, `round ${round}: a deletion is not yet saved`).toBe(false);
+		// Kill at once when the server says it is stored, or at some point before (odd rounds).
+		let savedAtKill = false;
+		if (round % 2 === 0) {
+			await waitUntil(() => saves.saved, `round ${round}: the deletion stored`);
+			savedAtKill = true;
+			process.kill(server.pid, 'SIGKILL');
+		} else {
+			await new Promise((resolve) => setTimeout(resolve, 20 * round));
+			savedAtKill = saves.saved;
+			process.kill(server.pid, 'SIGKILL');
+		}
+		client.provider.disconnect();
+		await gone(server);
+		const stored = project(await storedDoc(server.docName)).evaluation;
+		if (savedAtKill) {
+			killedSaved++;
+			expect(stored, `round ${round}: the deletion was shown as saved`).toBe(KEEP);
+		} else expect([KEEP, `${KEEP}${GONE}`], `round ${round}`).toContain(stored);
+		saves.destroy();
+		destroy(client);
+		server = await start(server.port);
+	}
+	expect(killedSaved).toBeGreaterThanOrEqual(5);
+}, 240_000);
+
+test.runIf(Boolean(BASE_URL))('two processes writing and compacting one document lose nothing either acknowledged', async () => {
+	// Compaction every 4 rows, so that both processes compact many times while both write.
+	if (server && alive(server.pid)) process.kill(server.pid, 'SIGKILL');
+	if (server) await gone(server);
+	const first = await start(server?.port ?? 0, { YJS_COMPACT_EVERY: '4' });
+	const second = await start(0, { YJS_COMPACT_EVERY: '4' });
+	try {
+		const a = await connect(first);
+		const b = await connect(second);
+		const EDITS = 45;
+		const made: { client: Client; name: string; clock: number }[] = [];
+		for (let i = 0; i < EDITS; i++) {
+			for (const [client, tag] of [[a, 'p1'], [b, 'p2']] as const) {
+				const name = `${tag}-${i}`;
+				list(client.doc, 'entretiens').push([newItem('entretiens', { frequency: name })]);
+				made.push({ client, name, clock: clock(client) });
+			}
+			await new Promise((resolve) => setTimeout(resolve, 40));
+		}
+		await waitUntil(() => a.acked() >= clock(a) && b.acked() >= clock(b), 'both processes acknowledged everything', 30_000);
+		for (const c of [a, b]) c.provider.disconnect();
+		for (const s of [first, second]) process.kill(s.pid, 'SIGKILL');
+		await gone(first);
+		await gone(second);
+		const names = project(await storedDoc(first.docName)).entretiens.map((e) => e.frequency);
+		for (const m of made) expect(names, `${m.name} was acknowledged`).toContain(m.name);
+		destroy(a);
+		destroy(b);
+	} finally {
+		server = await start(first.port);
+	}
+}, 120_000);

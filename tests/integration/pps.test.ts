@@ -16,12 +16,13 @@ import { sql } from 'kysely';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
 import { addGoal, barrier, closeCodes, destroy, onStored, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, syncMessage, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
-import { attachRealtime, reauthorizeUser, withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import { attachRealtime, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import { reauthorizeUser, withLiveDoc } from '../../src/lib/server/live.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
 import { applyPathwayAction, careTeam, createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { fhirBundle, getProjection, getVersion, listVersions, ppsDocName, validateVersion } from '../../src/lib/server/pps/pps.ts';
 import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
-import { diff, list, meta, newItem, project, restore, type PpsProjection } from '../../src/lib/pps/model.ts';
+import { diff, list, meta, newItem, project, restore, type PpsMap, type PpsProjection } from '../../src/lib/pps/model.ts';
 
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 const TODAY = '2026-11-24';
@@ -91,8 +92,8 @@ async function newPatient(author: string, team?: string[]): Promise<{ id: string
 interface Client {
 	doc: Y.Doc;
 	provider: WebsocketProvider;
-	/** Every "stored up to" state vector received (message 100). */
-	stored: Map<number, number>[];
+	/** Every "stored up to" snapshot received (message 100). */
+	stored: Y.Snapshot[];
 	closes: number[];
 }
 
@@ -100,9 +101,9 @@ function yjsClient(docName: string, headers: Record<string, string>): Client {
 	const doc = new Y.Doc();
 	const provider = yjsProvider(wsBase, docName, doc, headers, 300);
 	providers.push(provider);
-	const stored: Map<number, number>[] = [];
+	const stored: Y.Snapshot[] = [];
 	// Like the PPS editor: the server's acknowledgement that updates are in PostgreSQL.
-	onStored(provider, (vector) => stored.push(vector));
+	onStored(provider, (snapshot) => stored.push(snapshot));
 	return { doc, provider, stored, closes: closeCodes(provider) };
 }
 
@@ -120,16 +121,16 @@ const rawYjs = (docName: string, cookie: string) => rawYjsAt(wsBase, rawSockets,
 function addAction(doc: Y.Doc, what: string, values: { owner?: string; due?: string; status?: string } = {}): string {
 	const item = newItem('actions', { what, status: 'a_faire', ...values });
 	list(doc, 'actions').push([item]);
-	return item.get('id')!;
+	return item.get('id') as string;
 }
 
 function addObjective(doc: Y.Doc, text: string, domain = 'sante_addiction'): string {
 	const item = newItem('objectives', { domain, text });
 	list(doc, 'objectives').push([item]);
-	return item.get('id')!;
+	return item.get('id') as string;
 }
 
-function findItem(doc: Y.Doc, name: 'actions' | 'objectives', id: string): { index: number; map: Y.Map<string> } {
+function findItem(doc: Y.Doc, name: 'actions' | 'objectives', id: string): { index: number; map: PpsMap } {
 	const index = list(doc, name).toArray().findIndex((m) => m.get('id') === id);
 	if (index < 0) throw new Error(`no ${name} ${id}`);
 	return { index, map: list(doc, name).get(index) };
@@ -213,7 +214,7 @@ describe('access through real upgrades', () => {
 		// And the stored acknowledgements never covered a reader's edits.
 		for (const reader of readers) {
 			expect(fresh.doc.store.clients.has(reader.doc.clientID)).toBe(false);
-			expect(ines.stored.some((sv) => sv.has(reader.doc.clientID))).toBe(false);
+			expect(ines.stored.some((s) => s.sv.has(reader.doc.clientID))).toBe(false);
 		}
 		destroy(ines, fresh, ...readers);
 	});
@@ -265,7 +266,7 @@ describe('access through real upgrades', () => {
 		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
 		const before = await syncedClient(p.docName, 'ines.haddad');
 		addGoal(before.doc, 'Objectif avant la sortie.');
-		await waitUntil(() => before.stored.some((sv) => (sv.get(before.doc.clientID) ?? 0) >= Y.getState(before.doc.store, before.doc.clientID)), 'edit stored');
+		await waitUntil(() => before.stored.some((s) => (s.sv.get(before.doc.clientID) ?? 0) >= Y.getState(before.doc.store, before.doc.clientID)), 'edit stored');
 		destroy(before);
 
 		const row = await t.db.selectFrom('patient').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
@@ -296,7 +297,7 @@ describe('access through real upgrades', () => {
 describe('the stored acknowledgement (message 100)', () => {
 	const covers = (client: Client) => {
 		const clock = Y.getState(client.doc.store, client.doc.clientID);
-		return () => client.stored.some((sv) => (sv.get(client.doc.clientID) ?? 0) >= clock);
+		return () => client.stored.some((s) => (s.sv.get(client.doc.clientID) ?? 0) >= clock);
 	};
 
 	test('arrives after the edit is in yjs_update, with a state vector covering the client’s clock', async () => {
@@ -304,7 +305,7 @@ describe('the stored acknowledgement (message 100)', () => {
 		const ines = await syncedClient(p.docName, 'ines.haddad');
 		const camille = await syncedClient(p.docName, 'camille.durand');
 		expect(Y.getState(ines.doc.store, ines.doc.clientID)).toBe(0);
-		expect(ines.stored.some((sv) => sv.has(ines.doc.clientID))).toBe(false);
+		expect(ines.stored.some((s) => s.sv.has(ines.doc.clientID))).toBe(false);
 
 		addGoal(ines.doc, 'Premier objectif enregistré.');
 		await waitUntil(covers(ines), 'acknowledgement of the first edit');

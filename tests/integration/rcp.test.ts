@@ -12,14 +12,15 @@ process.env.NIR_KEYS ??= `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
 import { sql } from 'kysely';
 import type { Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
-import { addGoal, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, withTimeout } from '../helpers/realtime.ts';
+import { addGoal, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
-import { withLiveDoc, type Realtime } from '../../src/lib/server/realtime/attach.ts';
+import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
+import { withLiveDoc } from '../../src/lib/server/live.ts';
 import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
 import type { Programme, RcpReason, RcpTemplateContent } from '../../src/lib/server/db/schema.ts';
 import { createMicrostructure } from '../../src/lib/server/org/microstructures.ts';
@@ -40,6 +41,7 @@ import {
 	getSession,
 	materialiseSeries,
 	moveItem,
+	moveSessionToToday,
 	proposals,
 	removeItem,
 	resolveRcpSession,
@@ -49,6 +51,8 @@ import {
 import { closeSession, markPresent, movePointer, notesDocName, recordDecision, setAttendance, startSession, type LiveState } from '../../src/lib/server/rcp/live.ts';
 import { decisionInput, type DecisionInput } from '../../src/lib/server/rcp/decisions.ts';
 import { quorum } from '../../src/lib/rcp/quorum.ts';
+import { compteRendu } from '../../src/lib/server/rcp/report.ts';
+import { PRESENCE_HEARTBEAT_SECONDS } from '../../src/lib/rcp/attendance.ts';
 
 const TODAY = parisToday();
 
@@ -723,10 +727,12 @@ describe('closeSession', () => {
 		expect(laterReasons).not.toContain('a_revoir');
 
 		// Care teams are told, by patient code only.
-		const notifications = await t.db.selectFrom('notification').select(['user_id', 'kind', 'title', 'link']).where('link', 'like', `/ms/${ms.id}/%`).execute();
+		// (Referrals made while the test built its patients are "orientation" notifications: not the closing's.)
+		const notifications = await t.db.selectFrom('notification').select(['user_id', 'kind', 'title', 'link']).where('link', 'like', `/ms/${ms.id}/%`).where('kind', '!=', 'orientation').execute();
 		expect(new Set(notifications.map((n) => n.user_id))).toEqual(new Set([user(CLAIRE), user('camille.durand'), user('karim.mansouri')]));
 		const countFor = (login: string) => notifications.filter((n) => n.user_id === user(login)).length;
-		expect([countFor(CLAIRE), countFor('camille.durand'), countFor('karim.mansouri')]).toEqual([1, 1, 4]);
+		// Camille, the psychologist every patient here is oriented to, is in each decided case's team (A, B, C, E, F).
+		expect([countFor(CLAIRE), countFor('camille.durand'), countFor('karim.mansouri')]).toEqual([1, 5, 4]);
 		const codeA = (await patientRow(pA)).code;
 		const day = TODAY.split('-').reverse().join('/');
 		expect(notifications.find((n) => n.user_id === user('camille.durand'))).toEqual({
@@ -870,8 +876,8 @@ interface Presence {
 	place: 'present' | 'distance';
 }
 
-async function connect(login: string): Promise<ClientSocket> {
-	const socket = ioClient(httpBase, { transports: ['websocket'], extraHeaders: { Cookie: await sessionCookie(t.db, user(login)) }, reconnection: false, forceNew: true, timeout: 5000 });
+async function connect(login: string, base = httpBase): Promise<ClientSocket> {
+	const socket = ioClient(base, { transports: ['websocket'], extraHeaders: { Cookie: await sessionCookie(t.db, user(login)) }, reconnection: false, forceNew: true, timeout: 5000 });
 	sockets.push(socket);
 	await withTimeout(
 		new Promise<void>((resolve, reject) => {
@@ -930,7 +936,7 @@ describe('over socket.io and Yjs', () => {
 		expect(await call(claire, 'rcp:join', join(crypto.randomUUID()))).toEqual(notFound);
 	});
 
-	test('the team joins: the live state, who is online, and presence marks attendance', async () => {
+	test('the team joins: the live state, who is online, and the sheet lists them without counting them present yet', async () => {
 		const first = await call(claire, 'rcp:join', join(live.id));
 		expect(first.ok).toBe(true);
 		expect(first.state!.status).toBe('en_cours');
@@ -946,8 +952,12 @@ describe('over socket.io and Yjs', () => {
 			['Camille Durand', 'participant', 'distance'],
 			['Claire Muller', 'participant', 'present']
 		]);
-		const attendance = await t.db.selectFrom('rcp_participant').select(['user_id', 'attendance']).where('session_id', '=', live.id).where('attendance', 'is not', null).execute();
-		expect(Object.fromEntries(attendance.map((a) => [a.user_id, a.attendance]))).toEqual({ [user(CLAIRE)]: 'present', [user('camille.durand')]: 'distance' });
+		// Joining is not attending: their time starts to count, from where they take part.
+		const rows = await t.db.selectFrom('rcp_participant').select(['user_id', 'attendance', 'seen_place', 'present_seconds']).where('session_id', '=', live.id).where('seen_at', 'is not', null).execute();
+		expect(Object.fromEntries(rows.map((a) => [a.user_id, [a.attendance, a.seen_place, a.present_seconds < 5]]))).toEqual({
+			[user(CLAIRE)]: [null, 'present', true],
+			[user('camille.durand')]: [null, 'distance', true]
+		});
 		// Reading the agenda is reading its patients: audited.
 		const patients = await Promise.all(live.items.map(async (i) => (await itemRow(i)).patient_id!));
 		const reads = await t.db.selectFrom('audit_event').select(['target_id', 'details']).where('action', '=', 'patient.read').where('actor_id', '=', user('camille.durand')).where('target_id', 'in', patients).execute();
@@ -1103,5 +1113,255 @@ describe('over socket.io and Yjs', () => {
 		}
 		expect(await upgradeStatus(notesDocName(crypto.randomUUID()), CLAIRE)).toBe(404);
 		expect(await upgradeStatusAt(wsBase, rawSockets, doc, {})).toBe(401);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Honest attendance: time connected, decisions, everyone on the sheet
+// ---------------------------------------------------------------------------------------------
+
+describe('attendance from presence', () => {
+	const join = (sessionId: string, mode = 'participant', place = 'present') => ({ sessionId, mode, place });
+	const row = (sessionId: string, login: string) =>
+		t.db.selectFrom('rcp_participant').select(['kind', 'attendance', 'attendance_set_by', 'present_seconds', 'seen_at', 'seen_place', 'at_decision']).where('session_id', '=', sessionId).where('user_id', '=', user(login)).executeTakeFirst();
+	/** As if the person's last sighting had been `seconds` earlier (time passing, without waiting for it). */
+	const age = (sessionId: string, login: string, seconds: number) =>
+		t.db
+			.updateTable('rcp_participant')
+			.set({ seen_at: sql`seen_at - ${seconds} * interval '1 second'` })
+			.where('session_id', '=', sessionId)
+			.where('user_id', '=', user(login))
+			.execute();
+	const left = (sessionId: string, login: string) => waitUntil(async () => (await row(sessionId, login))?.seen_at === null, `${login} left`);
+
+	test('time connected as a participant adds up across reconnections and a server restart, and counts from five minutes', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms, { contactDaysAgo: 100 })]);
+		let camille = await connect('camille.durand');
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		expect(await row(live.id, 'camille.durand')).toMatchObject({ attendance: null, seen_place: 'distance', present_seconds: 0 });
+
+		// 100 seconds connected, then her phone drops: they are counted, she is not present yet.
+		await age(live.id, 'camille.durand', 50);
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true); // still there (as each heartbeat says)
+		await age(live.id, 'camille.durand', 50);
+		camille.disconnect();
+		await left(live.id, 'camille.durand');
+		let r = (await row(live.id, 'camille.durand'))!;
+		expect(r.present_seconds).toBeGreaterThanOrEqual(100);
+		expect(r.present_seconds).toBeLessThan(105);
+		expect(r.attendance).toBeNull();
+
+		// The time she was away is not counted when she comes back.
+		await t.db.updateTable('rcp_participant').set({ seen_at: null }).where('session_id', '=', live.id).where('user_id', '=', user('camille.durand')).execute();
+		camille = await connect('camille.durand');
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		expect((await row(live.id, 'camille.durand'))!.present_seconds).toBeLessThan(105);
+		// Nor the time between a crashed server's last sighting and a sighting long after.
+		await age(live.id, 'camille.durand', 600);
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		expect((await row(live.id, 'camille.durand'))!.present_seconds).toBeLessThan(105);
+		camille.disconnect();
+		await left(live.id, 'camille.durand');
+
+		// The server restarts: what was counted is in the database, and the count goes on from it.
+		await stopRealtimeServer(realtime, server);
+		let port: number;
+		({ server, realtime, port } = await startRealtimeServer());
+		httpBase = `http://127.0.0.1:${port}`;
+		wsBase = `ws://127.0.0.1:${port}`;
+		camille = await connect('camille.durand');
+		const sheet = nextEvent<{ state: LiveState }>(camille, 'rcp:state', (e) => e.state.participants.some((p) => p.userId === user('camille.durand') && p.attendance === 'distance'));
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		// 3 min 20 s more, in two stretches: five minutes in all, so she counts, remote, and the sheet shows it.
+		await age(live.id, 'camille.durand', 55);
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		r = (await row(live.id, 'camille.durand'))!;
+		expect(r.attendance).toBeNull();
+		await t.db.updateTable('rcp_participant').set({ present_seconds: 290 }).where('session_id', '=', live.id).where('user_id', '=', user('camille.durand')).execute();
+		await age(live.id, 'camille.durand', 15);
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		r = (await row(live.id, 'camille.durand'))!;
+		expect(r.present_seconds).toBeGreaterThanOrEqual(300);
+		expect(r.attendance).toBe('distance');
+		expect((await sheet).state.participants.find((p) => p.userId === user('camille.durand'))).toMatchObject({ attendance: 'distance', manual: false, atDecision: false });
+
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(true);
+		expect(await row(live.id, 'camille.durand')).toMatchObject({ attendance: 'distance', seen_at: null });
+		camille.disconnect();
+	});
+
+	test('an open participant connection is seen every heartbeat: its time adds up with no message from the browser', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms, { contactDaysAgo: 100 })]);
+		// Only the server's heartbeat interval is simulated; sockets, the database and its clock are real.
+		vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+		try {
+			const karim = await connect('karim.mansouri');
+			expect((await call(karim, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+			for (let beat = 1; beat <= 3; beat++) {
+				await age(live.id, 'karim.mansouri', PRESENCE_HEARTBEAT_SECONDS);
+				vi.advanceTimersByTime(PRESENCE_HEARTBEAT_SECONDS * 1000);
+				await waitUntil(async () => (await row(live.id, 'karim.mansouri'))!.present_seconds >= beat * PRESENCE_HEARTBEAT_SECONDS, `heartbeat ${beat}`);
+			}
+			const r = (await row(live.id, 'karim.mansouri'))!;
+			expect(r.present_seconds).toBeLessThan(3 * PRESENCE_HEARTBEAT_SECONDS + 5);
+			expect(r.attendance).toBeNull();
+			karim.disconnect();
+			await left(live.id, 'karim.mansouri');
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	test('two connections of one person, served by two processes, count the time once', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms, { contactDaysAgo: 100 })]);
+		const other = await startRealtimeServer();
+		try {
+			const phone = await connect('karim.mansouri');
+			const laptop = await connect('karim.mansouri', `http://127.0.0.1:${other.port}`);
+			expect((await call(phone, 'rcp:join', join(live.id))).ok).toBe(true);
+			expect((await call(laptop, 'rcp:join', join(live.id))).ok).toBe(true);
+			await age(live.id, 'karim.mansouri', 40);
+			// Both processes see him within the same 40 seconds: 40 seconds, not 80.
+			await Promise.all([call(phone, 'rcp:join', join(live.id)), call(laptop, 'rcp:join', join(live.id))]);
+			const r = (await row(live.id, 'karim.mansouri'))!;
+			expect(r.present_seconds).toBeGreaterThanOrEqual(40);
+			expect(r.present_seconds).toBeLessThan(45);
+			phone.disconnect();
+			laptop.disconnect();
+		} finally {
+			await stopRealtimeServer(other.realtime, other.server);
+		}
+	});
+
+	test('a decision makes those taking part present; observers, late-comers and those who left do not count; everyone who came is on the sheet; the minutes say what the sheet says', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms, { contactDaysAgo: 100 }), await newPatient(ms, { contactDaysAgo: 100 })]);
+		const claire = await connect(CLAIRE);
+		const camille = await connect('camille.durand');
+		const yasmine = await connect('yasmine.belkacem');
+		const lucie = await connect('lucie.gauthier');
+		expect((await call(claire, 'rcp:join', join(live.id))).ok).toBe(true);
+		expect((await call(camille, 'rcp:join', join(live.id, 'participant', 'distance'))).ok).toBe(true);
+		// The microstructure's coordinator observes; the network's coordinator (never invited) takes part for a few seconds.
+		expect((await call(yasmine, 'rcp:join', join(live.id, 'observateur'))).ok).toBe(true);
+		expect((await call(lucie, 'rcp:join', join(live.id))).ok).toBe(true);
+		expect(await row(live.id, 'lucie.gauthier')).toMatchObject({ kind: 'membre', attendance: null });
+		expect(await row(live.id, 'yasmine.belkacem')).toMatchObject({ attendance: null, seen_at: null, seen_place: null });
+		expect((await call(lucie, 'rcp:leave', { sessionId: live.id })).ok).toBe(true);
+
+		const sheet = nextEvent<{ state: LiveState }>(camille, 'rcp:state', (e) => e.state.participants.some((p) => p.userId === user('camille.durand') && p.attendance === 'distance'));
+		expect(await call(claire, 'rcp:decide', { sessionId: live.id, itemId: live.items[0], decision: { kind: 'poursuite' } })).toEqual({ ok: true });
+		const state = (await sheet).state;
+		const line = (login: string) => state.participants.find((p) => p.userId === user(login));
+		expect(line(CLAIRE)).toMatchObject({ attendance: 'present', atDecision: true });
+		expect(line('camille.durand')).toMatchObject({ attendance: 'distance', atDecision: true });
+		expect(line('yasmine.belkacem')).toMatchObject({ attendance: null, atDecision: false });
+		expect(line('lucie.gauthier')).toMatchObject({ attendance: null, atDecision: false });
+
+		// Karim comes after the decision, for a minute: not present. Yasmine is corrected on the sheet: she was in the room.
+		const karim = await connect('karim.mansouri');
+		expect((await call(karim, 'rcp:join', join(live.id))).ok).toBe(true);
+		await age(live.id, 'karim.mansouri', 45);
+		expect(await call(claire, 'rcp:attendance', { sessionId: live.id, userId: user('yasmine.belkacem'), attendance: 'present' })).toEqual({ ok: true });
+		// Camille turns observer: she stays present (she was there for the decision).
+		expect((await call(camille, 'rcp:join', join(live.id, 'observateur'))).ok).toBe(true);
+		expect(await row(live.id, 'camille.durand')).toMatchObject({ attendance: 'distance', seen_at: null });
+
+		expect(await closeSession(t.db, ctx(CLAIRE), ms, live.id)).toBe(true);
+		const closed = await t.db.selectFrom('rcp_participant').select(['user_id', 'attendance']).where('session_id', '=', live.id).execute();
+		expect(Object.fromEntries(closed.map((c) => [c.user_id, c.attendance]))).toEqual({
+			[user(CLAIRE)]: 'present',
+			[user('camille.durand')]: 'distance',
+			[user('karim.mansouri')]: 'absent',
+			[user('yasmine.belkacem')]: 'present',
+			[user('lucie.gauthier')]: 'absent'
+		});
+		const minutes = await compteRendu(t.db, await session(live.id), 'MSP', 'fr', null);
+		expect(Object.fromEntries(minutes.state.participants.map((p) => [p.userId, p.attendance]))).toEqual(Object.fromEntries(closed.map((c) => [c.user_id, c.attendance])));
+		for (const s of [claire, camille, yasmine, lucie, karim]) s.disconnect();
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Moving a session to today
+// ---------------------------------------------------------------------------------------------
+
+describe('moveSessionToToday', () => {
+	const moves = (sessionId: string) => t.db.selectFrom('audit_event').select(['actor_id', 'details']).where('action', '=', 'rcp.session_moved').where('target_id', '=', sessionId).execute();
+
+	test('moves the date and times to today from the chosen time, keeping the duration; audited; once', async () => {
+		const ms = await freshMs();
+		const id = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, date: addDays(TODAY, 7), startTime: '12:30', endTime: '14:15' });
+		const before = await session(id);
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '08:05', [ms.id])).toEqual({ ok: true, moved: true });
+		const after = await session(id);
+		expect(after.starts_at).toEqual(parisInstant(TODAY, '08:05'));
+		expect(after.ends_at).toEqual(parisInstant(TODAY, '09:50'));
+		expect(after.status).toBe('planifiee');
+		expect(await moves(id)).toEqual([{ actor_id: user(CLAIRE), details: { from: before.starts_at.toISOString(), to: after.starts_at.toISOString() } }]);
+		// Already today: a second move changes nothing and is not audited again.
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '10:00', [ms.id])).toEqual({ ok: true, moved: false });
+		expect((await session(id)).starts_at).toEqual(parisInstant(TODAY, '08:05'));
+		expect(await moves(id)).toHaveLength(1);
+		// Only a planned session of this microstructure moves.
+		const cancelled = await plannedSession(ms, addDays(TODAY, 3));
+		expect(await cancelSession(t.db, ctx(CLAIRE), ms, cancelled)).toBe(true);
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, cancelled, '08:00', [ms.id])).toEqual({ ok: false, error: 'Seule une RCP planifiée peut être déplacée.' });
+		const elsewhere = await freshMs();
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), elsewhere, await plannedSession(ms, addDays(TODAY, 4)), '08:00', [])).toEqual({ ok: false, error: 'RCP introuvable.' });
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, 'nope', '08:00', [])).toEqual({ ok: false, error: 'RCP introuvable.' });
+	});
+
+	test('refuses a slot that overlaps another RCP of the microstructure or of another one the person works in, and changes nothing', async () => {
+		const ms = await freshMs();
+		const other = await freshMs();
+		await createSession(t.db, ctx(CLAIRE), ms, { ...slot, title: 'RCP du jour', date: TODAY, startTime: '12:30', endTime: '14:00' });
+		await createSession(t.db, ctx(CLAIRE), other, { ...slot, title: 'RCP voisine', date: TODAY, startTime: '16:00', endTime: '17:00' });
+		const id = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, date: addDays(TODAY, 6), startTime: '09:00', endTime: '10:30' });
+		const before = await session(id);
+		const refused = await moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '13:00', [ms.id, other.id]);
+		expect(refused).toEqual({ ok: false, error: `Ce créneau chevauche «\u00a0RCP du jour\u00a0» (MSP d'essai RCP ${msCount - 1}, 12h30–14h00)\u00a0: choisissez une autre heure.` });
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '15:00', [ms.id, other.id])).toMatchObject({ ok: false, error: expect.stringContaining('RCP voisine') });
+		expect((await session(id)).starts_at).toEqual(before.starts_at);
+		expect(await moves(id)).toEqual([]);
+		// Ending when the other starts is no clash; nor is an RCP of a microstructure outside the scope.
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '14:30', [ms.id])).toEqual({ ok: true, moved: true });
+		expect((await session(id)).ends_at).toEqual(parisInstant(TODAY, '16:00'));
+	});
+
+	test('a burst of clicks moves once; two sessions moved at once into the same slot: one of them', async () => {
+		const ms = await freshMs();
+		const id = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, date: addDays(TODAY, 7), startTime: '12:30', endTime: '14:00' });
+		const burst = await Promise.all(Array.from({ length: 6 }, () => moveSessionToToday(t.db, ctx(CLAIRE), ms, id, '07:00', [ms.id])));
+		expect(burst.filter((r) => r.ok && r.moved)).toHaveLength(1);
+		expect(burst.every((r) => r.ok)).toBe(true);
+		expect(await moves(id)).toHaveLength(1);
+		expect((await session(id)).starts_at).toEqual(parisInstant(TODAY, '07:00'));
+
+		const a = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, date: addDays(TODAY, 8), startTime: '12:30', endTime: '14:00' });
+		const b = await createSession(t.db, ctx(CLAIRE), ms, { ...slot, date: addDays(TODAY, 9), startTime: '12:30', endTime: '14:00' });
+		const both = await Promise.all([a, b].map((s) => moveSessionToToday(t.db, ctx(CLAIRE), ms, s, '10:00', [ms.id])));
+		expect(both.filter((r) => r.ok)).toHaveLength(1);
+		expect(both.filter((r) => !r.ok)).toHaveLength(1);
+	});
+
+	test("a series' session moved to today keeps its occurrence: the series does not plan it again", async () => {
+		const ms = await freshMs();
+		// Two or three days ahead, whichever is not a Sunday (series run Monday to Saturday).
+		const weekdayOf = (date: string) => ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'][new Date(`${date}T12:00:00Z`).getUTCDay()];
+		const day = weekdayOf(addDays(TODAY, 2)) === 'SU' ? addDays(TODAY, 3) : addDays(TODAY, 2);
+		const weekday = weekdayOf(day);
+		const seriesId = await createSeries(t.db, ctx(CLAIRE), ms, { ...slot, rrule: `FREQ=WEEKLY;BYDAY=${weekday}`, startsOn: TODAY, untilOn: addDays(TODAY, 30), startTime: '12:30', endTime: '14:00' });
+		const sessions = () => t.db.selectFrom('rcp_session').select(['id', 'starts_at']).where('series_id', '=', seriesId).orderBy('starts_at').execute();
+		const planned = await sessions();
+		expect(planned[0].starts_at).toEqual(parisInstant(day, '12:30'));
+		expect(await moveSessionToToday(t.db, ctx(CLAIRE), ms, planned[0].id, '11:00', [ms.id])).toEqual({ ok: true, moved: true });
+		expect(await materialiseSeries(t.db, seriesId)).toBe(0);
+		const now = await sessions();
+		expect(now).toHaveLength(planned.length);
+		expect(now[0]).toEqual({ id: planned[0].id, starts_at: parisInstant(TODAY, '11:00') });
 	});
 });

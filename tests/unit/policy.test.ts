@@ -4,13 +4,21 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sql } from 'kysely';
 import {
 	can,
+	canResetSecondFactor,
 	docAccess,
+	docDecision,
 	loadActor,
+	mayAskToJoinTeam,
+	ppsAccess,
+	ppsDecision,
+	rcpNotesDecision,
 	requiresTwoFactor,
 	roomAccess,
 	type Action,
 	type Actor,
-	type DocAccess
+	type DocAccess,
+	type DocDecision,
+	type PatientRef
 } from '../../src/lib/server/access/policy.ts';
 import { NET1, NET2, A, B, C, UNKNOWN_MS, MS, resolveMs, uid, ACTORS, ACTOR_KEYS, ms, net, NETWORK_IDS, type MsKey, type ActorKey, type PerMs, type PerNet } from '../helpers/policy-fixture.ts';
 import { createTestDb, type TestDb } from '../helpers/db.ts';
@@ -196,6 +204,20 @@ describe('can: patient actions', () => {
 	});
 });
 
+// The RCP schedule (full matrix in rcp-policy.test.ts) widens RCP viewing by the secretariat of the
+// microstructure and nobody else: whoever reads it without viewing the RCPs reads no patient there.
+describe('can: rcp.schedule.read adds the secretariat and nothing else', () => {
+	const rows = ACTOR_KEYS.flatMap((actor) => (['A', 'B', 'C'] as MsKey[]).map((m) => ({ actor, ms: m })));
+	test.each(rows)('$actor on $ms', ({ actor, ms: m }) => {
+		const a = ACTORS[actor];
+		const schedule = can(a, 'rcp.schedule.read', { microstructure: MS[m] });
+		const view = can(a, 'rcp.view', { microstructure: MS[m] });
+		const secretariat = a.microstructures.some((x) => x.id === MS[m].id && x.role === 'secretariat');
+		expect(schedule).toBe(view || secretariat);
+		if (schedule && !view) expect(can(a, 'patient.read', { microstructure: MS[m] })).toBe(false);
+	});
+});
+
 describe('can: network actions', () => {
 	test.each(netRows(NETWORK_VIEW))('network.view: $actor on $network → $expected', ({ actor, network, expected }) => {
 		expect(can(ACTORS[actor], 'network.view', { networkId: NETWORK_IDS[network] })).toBe(expected);
@@ -205,6 +227,9 @@ describe('can: network actions', () => {
 	});
 	test.each(netRows(NETWORK_ADMINISTER))('network.audit: $actor on $network → $expected', ({ actor, network, expected }) => {
 		expect(can(ACTORS[actor], 'network.audit', { networkId: NETWORK_IDS[network] })).toBe(expected);
+	});
+	test.each(netRows(NETWORK_ADMINISTER))('user.reset_second_factor: $actor on $network → $expected', ({ actor, network, expected }) => {
+		expect(can(ACTORS[actor], 'user.reset_second_factor', { networkId: NETWORK_IDS[network] })).toBe(expected);
 	});
 	test.each(ACTOR_KEYS.map((actor) => ({ actor, expected: NETWORK_CREATE[actor] })))(
 		'network.create: $actor → $expected',
@@ -223,9 +248,10 @@ describe('can: a resource of the wrong kind is always refused', () => {
 		'patient.write',
 		'patient.nir',
 		'patient.access_log',
-		'patient.anonymise'
+		'patient.anonymise',
+		'rcp.schedule.read'
 	];
-	const networkActions: Action[] = ['network.view', 'network.manage', 'network.audit'];
+	const networkActions: Action[] = ['network.view', 'network.manage', 'network.audit', 'user.reset_second_factor'];
 	test.each(ACTOR_KEYS)('%s', (key) => {
 		const actor = ACTORS[key];
 		for (const action of microstructureActions) {
@@ -258,6 +284,10 @@ describe('can: rights are additive and do not leak between places', () => {
 		};
 		expect(can(actor, 'microstructure.manage_members', { microstructure: A })).toBe(false);
 		expect(can(actor, 'microstructure.manage_members', { microstructure: C })).toBe(true);
+		// The secretariat's schedule of A is no window on A's patients.
+		expect(can(actor, 'rcp.schedule.read', { microstructure: A })).toBe(true);
+		expect(can(actor, 'patient.read', { microstructure: A })).toBe(false);
+		expect(can(actor, 'rcp.view', { microstructure: A })).toBe(false);
 		expect(can(actor, 'microstructure.view', { microstructure: B })).toBe(false);
 		expect(can(actor, 'network.view', { networkId: NET1 })).toBe(false);
 		expect(can(actor, 'network.manage', { networkId: NET2 })).toBe(false);
@@ -331,6 +361,83 @@ describe('docAccess: ms-notes documents', () => {
 	});
 });
 
+// ---------------------------------------------------------------------------------------------
+// The PPS, and why a document is read-only: the decision carries the reason the page shows.
+// ---------------------------------------------------------------------------------------------
+
+const rw: DocDecision = { access: 'rw', reason: null };
+const none: DocDecision = { access: 'none', reason: null };
+const roFor = (reason: DocDecision['reason']): DocDecision => ({ access: 'ro', reason });
+
+/** Patients: in A with the GP as care team, the same one after leaving, in B with no team, in C. */
+const PATIENTS: Record<string, PatientRef> = {
+	inA: { microstructure: A, careTeam: [uid(1)], closed: false },
+	leftA: { microstructure: A, careTeam: [uid(1)], closed: true },
+	inB: { microstructure: B, careTeam: [], closed: false },
+	inC: { microstructure: C, careTeam: [uid(1), uid(2)], closed: false }
+};
+
+const PPS_DECISION: Record<ActorKey, Record<keyof typeof PATIENTS, DocDecision>> = {
+	gp: { inA: rw, leftA: roFor('patient_left'), inB: none, inC: none },
+	// A clinician of the microstructure outside the care team reads, and may ask to join it.
+	psychologist: { inA: roFor('not_in_team'), leftA: roFor('patient_left'), inB: roFor('not_in_team'), inC: none },
+	secretariat: { inA: none, leftA: none, inB: none, inC: none },
+	msCoordination: { inA: roFor('not_in_team'), leftA: roFor('patient_left'), inB: none, inC: none },
+	// The network's coordinators read every plan of their network; they are in no care team.
+	networkMedical: { inA: roFor('network_coordination'), leftA: roFor('patient_left'), inB: roFor('network_coordination'), inC: none },
+	networkAdministrative: { inA: roFor('network_coordination'), leftA: roFor('patient_left'), inB: roFor('network_coordination'), inC: none },
+	networkAdmin: { inA: none, leftA: none, inB: none, inC: none },
+	platformAdmin: { inA: none, leftA: none, inB: none, inC: none },
+	outsider: { inA: none, leftA: none, inB: none, inC: none }
+};
+
+describe('ppsDecision: access and why it is read-only', () => {
+	const rows = ACTOR_KEYS.flatMap((actor) => Object.keys(PATIENTS).map((patient) => ({ actor, patient, expected: PPS_DECISION[actor][patient as keyof typeof PATIENTS] })));
+	test.each(rows)('$actor on the plan of $patient → $expected.access ($expected.reason)', async ({ actor, patient, expected }) => {
+		const ref = PATIENTS[patient];
+		expect(ppsDecision(ACTORS[actor], ref)).toEqual(expected);
+		expect(ppsAccess(ACTORS[actor], ref)).toBe(expected.access);
+		// The live layer decides by document name through the same rule.
+		expect(await docDecision(ACTORS[actor], `pps:${'a'.repeat(8)}-aaaa-4aaa-8aaa-${'a'.repeat(12)}`, resolveMs, async () => ref)).toEqual(expected);
+		// "Demander l'accès" is offered exactly when joining the care team would lift the read-only.
+		expect(mayAskToJoinTeam(ppsDecision(ACTORS[actor], ref))).toBe(expected.reason === 'not_in_team');
+	});
+
+	test('a member of the care team of a patient of another network gets nothing', () => {
+		const stranger: PatientRef = { microstructure: C, careTeam: [ACTORS.gp.userId], closed: false };
+		expect(ppsDecision(ACTORS.gp, stranger)).toEqual(none);
+	});
+});
+
+const NOTES_DECISION: Record<ActorKey, Record<MsKey, DocDecision>> = {
+	gp: { A: rw, B: none, C: none },
+	psychologist: { A: rw, B: rw, C: none },
+	secretariat: { A: roFor('secretariat'), B: none, C: none },
+	msCoordination: { A: rw, B: none, C: none },
+	networkMedical: { A: rw, B: rw, C: none },
+	networkAdministrative: { A: rw, B: rw, C: none },
+	networkAdmin: { A: roFor('administration'), B: roFor('administration'), C: none },
+	platformAdmin: { A: roFor('administration'), B: roFor('administration'), C: roFor('administration') },
+	outsider: { A: none, B: none, C: none }
+};
+
+describe('docDecision: ms-notes documents say why they are read-only', () => {
+	const rows = ACTOR_KEYS.flatMap((actor) => (['A', 'B', 'C'] as MsKey[]).map((m) => ({ actor, ms: m, expected: NOTES_DECISION[actor][m] })));
+	test.each(rows)('$actor on ms-notes:$ms → $expected.access ($expected.reason)', async ({ actor, ms: m, expected }) => {
+		expect(await docDecision(ACTORS[actor], `ms-notes:${MS[m].id}`, resolveMs)).toEqual(expected);
+		// Same access as the matrix above: the reason adds to the decision, never changes it.
+		expect(expected.access).toBe(NOTES_ACCESS[actor][m]);
+		expect(mayAskToJoinTeam(expected)).toBe(false);
+	});
+
+	test('an RCP’s case notes are read-only once the session is over, and say so', () => {
+		const ITEM = 'e1e1e1e1-e1e1-4e1e-8e1e-e1e1e1e1e1e1';
+		for (const status of ['planifiee', 'en_cours'] as const) expect(rcpNotesDecision(ACTORS.gp, { microstructure: A, status, guestItems: null }, ITEM)).toEqual(rw);
+		for (const status of ['cloturee', 'annulee'] as const) expect(rcpNotesDecision(ACTORS.gp, { microstructure: A, status, guestItems: null }, ITEM)).toEqual(roFor('session_closed'));
+		expect(rcpNotesDecision(ACTORS.secretariat, { microstructure: A, status: 'cloturee', guestItems: null }, ITEM)).toEqual(none);
+	});
+});
+
 describe('roomAccess', () => {
 	const rows = ACTOR_KEYS.flatMap((actor) =>
 		(['A', 'B', 'C'] as MsKey[]).map((m) => ({ actor, ms: m, expected: MICROSTRUCTURE_VIEW[actor][m] }))
@@ -382,6 +489,29 @@ describe('requiresTwoFactor', () => {
 			expect(requiresTwoFactor(ACTORS[actor])).toBe(expected);
 		}
 	);
+});
+
+describe('canResetSecondFactor', () => {
+	// A person of net1 (a GP of A), of net2 only (in C), a platform administrator, and net1's admin.
+	const gpOfNet1 = { userId: uid(1), platformAdmin: false, networkIds: [NET1] };
+	const personOfNet2 = { userId: uid(30), platformAdmin: false, networkIds: [NET2] };
+	const platform = { userId: uid(8), platformAdmin: true, networkIds: [] };
+	const otherPlatform = { userId: uid(31), platformAdmin: true, networkIds: [NET1] };
+	const adminOfNet1 = { userId: uid(7), platformAdmin: false, networkIds: [NET1] };
+	test.each([
+		['networkAdmin', gpOfNet1, true],
+		['networkAdmin', personOfNet2, false],
+		['networkAdmin', otherPlatform, false],
+		['networkAdmin', adminOfNet1, false],
+		['networkMedical', gpOfNet1, false],
+		['msCoordination', gpOfNet1, false],
+		['platformAdmin', personOfNet2, true],
+		['platformAdmin', otherPlatform, true],
+		['platformAdmin', platform, false],
+		['outsider', gpOfNet1, false]
+	] as const)('%s on %o → %s', (actor, target, expected) => {
+		expect(canResetSecondFactor(ACTORS[actor], { ...target, networkIds: [...target.networkIds] })).toBe(expected);
+	});
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -474,5 +604,140 @@ describe('loadActor', () => {
 		expect(await loadActor(t.db, admin)).toEqual({ userId: admin, platformAdmin: true, microstructures: [], networks: [] });
 		const ghost = '99999999-9999-4999-8999-999999999999';
 		expect(await loadActor(t.db, ghost)).toEqual({ userId: ghost, platformAdmin: false, microstructures: [], networks: [] });
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Booking: appointments (booking.read, booking.book, booking.mark_attendance).
+// ---------------------------------------------------------------------------------------------
+
+// The agenda and booking: the care team, the secretariat (it answers the patients' calls) and the
+// coordinators; never a bare administrator or the platform administrator.
+const BOOKING_READ_BOOK: Record<ActorKey, PerMs> = {
+	gp: ms(true, false, false),
+	psychologist: ms(true, true, false),
+	secretariat: ms(true, false, false),
+	msCoordination: ms(true, false, false),
+	networkMedical: ms(true, true, false),
+	networkAdministrative: ms(true, true, false),
+	networkAdmin: ms(false, false, false),
+	platformAdmin: ms(false, false, false),
+	outsider: ms(false, false, false)
+};
+
+// Whether the patient came: the appointment's own professional where they work, or the coordination.
+const MARK_OWN_ATTENDANCE: Record<ActorKey, PerMs> = {
+	gp: ms(true, false, false),
+	psychologist: ms(true, true, false),
+	secretariat: ms(false, false, false),
+	msCoordination: ms(true, false, false),
+	networkMedical: ms(true, true, false),
+	networkAdministrative: ms(true, true, false),
+	networkAdmin: ms(false, false, false),
+	platformAdmin: ms(false, false, false),
+	outsider: ms(false, false, false)
+};
+
+// Someone else's appointment: the coordination only (a colleague of the team cannot say it).
+const MARK_OTHERS_ATTENDANCE: Record<ActorKey, PerMs> = {
+	gp: ms(false, false, false),
+	psychologist: ms(false, false, false),
+	secretariat: ms(false, false, false),
+	msCoordination: ms(true, false, false),
+	networkMedical: ms(true, true, false),
+	networkAdministrative: ms(true, true, false),
+	networkAdmin: ms(false, false, false),
+	platformAdmin: ms(false, false, false),
+	outsider: ms(false, false, false)
+};
+
+describe('can: booking actions (appointments)', () => {
+	const rows = (['booking.read', 'booking.book'] as Action[]).flatMap((action) => msRows(BOOKING_READ_BOOK).map((row) => ({ action, ...row })));
+	test.each(rows)('$action: $actor on $ms → $expected', ({ action, actor, ms: m, expected }) => {
+		expect(can(ACTORS[actor], action, { microstructure: MS[m] })).toBe(expected);
+	});
+	test.each(msRows(MARK_OWN_ATTENDANCE))('booking.mark_attendance, own appointment: $actor on $ms → $expected', ({ actor, ms: m, expected }) => {
+		expect(can(ACTORS[actor], 'booking.mark_attendance', { microstructure: MS[m], professionalId: ACTORS[actor].userId })).toBe(expected);
+	});
+	test.each(msRows(MARK_OTHERS_ATTENDANCE))("booking.mark_attendance, someone else's appointment: $actor on $ms → $expected", ({ actor, ms: m, expected }) => {
+		expect(can(ACTORS[actor], 'booking.mark_attendance', { microstructure: MS[m], professionalId: uid(99) })).toBe(expected);
+		// Without the professional: never (the rule needs to know whose appointment it is).
+		if (!ACTORS[actor].microstructures.some((x) => x.id === MS[m].id && x.role === 'coordination') && !ACTORS[actor].networks.some((n) => n.id === MS[m].networkId && n.role !== 'admin')) {
+			expect(can(ACTORS[actor], 'booking.mark_attendance', { microstructure: MS[m] })).toBe(false);
+		}
+	});
+	test('the secretariat books and reads the agenda but never reads a patient record', () => {
+		expect(can(ACTORS.secretariat, 'booking.book', { microstructure: A })).toBe(true);
+		expect(can(ACTORS.secretariat, 'patient.read', { microstructure: A })).toBe(false);
+	});
+	test.each(['booking.read', 'booking.book', 'booking.mark_attendance'] as Action[])('%s with a resource of the wrong kind is refused', (action) => {
+		expect(can(ACTORS.networkMedical, action, { networkId: NET1 })).toBe(false);
+		expect(can(ACTORS.psychologist, action, { professionalId: ACTORS.psychologist.userId, networkIds: [NET1] })).toBe(false);
+		expect(can(ACTORS.gp, action, {})).toBe(false);
+	});
+});
+
+// Permanences, rooms and absences (booking/permanences.ts, rooms.ts, absences.ts). The professional
+// keeps control of their own availability, which the coordination plans with them; the secretariat
+// books rooms but does not set anyone's permanences; absences follow the professional across the
+// networks they work in.
+describe('can: permanences, rooms and absences', () => {
+	const PSY = ACTORS.psychologist.userId;
+	const PERMANENCE_MANAGE_OF_PSY: Record<ActorKey, PerMs> = {
+		gp: ms(false, false, false),
+		psychologist: ms(true, true, false),
+		secretariat: ms(false, false, false),
+		msCoordination: ms(true, false, false),
+		networkMedical: ms(true, true, false),
+		networkAdministrative: ms(true, true, false),
+		networkAdmin: ms(false, false, false),
+		platformAdmin: ms(false, false, false),
+		outsider: ms(false, false, false)
+	};
+	const ROOM_MANAGE: Record<ActorKey, PerMs> = {
+		gp: ms(false, false, false),
+		psychologist: ms(false, false, false),
+		secretariat: ms(true, false, false),
+		msCoordination: ms(true, false, false),
+		networkMedical: ms(true, true, false),
+		networkAdministrative: ms(true, true, false),
+		networkAdmin: ms(false, false, false),
+		platformAdmin: ms(false, false, false),
+		outsider: ms(false, false, false)
+	};
+	const ABSENCE_MANAGE_OF_PSY: Record<ActorKey, PerNet> = {
+		gp: net(false, false),
+		psychologist: net(true, true),
+		secretariat: net(false, false),
+		msCoordination: net(false, false),
+		networkMedical: net(true, false),
+		networkAdministrative: net(true, false),
+		networkAdmin: net(false, false),
+		platformAdmin: net(false, false),
+		outsider: net(false, false)
+	};
+	for (const actor of ACTOR_KEYS) {
+		for (const key of ['A', 'B', 'C'] as MsKey[]) {
+			test(`permanence.manage of the psychologist: ${actor} in ${key}`, () => {
+				expect(can(ACTORS[actor], 'permanence.manage', { microstructure: MS[key], professionalId: PSY })).toBe(PERMANENCE_MANAGE_OF_PSY[actor][key]);
+			});
+			test(`room.manage: ${actor} in ${key}`, () => {
+				expect(can(ACTORS[actor], 'room.manage', { microstructure: MS[key] })).toBe(ROOM_MANAGE[actor][key]);
+			});
+		}
+		for (const n of ['net1', 'net2'] as const) {
+			test(`absence.manage of the psychologist working in ${n}: ${actor}`, () => {
+				expect(can(ACTORS[actor], 'absence.manage', { professionalId: PSY, networkIds: [NETWORK_IDS[n]] })).toBe(ABSENCE_MANAGE_OF_PSY[actor][n]);
+			});
+		}
+	}
+	test('a professional manages no one else’s permanences, and nobody manages a professional left unnamed but the coordination', () => {
+		expect(can(ACTORS.psychologist, 'permanence.manage', { microstructure: A, professionalId: ACTORS.gp.userId })).toBe(false);
+		expect(can(ACTORS.psychologist, 'permanence.manage', { microstructure: A })).toBe(false);
+		expect(can(ACTORS.msCoordination, 'permanence.manage', { microstructure: A })).toBe(true);
+		expect(can(ACTORS.psychologist, 'absence.manage', { professionalId: ACTORS.gp.userId, networkIds: [NET1] })).toBe(false);
+		// The wrong kind of resource is refused.
+		expect(can(ACTORS.networkMedical, 'absence.manage', { microstructure: A, professionalId: PSY })).toBe(false);
+		expect(can(ACTORS.networkMedical, 'room.manage', { networkId: NET1 })).toBe(false);
 	});
 });

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import * as Y from 'yjs';
-import { diff, list, meta, newItem, project, projectionProblems, restore, LIMITS } from '../../src/lib/pps/model.ts';
+import { diff, list, meta, newItem, project, projectionProblems, restore, upgrade, LIMITS } from '../../src/lib/pps/model.ts';
 
 function sample(): Y.Doc {
 	const doc = new Y.Doc();
@@ -49,4 +49,39 @@ test('limits are reported in French', () => {
 	p.actions = Array.from({ length: LIMITS.items + 1 }, (_, i) => ({ id: String(i), what: 'x', owner: '', due: '', status: 'a_faire' }));
 	p.evaluation = 'x'.repeat(LIMITS.field + 1);
 	expect(projectionProblems(p)).toEqual(["Trop d'éléments (actions).", 'Texte trop long.']);
+});
+
+test('free-text fields are Y.Texts; an older document holding plain strings is upgraded in one edit', () => {
+	const doc = sample();
+	expect(list(doc, 'actions').get(0).get('what')).toBeInstanceOf(Y.Text);
+	expect(meta(doc).get('evaluation')).toBe('Consommation déclarée'); // set as a string by sample()
+	const before = project(doc);
+	let edits = 0;
+	doc.on('update', () => edits++);
+	expect(upgrade(doc)).toBe(true);
+	expect(edits).toBe(1);
+	expect(meta(doc).get('evaluation')).toBeInstanceOf(Y.Text);
+	expect(project(doc)).toEqual(before);
+	expect(upgrade(doc)).toBe(false);
+	// Choices, dates and people stay plain strings.
+	expect(typeof list(doc, 'actions').get(0).get('status')).toBe('string');
+	const restored = new Y.Doc();
+	restore(restored, before);
+	expect(list(restored, 'actions').get(0).get('what')).toBeInstanceOf(Y.Text);
+	expect(project(restored)).toEqual(before);
+});
+
+test('two people typing in the same free-text field keep their words together', () => {
+	const a = sample();
+	const b = new Y.Doc();
+	Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
+	const textA = list(a, 'objectives').get(0).get('text') as Y.Text;
+	const textB = list(b, 'objectives').get(0).get('text') as Y.Text;
+	for (const ch of ' alpha one two') textA.insert(textA.length, ch);
+	for (const ch of ' bravo four five') textB.insert(textB.length, ch);
+	Y.applyUpdate(a, Y.encodeStateAsUpdate(b));
+	Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
+	expect(textA.toString()).toBe(textB.toString());
+	expect(textA.toString()).toContain(' alpha one two');
+	expect(textA.toString()).toContain(' bravo four five');
 });

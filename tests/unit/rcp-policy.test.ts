@@ -37,6 +37,20 @@ const RCP_VIEW_ORGANISE: Record<ActorKey, PerMs> = {
 	outsider: ms(false, false, false)
 };
 
+// The schedule (dates, places, visio link, status): whoever takes part, and the microstructure's
+// secretariat, which books the rooms; it names no patient. Not a bare administrator.
+const RCP_SCHEDULE_READ: Record<ActorKey, PerMs> = {
+	gp: ms(true, false, false),
+	psychologist: ms(true, true, false),
+	secretariat: ms(true, false, false),
+	msCoordination: ms(true, false, false),
+	networkMedical: ms(true, true, false),
+	networkAdministrative: ms(true, true, false),
+	networkAdmin: ms(false, false, false),
+	platformAdmin: ms(false, false, false),
+	outsider: ms(false, false, false)
+};
+
 // The microstructure's own template: its coordination, the network's coordinators and
 // administrators (a template names no patient).
 const RCP_TEMPLATE: Record<ActorKey, PerMs> = {
@@ -71,6 +85,7 @@ function msRows(matrix: Record<ActorKey, PerMs>) {
 describe('can: RCP actions', () => {
 	const table: [Action, Record<ActorKey, PerMs>][] = [
 		['rcp.view', RCP_VIEW_ORGANISE],
+		['rcp.schedule.read', RCP_SCHEDULE_READ],
 		['rcp.organise', RCP_VIEW_ORGANISE],
 		['rcp.template', RCP_TEMPLATE]
 	];
@@ -86,7 +101,7 @@ describe('can: RCP actions', () => {
 
 	test.each(ACTOR_KEYS)('%s: a resource of the wrong kind is refused', (key) => {
 		const actor = ACTORS[key];
-		for (const action of ['rcp.view', 'rcp.organise', 'rcp.template'] as Action[]) {
+		for (const action of ['rcp.view', 'rcp.schedule.read', 'rcp.organise', 'rcp.template'] as Action[]) {
 			expect(can(actor, action), `${action} without resource`).toBe(false);
 			expect(can(actor, action, { networkId: NET1 }), `${action} on a network`).toBe(false);
 		}
@@ -102,7 +117,9 @@ describe('can: RCP actions', () => {
 			networks: [{ id: NET2, role: 'coordination_medicale' }]
 		};
 		expect(can(actor, 'rcp.view', { microstructure: A })).toBe(false);
+		expect(can(actor, 'rcp.schedule.read', { microstructure: A })).toBe(true);
 		expect(can(actor, 'rcp.view', { microstructure: C })).toBe(true);
+		expect(can(actor, 'rcp.schedule.read', { microstructure: B })).toBe(false);
 		expect(can(actor, 'network.rcp_template', { networkId: NET1 })).toBe(false);
 		expect(can(actor, 'network.rcp_template', { networkId: NET2 })).toBe(true);
 	});

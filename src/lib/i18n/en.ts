@@ -1,5 +1,9 @@
 // English translation of fr.ts; keys and structure must match exactly.
 import type { Messages } from './fr.ts';
+import { permanences } from './en/permanences.ts';
+import { appointments } from './en/appointments.ts';
+import { reminders } from './en/reminders.ts';
+import { messaging } from './en/messages.ts';
 
 export const en: Messages = {
 	app: { name: 'Microstructures', tagline: 'The shared workspace for medical microstructures' },
@@ -49,8 +53,11 @@ export const en: Messages = {
 		submit: 'Sign in',
 		submitting: 'Signing in…',
 		invalid: 'Incorrect email address or password.',
-		throttledAccount: 'Too many attempts for this account. Please try again in 15 minutes.',
-		throttledIp: 'Too many attempts from this connection. Please try again in 15 minutes.',
+		throttledAccountIp: 'Too many attempts for this account from this connection. Please try again in {delay}.',
+		throttledIp: 'Too many attempts from this connection. Please try again in {delay}.',
+		throttledAccount:
+			'Too many attempts for this account from unknown devices. Please try again in {delay}, or from a browser you have signed in with before.',
+		throttledDevice: 'Too many attempts from this browser. Please try again in {delay}.',
 		loggedOut: 'You have been signed out.'
 	},
 	twoFactor: {
@@ -59,7 +66,8 @@ export const en: Messages = {
 		code: '6-digit code',
 		submit: 'Verify',
 		invalidCode: 'Incorrect or expired code.',
-		throttled: 'Too many incorrect codes. Please try again in 15 minutes.',
+		throttled: 'Too many incorrect codes. Please try again in {delay}.',
+		replayed: 'This code has already been used. Wait for the next code from your app.',
 		useRecovery: 'Use a recovery code',
 		recoveryCode: 'Recovery code',
 		recoverySubmit: 'Use this code',
@@ -73,15 +81,89 @@ export const en: Messages = {
 		recoveryTitle: 'Your recovery codes',
 		recoveryIntro: 'Each code can be used once if you lose your phone. Keep them somewhere safe: they will not be shown again.',
 		recoveryDone: 'I have saved my codes, continue',
-		qrAlt: 'Enrolment QR code'
+		qrAlt: 'Enrolment QR code',
+		emailStepTitle: 'Step 1 of 2: confirm your email address',
+		emailStepIntro: 'Before linking an authenticator app to your account, confirm that {email} is your address.',
+		sendCode: 'Email me a code',
+		resendCode: 'Send a new code',
+		codeSent: 'A 6-digit code has been sent to {email}. It is valid for 10 minutes.',
+		codeSentDemo: 'Demo: no mail server is configured, the message is shown in the server console (demo mailbox).',
+		emailCode: 'Code received by email',
+		checkCode: 'Confirm my address',
+		invalidEmailCode: 'Incorrect, expired or already used code.',
+		noMail:
+			'No mail server is configured: the code cannot be sent to you. A mail server (SMTP_URL) is required; meanwhile an administrator of your network can reset your verification or give you an activation code to enter below.',
+		adminCodeHint: 'Did an administrator give you an activation code? Enter it here.',
+		mailFailed: 'The email could not be sent. Try again in a few minutes, or ask an administrator of your network for an activation code.',
+		sendThrottled: 'Too many codes sent. Please try again in {delay}.',
+		totpStepTitle: 'Step 2 of 2: your authenticator app',
+		alreadyEnrolled: 'An authenticator app has already been linked to this account from another session. Please sign in again.'
+	},
+	mail: {
+		enrolmentSubject: 'Your Microstructures verification code',
+		enrolmentBody:
+			"Hello {name},\n\nHere is your code to enable two-step verification on Microstructures:\n\n{code}\n\nIt is valid for {minutes} minutes and can be used once.\n\nIf you did not ask for it, someone knows your password: change it as soon as possible and tell your network's administrator.\n"
 	},
 	home: {
 		title: 'Hello {name}',
+		today: 'Today, {date}',
 		intro: 'Your microstructures',
 		empty: 'You are not a member of any microstructure yet.',
 		emptyHelp: 'Ask your coordination team to invite you.',
 		open: 'Open',
-		network: 'Network'
+		network: 'Network',
+		networkLine: 'Network: {name}',
+		sectionError: 'This part of the page could not be loaded. Reload the page in a moment.',
+		rcp: {
+			title: 'My MDT meetings this week',
+			help: 'Today and the next 7 days, in all your microstructures.',
+			empty: 'No meeting today or in the next 7 days.',
+			today: 'Today',
+			later: 'In the next 7 days',
+			all: 'All my meetings'
+		},
+		todo: {
+			title: 'To do',
+			empty: 'Nothing to do for now.',
+			count: '{n} to do',
+			actions: 'Actions decided in meetings',
+			more: 'and {n} more',
+			all: 'See the whole list'
+		},
+		notifications: {
+			title: 'Recent notifications',
+			empty: 'No notifications.',
+			unread: 'Unread',
+			all: 'All notifications'
+		},
+		recent: {
+			title: 'Recently changed patients',
+			help: 'The latest changes in the records you may read.',
+			empty: 'No recent change in these records.',
+			event: '{event} on {date}',
+			otherEvent: 'Record changed'
+		},
+		include: {
+			title: 'New patient',
+			help: 'During the consultation: the patient, their consent, their referral.',
+			in: 'In {ms}'
+		},
+		coordination: {
+			title: 'Microstructures you coordinate',
+			live: 'Meeting in progress: {title}',
+			join: 'Join',
+			renewals: 'Renewals to do',
+			firstContacts: 'First contacts waiting',
+			rcpOverdue: 'Patients without a meeting for more than 90 days',
+			nothing: 'Nothing pending.',
+			open: 'Open {ms}'
+		},
+		secretariat: {
+			title: 'What you can do today',
+			notes: 'Read the team notes (read-only)',
+			schedule: 'See the meeting schedule',
+			booking: 'Booking on the permanences is coming soon.'
+		}
 	},
 	ms: {
 		members: 'Members',
@@ -95,7 +177,9 @@ export const en: Messages = {
 		rooms: 'Rooms',
 		connecting: 'Connecting…',
 		connected: 'Synchronised',
-		offline: 'Offline — reconnecting…'
+		offline: 'Offline — reconnecting…',
+		refused: 'Your last change was refused by the server: {reason} The text was reloaded from the server.',
+		dismiss: 'Close'
 	},
 	members: {
 		title: 'Members',
@@ -151,6 +235,7 @@ export const en: Messages = {
 		newPassword: 'New password (at least 10 characters)',
 		passwordChanged: 'Password changed. Your other sessions have been signed out.',
 		wrongPassword: 'Incorrect current password.',
+		passwordThrottled: 'Too many incorrect passwords. Please try again in {delay}.',
 		twoFactor: 'Two-step verification',
 		twoFactorOn: 'Enabled',
 		twoFactorOff: 'Disabled',
@@ -180,7 +265,23 @@ export const en: Messages = {
 		noNetwork: 'You do not administer any network.',
 		noMs: 'No microstructures in this network.',
 		coordination: 'Network coordination',
-		manageMembers: 'Manage members'
+		manageMembers: 'Manage members',
+		secondFactor: {
+			link: 'Two-step verification',
+			title: "Users' two-step verification",
+			intro:
+				'Someone lost their phone and their recovery codes? Reset their two-step verification: their sessions are closed and they will enable a new one at their next sign-in, after confirming their email address.',
+			email: "The person's email address",
+			search: 'Search',
+			notFound: 'No account in your networks matches this address.',
+			status: 'Two-step verification',
+			reset: 'Reset two-step verification',
+			resetConfirm: "Reset {name}'s two-step verification? Their sessions will be closed.",
+			resetDone: "{name}'s two-step verification has been reset. Their sessions have been closed.",
+			issueCode: 'Give an activation code',
+			issueCodeHelp: 'If no email can reach them: a single-use code valid for 24 hours, to pass on in person or by phone. It will not be shown again.',
+			codeIssued: 'Activation code for {name}: {code} (valid for 24 hours, single use). It will not be shown again.'
+		}
 	},
 	audit: {
 		title: 'Audit log',
@@ -199,7 +300,20 @@ export const en: Messages = {
 		unknownUser: 'Unknown',
 		next: 'Older',
 		prev: 'Newer',
+		pagination: 'Log pages',
 		actions: {
+			// Permanences, rooms and absences (booking/permanences.ts, rooms.ts, absences.ts).
+			'permanence.created': 'Permanence created',
+			'permanence.edited': 'Permanence changed from a date',
+			'permanence.ended': 'Permanence ended',
+			'permanence.occurrence_room': 'Room of one permanence date changed',
+			'room.created': 'Room added',
+			'room.renamed': 'Room renamed',
+			'room.archived': 'Room removed',
+			'site.phone_changed': 'Site phone changed',
+			'absence.created': 'Absence recorded',
+			'absence.cancelled': 'Absence cancelled',
+			'booking.to_move_read': 'Appointments to move viewed',
 			'auth.login': 'Sign-in',
 			'auth.login_failed': 'Failed sign-in',
 			'auth.logout': 'Sign-out',
@@ -210,14 +324,93 @@ export const en: Messages = {
 			'auth.2fa_verified': 'Two-factor authentication verified',
 			'auth.recovery_code_used': 'Recovery code used',
 			'auth.recovery_codes_regenerated': 'Recovery codes regenerated',
+			'auth.throttled': 'Blocked after too many attempts',
+			'auth.2fa_reset': 'Two-factor authentication reset',
+			'auth.enrolment_code_sent': 'Activation code emailed',
+			'auth.enrolment_code_used': 'Activation code accepted',
+			'auth.enrolment_code_failed': 'Activation code refused',
+			'auth.enrolment_code_issued': 'Activation code given by an administrator',
 			'membership.created': 'Membership added',
 			'membership.ended': 'Membership ended',
 			'invitation.created': 'Invitation sent',
 			'invitation.accepted': 'Invitation accepted',
 			'invitation.revoked': 'Invitation revoked',
 			'network.created': 'Network created',
-			'microstructure.created': 'Microstructure created'
-		} as Record<string, string>
+			'microstructure.created': 'Microstructure created',
+			'patient.read': 'Patient record opened',
+			'patient.list': 'Patient list viewed',
+			'patient.todo': 'To-do list viewed',
+			'patient.created': 'Patient registered',
+			'patient.updated': 'Patient record changed',
+			'patient.exported': 'Patient data exported (right of access)',
+			'patient.anonymised': 'Patient record anonymised',
+			'patient.consent_uploaded': 'Consent form uploaded',
+			'patient.nir_updated': 'Social security number changed',
+			'patient.nir_keys_rotated': 'Social security number keys rotated',
+			'patient.partner_added': 'External partner added',
+			'patient.partner_removed': 'External partner removed',
+			'patient.team_changed': 'Care team changed',
+			'patient.include': 'Inclusion',
+			'patient.reinclude': 'Re-inclusion',
+			'patient.first_contact': 'First contact recorded',
+			'patient.contact': 'Contact recorded',
+			'patient.renew': 'Renewal',
+			'patient.exit': 'End of follow-up',
+			'patient.transfer': 'Transfer to another microstructure',
+			'patient.duplicate_found': 'Possible duplicate shown at enrolment',
+			'patient.homonym_confirmed': 'Namesake confirmed at enrolment',
+			'patient.transfer_requested': 'Transfer asked from another microstructure',
+			'patient.referred': 'Referral to a professional (care team)',
+			'patient.access_requested': 'Care plan access requested',
+			'patient.access_granted': 'Care plan access granted (added to the care team)',
+			'pps.validated': 'Care plan version validated',
+			'pps.restored': 'Care plan version restored',
+			'rcp.series_created': 'Meeting series planned',
+			'rcp.session_created': 'Meeting planned',
+			'rcp.session_cancelled': 'Meeting cancelled',
+			'rcp.started': 'Meeting started',
+			'rcp.session_moved': 'Meeting moved to today',
+			'rcp.closed': 'Meeting closed',
+			'rcp.decision': 'Meeting decision recorded',
+			'rcp.guest_invited': 'Guest invited to a meeting',
+			'rcp.patient_flagged': 'Question raised for the next meeting',
+			'rcp.action_done': 'Meeting action marked as done',
+			'rcp.template_saved': 'Meeting template saved',
+			'rcp.template_reset': 'Meeting template reset',
+			'booking.booked': 'Appointment booked',
+			'booking.moved': 'Appointment moved',
+			'booking.cancelled': 'Appointment cancelled',
+			'booking.attendance': 'Appointment attendance recorded',
+			'booking.patient_appointments': 'Patient appointments viewed',
+			'booking.agenda_read': 'Appointment agenda viewed',
+			'booking.waiting_added': 'Added to the waiting list',
+			'booking.waiting_removed': 'Removed from the waiting list',
+			'booking.waiting_read': 'Waiting list viewed',
+			'calendar_feed.created': 'Private calendar link created',
+			'calendar_feed.revoked': 'Private calendar link revoked',
+			'calendar_feed.read': 'Private calendar read by a calendar app',
+			'patient.reminder_consent': 'Appointment reminder consent changed'
+		} as Record<string, string>,
+		/** An action without a label of its own (added since): never its raw code. */
+		unknownAction: 'Other recorded action',
+		targets: {
+			calendar_feed: 'Calendar link',
+			permanence: 'Permanence',
+			permanence_occurrence: 'Permanence date',
+			room: 'Room',
+			site: 'Site',
+			absence: 'Absence',
+			patient: 'Patient',
+			user: 'Account',
+			email: 'E-mail address',
+			microstructure: 'Microstructure',
+			network: 'Network',
+			invitation: 'Invitation',
+			rcp_session: 'Meeting',
+			rcp_series: 'Meeting series',
+			rcp_template: 'Meeting template'
+		} as Record<string, string>,
+		unknownTarget: 'Other object'
 	},
 	patients: {
 		fileActive: 'Active caseload',
@@ -351,13 +544,15 @@ export const en: Messages = {
 			title: 'To do',
 			intro: 'Items awaiting action from you, across all your microstructures.',
 			empty: 'Nothing to do for now.',
+			doneLabel: 'Done: {what}',
 			kinds: {
 				renewal_overdue: 'Renewal overdue',
 				renewal_due: 'Renewal coming up',
 				missing_consent: 'Consent form to upload',
 				missing_nir: 'NIR to enter',
 				no_first_contact: 'No first contact',
-				lost_to_follow_up: 'No contact for 90 days: record end of follow-up?'
+				lost_to_follow_up: 'No contact for 90 days: record end of follow-up?',
+				no_show: 'Missed appointment without notice: contact the patient again'
 			}
 		}
 	},
@@ -440,7 +635,9 @@ export const en: Messages = {
 		error: 'An error has occurred',
 		errorHelp: 'The incident has been logged. Please try again in a moment.',
 		backHome: 'Back to home',
-		formErrors: 'The form contains errors: please correct the highlighted fields.'
+		formErrors: 'The form contains errors: please correct the highlighted fields.',
+		badRequest: 'Unreadable request: it is malformed. Reload the page and try again.',
+		tooLarge: 'Request too large.'
 	},
 	rcp: {
 		title: 'MDT meetings',
@@ -449,6 +646,7 @@ export const en: Messages = {
 		overviewHelp: 'Upcoming and live meetings of all your microstructures.',
 		upcoming: 'Upcoming',
 		liveNow: 'Live',
+		noneLive: 'No meeting in progress.',
 		past: 'Closed meetings',
 		none: 'No meeting planned.',
 		noneHelp: 'Plan a series (e.g. the first Tuesday of the month) or a one-off meeting.',
@@ -490,6 +688,15 @@ export const en: Messages = {
 		quorumMet: 'Quorum reached',
 		quorumMissing: 'Missing: {list}',
 		quorumExpected: 'Expected quorum (answers)',
+		quorumExpectedMet: 'Expected quorum (answers): met',
+		quorumExpectedMissing: 'Expected quorum (answers): missing {list}',
+		connected: 'Connected: {n}',
+		schedule: 'Meeting schedule',
+		scheduleHelp: 'Dates, places and video links of your microstructure’s meetings. The agenda and the patients discussed are for the care team only.',
+		noneHelpSchedule: 'The team and the coordination plan the meetings; they will appear here.',
+		visio: 'Video call',
+		visioLinkShort: 'Video link',
+		noPlace: 'Place not set',
 		join: 'Join',
 		observe: 'Observe',
 		open: 'Open',
@@ -561,7 +768,17 @@ export const en: Messages = {
 			report: 'Minutes',
 			reportPdf: 'Minutes (PDF)',
 			notStarted: 'This meeting has not started yet.',
-			cancelledHelp: 'This meeting was cancelled.'
+			cancelledHelp: 'This meeting was cancelled.',
+			offDay: {
+				title: 'This meeting is planned on another day',
+				text: 'It is planned on {date}. Move it to today (it keeps its duration): its minutes will carry today’s date. Otherwise, started anyway, it stays dated {date}.',
+				startTime: 'Starting today at',
+				move: 'Move to today and start',
+				startAnyway: 'Start anyway',
+				moved: 'Meeting moved to today and started.',
+				notToday: 'A meeting can only be moved to today.',
+				confirm: 'This meeting is planned on {date}: confirm to start it today, or move it.'
+			}
 		},
 		live: {
 			person: 'Person',
@@ -582,6 +799,8 @@ export const en: Messages = {
 			followPointer: 'Back to the current item',
 			following: 'You follow the current item.',
 			lookingElsewhere: 'You are looking at another item.',
+			consultations: 'Consultations honoured this inclusion year',
+			consultationLine: '{profession}: {honoured} / {perYear}',
 			timer: 'Time on this case',
 			overrun: 'Over the planned time ({minutes} min)',
 			reasons: 'Why this case',
@@ -612,7 +831,13 @@ export const en: Messages = {
 			closedMoving: 'The meeting is closed: opening the minutes…',
 			noItem: 'Choose an agenda item.',
 			organisation: 'Organisational point',
-			guest: 'You are a guest: only the cases that concern you are shown.'
+			guest: 'You are a guest: only the cases that concern you are shown.',
+			attendanceHelp: 'Presence counts after 5 minutes of taking part (added up across reconnections) or when the person was taking part as a decision was made. Observers do not count. Correct the sheet before closing: the minutes say what it says.',
+			participated: '{minutes} min taking part',
+			atDecision: 'present at a decision',
+			corrected: 'corrected',
+			ppsLoading: 'Loading the care plan…',
+			ppsLoadError: 'The care plan could not be loaded. Check the connection and try again.'
 		},
 		guests: {
 			title: 'Invite a guest',
@@ -637,6 +862,7 @@ export const en: Messages = {
 			not_discussed_90: 'Not discussed for over 90 days (last on {date})',
 			renewal_due: 'Renewal due on {date}',
 			no_first_contact: 'Included on {date}, no first contact',
+			no_show: 'Missed appointment without notice on {date} (two in a row, or the first appointment)',
 			flagged: 'Question: “{question}”',
 			carried_over: 'Not reached at the meeting of {date}',
 			a_revoir: 'To review (meeting of {date})',
@@ -653,7 +879,7 @@ export const en: Messages = {
 			notes: 'Notes',
 			actionLine: '{what} — {owner}{due}',
 			due: ', by {date}',
-			closedBy: 'Closed on {date}'
+			closedBy: 'Closed at {time}'
 		},
 		flag: {
 			title: 'Question for the next meeting',
@@ -676,6 +902,72 @@ export const en: Messages = {
 			due: 'by {date}'
 		}
 	},
+	// Referral means a team (orientation → care team), duplicate patients, and why a document is read-only.
+	referral: {
+		professions: { psychologue: 'Psychologist', travailleur_social: 'Social worker' } as Record<string, string>,
+		and: 'and',
+		later: 'Choose after the enrolment',
+		nirHint: 'Optional: finds a record already registered with this NIR, and is used for billing.',
+		chooseLegend: '{profession} who will follow the patient',
+		chooseHint: 'Several work in this microstructure: choose now, or right after the enrolment.',
+		pendingTitle: 'Who should this patient be referred to?',
+		pendingText: 'Several professionals can follow them here: choose who joins the care team (the person chosen is notified).',
+		missing: 'The patient is referred to {profession}, but nobody of that profession is in the care team.',
+		submit: 'Refer',
+		none: 'No {profession} works in this microstructure: this referral cannot be followed here for now. Talk to the coordination.',
+		referred: 'Added to the care team and notified: {names}.',
+		appointmentLater: 'Book the first appointment as soon as the referral is chosen below.',
+		teamNow: 'Care team: {names}.',
+		invalid: 'Choose a person from the list.',
+		notificationTitle: 'New referral: {code}',
+		notificationBody: 'You are in this patient’s care team (referred by {by}).',
+		mine: 'In my care team'
+	},
+	duplicates: {
+		title: 'This patient may already be registered',
+		intro: 'Same name and same date of birth (ignoring accents, case, hyphens, apostrophes and the order of first and last names), or same NIR. Nothing was saved; what you typed is kept.',
+		here: 'In this microstructure',
+		line: '{name}, born {date} — {state}',
+		byNir: 'same NIR',
+		open: 'Open the record',
+		elsewhere: 'A record exists for this person in another microstructure of the network.',
+		elsewhereHelp: 'To follow them here, ask for their record to be transferred: their care team and the network coordination receive the request and can transfer it.',
+		requestTransfer: 'Ask for a transfer',
+		transferRequested: 'Transfer request sent to the team following this person and to the network coordination.',
+		transferAlready: 'A transfer request was already sent today for this person.',
+		transferNone: 'No record to transfer was found for this identity.',
+		homonym: 'It is a namesake',
+		homonymHelp: 'Only once you have checked it is another person: the enrolment is then saved, and this choice is written to the audit log.',
+		nirNoHomonym: 'The same NIR means the same person: open or transfer the existing record, or correct the NIR.',
+		changed: 'The matching records changed in the meantime: check them again.',
+		transferNotificationTitle: 'Transfer request: {code} to {ms}',
+		transferNotificationBody: '{name} ({ms}) asks for this record to be transferred.'
+	},
+	readOnly: {
+		reasons: {
+			not_in_team: 'You are not in this patient’s care team: you can read but not edit. Ask to be added.',
+			patient_left: 'The patient has left the follow-up (exited or transferred): the care plan is read-only. To edit it, re-enrol the patient from the record.',
+			network_coordination: 'The network coordination reads care plans without editing them: changes go through the care team.',
+			secretariat: 'The secretariat reads the team notes without editing them.',
+			administration: 'The network administration reads the team notes without editing them.',
+			session_closed: 'The meeting is closed: its notes are part of the minutes and can no longer change.'
+		} as Record<string, string>,
+		ask: 'Ask for access',
+		asked: 'Request sent to the care team: you will be notified once they have added you.',
+		askedOn: 'Access request sent on {date}: the care team sees it in their notifications.',
+		already: 'You already asked for access today: the care team received your request.',
+		cannotAsk: 'This request is not possible here.',
+		nobody: 'Nobody can receive this request yet: contact the microstructure’s coordination.',
+		requestTitle: 'Care plan access request: {code}',
+		requestBody: '{name} ({profession}) asks to join the care team.',
+		requests: 'Access requests',
+		requestLine: '{name} ({profession}) asks to join the care team — {date}',
+		grant: 'Add to the team',
+		granted: '{name} joined the care team.',
+		grantedTitle: 'You were added to the care team: {code}',
+		alreadyIn: '{name} is already in the care team.',
+		notEligible: 'This person cannot join this patient’s care team.'
+	},
 	notifications: {
 		title: 'Notifications',
 		none: 'No notification.',
@@ -683,6 +975,18 @@ export const en: Messages = {
 		markRead: 'Mark all as read',
 		marked: 'Notifications marked as read.'
 	},
+	render: {
+		busy: 'Server busy, please try again in a moment.',
+		timeout: 'Producing the document took too long and was stopped. Try again later; if it happens again, please report it.',
+		tooLarge: 'This document is too large to be produced.',
+		failed: 'The document could not be produced. Please try again in a moment.',
+		truncated: '[… text cut: {n} characters in all]',
+		moreItems: '… and {n} more items not printed.'
+	},
+	permanences,
+	appointments,
+	reminders,
+	messaging,
 	errors: {
 		required: 'This field is required.',
 		email: 'Invalid email address.',
@@ -695,6 +999,10 @@ export const en: Messages = {
 		adeli: 'The ADELI number has 9 digits.',
 		postalCode: '5-digit postcode.',
 		date: 'Invalid date.',
+		dateRange: 'Date outside the accepted range.',
+		time: 'Invalid time (HH:MM).',
+		invalid: 'Invalid value.',
+		characters: 'This field contains characters that are not allowed (control or badly encoded characters).',
 		birthDate: 'Invalid date of birth.',
 		phone: 'Invalid phone number.',
 		consent: 'Please indicate how consent was obtained.',

@@ -1,11 +1,20 @@
 import { fr, type Messages } from './fr.ts';
-import { en } from './en.ts';
 
 export type Locale = 'fr' | 'en';
 export const LOCALES: Locale[] = ['fr', 'en'];
 
+// English is half the weight of the dictionaries, which every page carries: the browser fetches it
+// only for those who read English (the root layout's load awaits loadMessages before rendering);
+// the server, workers and scripts have it from the start.
+let en: Messages | undefined = typeof document === 'undefined' ? (await import('./en.ts')).en : undefined;
+
 export function messages(locale: Locale): Messages {
-	return locale === 'en' ? en : fr;
+	return locale === 'en' ? (en ?? fr) : fr;
+}
+
+/** Makes `messages(locale)` answer in that language (in the browser, fetches its dictionary once). */
+export async function loadMessages(locale: Locale): Promise<void> {
+	if (locale === 'en' && !en) en = (await import('./en.ts')).en;
 }
 
 /** Fills {placeholders} in a message. */
@@ -13,9 +22,23 @@ export function fill(message: string, values: Record<string, string | number>): 
 	return message.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? `{${key}}`));
 }
 
+/** A date in words ("1er février 2026"); French writes the first day of a month "1er". */
 export function formatDate(value: string | Date, locale: Locale): string {
 	const date = typeof value === 'string' ? new Date(`${value.slice(0, 10)}T12:00:00`) : value;
-	return date.toLocaleDateString(locale === 'en' ? 'en-GB' : 'fr-FR', { day: 'numeric', month: 'long', year: 'numeric' });
+	return dateInWords(date, locale, { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** The day of an instant in Paris, with its weekday ("mardi 1er février 2026"). */
+export function formatDay(value: string | Date, locale: Locale): string {
+	return dateInWords(new Date(value), locale, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' });
+}
+
+function dateInWords(date: Date, locale: Locale, options: Intl.DateTimeFormatOptions): string {
+	if (locale === 'en') return date.toLocaleDateString('en-GB', options);
+	return new Intl.DateTimeFormat('fr-FR', options)
+		.formatToParts(date)
+		.map((part) => (part.type === 'day' && part.value === '1' ? '1er' : part.value))
+		.join('');
 }
 
 export function formatDateTime(value: Date | string, locale: Locale): string {

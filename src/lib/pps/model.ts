@@ -1,7 +1,10 @@
 // The PPS (plan personnalisé de santé) as a Yjs document, shared by the browser and the server.
 // Layout: prose where prose is natural (the patient's goals, what to do if things go wrong) as
-// Tiptap/ProseMirror fragments; everything else as structured lists of Y.Maps with string fields.
+// Tiptap/ProseMirror fragments; everything else as structured lists of Y.Maps. Free-text fields are
+// Y.Texts, so two people typing in the same field merge character by character; choices, dates
+// and people are plain strings, replaced as a whole (last writer wins).
 import * as Y from 'yjs';
+import type { DocSchema, FieldRule } from '../realtime/doc-schema.ts';
 
 export const DOMAINS = [
 	'sante_addiction',
@@ -47,22 +50,99 @@ export interface PpsProjection {
 
 export const EMPTY_PROJECTION: PpsProjection = { goals: '', crisis: '', reviewDate: '', coordinator: '', evaluation: '', problems: [], objectives: [], actions: [], entretiens: [] };
 
-/** Bounds that the server enforces on every projection (a PPS is a page, not a database). */
-export const LIMITS = { items: 100, field: 2000, prose: 20_000 };
+/** Bounds that the server enforces on every update (a PPS is a page, not a database). */
+export const LIMITS = { items: 100, field: 2000, prose: 20_000, short: 200 };
 
-export function list(doc: Y.Doc, name: ListName): Y.Array<Y.Map<string>> {
-	return doc.getArray<Y.Map<string>>(name);
+/** The free-text fields, co-edited as Y.Text; every other field is a plain string. */
+export const TEXT_FIELDS: { [L in ListName]: readonly (typeof LISTS)[L][number][] } & { meta: readonly string[] } = {
+	problems: ['text'],
+	objectives: ['text'],
+	actions: ['what'],
+	entretiens: ['frequency'],
+	meta: ['evaluation']
+};
+
+const text = (max: number): FieldRule => ({ kind: 'text', max });
+const person: FieldRule = { kind: 'string', max: 80 };
+const date: FieldRule = { kind: 'string', max: 10, date: true };
+const domain: FieldRule = { kind: 'string', max: 40, values: DOMAINS };
+
+/** What the server accepts in a PPS document (checked on every update, refused as a whole). */
+export const PPS_SCHEMA: DocSchema = {
+	roots: {
+		goals: { kind: 'prose', maxChars: LIMITS.prose, maxNodes: 2000, nodes: ['paragraph', 'bulletList', 'orderedList', 'listItem', 'hardBreak'] },
+		crisis: { kind: 'prose', maxChars: LIMITS.prose, maxNodes: 2000, nodes: ['paragraph', 'bulletList', 'orderedList', 'listItem', 'hardBreak'] },
+		meta: { kind: 'map', fields: { reviewDate: date, coordinator: person, evaluation: text(LIMITS.field) } },
+		problems: { kind: 'list', maxItems: LIMITS.items, fields: { domain, text: text(LIMITS.field) } },
+		objectives: { kind: 'list', maxItems: LIMITS.items, fields: { domain, text: text(LIMITS.field) } },
+		actions: { kind: 'list', maxItems: LIMITS.items, fields: { what: text(LIMITS.field), owner: person, due: date, status: { kind: 'string', max: 20, values: ACTION_STATUSES } } },
+		entretiens: { kind: 'list', maxItems: LIMITS.items, fields: { professional: person, frequency: text(LIMITS.short) } }
+	},
+	// A maximal plan (every list full of 2,000-character texts) with its editing history fits.
+	maxBytes: 4 * 1024 * 1024
+};
+
+/** A record of the PPS (an item of a list, or `meta`): free text as Y.Text, the rest as strings. */
+export type PpsMap = Y.Map<string | Y.Text>;
+
+export function list(doc: Y.Doc, name: ListName): Y.Array<PpsMap> {
+	return doc.getArray<PpsMap>(name);
 }
 
-export function meta(doc: Y.Doc): Y.Map<string> {
-	return doc.getMap<string>('meta');
+export function meta(doc: Y.Doc): PpsMap {
+	return doc.getMap<string | Y.Text>('meta');
 }
 
-export function newItem<L extends ListName>(name: L, values: Partial<Omit<Item<L>, 'id'>> = {}): Y.Map<string> {
-	const map = new Y.Map<string>();
+/** A field's value whether it is a Y.Text (co-edited) or a plain string (choices, older documents). */
+export function fieldText(map: PpsMap, field: string): string {
+	const value = map.get(field);
+	return value instanceof Y.Text ? value.toString() : typeof value === 'string' ? value : '';
+}
+
+const isTextField = (name: ListName | 'meta', field: string) => (TEXT_FIELDS[name] as readonly string[]).includes(field);
+
+function fieldValue(name: ListName | 'meta', field: string, value: string): string | Y.Text {
+	return isTextField(name, field) ? new Y.Text(value) : value;
+}
+
+export function newItem<L extends ListName>(name: L, values: Partial<Omit<Item<L>, 'id'>> = {}): PpsMap {
+	const map: PpsMap = new Y.Map();
 	map.set('id', crypto.randomUUID());
-	for (const field of LISTS[name]) map.set(field, (values as Record<string, string>)[field] ?? '');
+	for (const field of LISTS[name]) map.set(field, fieldValue(name, field, (values as Record<string, string>)[field] ?? ''));
 	return map;
+}
+
+/**
+ * The Y.Text behind a free-text field, turning a plain string of an older document into one
+ * (an edit: call it when the person types, not while rendering).
+ */
+export function textOf(map: PpsMap, field: string): Y.Text {
+	const value = map.get(field);
+	if (value instanceof Y.Text) return value;
+	const created = new Y.Text(typeof value === 'string' ? value : '');
+	map.set(field, created);
+	return created;
+}
+
+/**
+ * Turns the free-text fields that an older document holds as plain strings into Y.Texts, in one
+ * edit; returns whether anything changed. The server runs it when it loads a document.
+ */
+export function upgrade(doc: Y.Doc, origin: unknown = null): boolean {
+	let changed = false;
+	doc.transact(() => {
+		const maps: [ListName | 'meta', PpsMap][] = [['meta', meta(doc)]];
+		for (const name of Object.keys(LISTS) as ListName[]) for (const m of list(doc, name)) if (m instanceof Y.Map) maps.push([name, m]);
+		for (const [name, map] of maps) {
+			for (const field of TEXT_FIELDS[name]) {
+				if (typeof map.get(field) === 'string') {
+					textOf(map, field);
+					changed = true;
+				}
+			}
+		}
+	}, origin);
+	return changed;
 }
 
 /** Plain text of a ProseMirror fragment: one line per block. */
@@ -91,16 +171,16 @@ export function project(doc: Y.Doc): PpsProjection {
 		list(doc, name)
 			.toArray()
 			.map((m) => {
-				const item: Record<string, string> = { id: String(m.get('id') ?? '') };
-				for (const field of LISTS[name]) item[field] = String(m.get(field) ?? '');
+				const item: Record<string, string> = { id: fieldText(m, 'id') };
+				for (const field of LISTS[name]) item[field] = fieldText(m, field);
 				return item as Item<L>;
 			});
 	return {
 		goals: proseText(doc.getXmlFragment('goals')),
 		crisis: proseText(doc.getXmlFragment('crisis')),
-		reviewDate: String(meta(doc).get('reviewDate') ?? ''),
-		coordinator: String(meta(doc).get('coordinator') ?? ''),
-		evaluation: String(meta(doc).get('evaluation') ?? ''),
+		reviewDate: fieldText(meta(doc), 'reviewDate'),
+		coordinator: fieldText(meta(doc), 'coordinator'),
+		evaluation: fieldText(meta(doc), 'evaluation'),
 		problems: items('problems'),
 		objectives: items('objectives'),
 		actions: items('actions'),
@@ -136,15 +216,15 @@ export function restore(doc: Y.Doc, p: PpsProjection, origin: unknown = null): v
 		setProse(doc.getXmlFragment('crisis'), p.crisis);
 		meta(doc).set('reviewDate', p.reviewDate);
 		meta(doc).set('coordinator', p.coordinator ?? '');
-		meta(doc).set('evaluation', p.evaluation ?? '');
+		meta(doc).set('evaluation', new Y.Text(p.evaluation ?? ''));
 		for (const name of Object.keys(LISTS) as ListName[]) {
 			const arr = list(doc, name);
 			arr.delete(0, arr.length);
 			arr.insert(
 				0,
 				p[name].map((item) => {
-					const m = new Y.Map<string>();
-					for (const [k, v] of Object.entries(item)) m.set(k, v);
+					const m: PpsMap = new Y.Map();
+					for (const [k, v] of Object.entries(item)) m.set(k, k === 'id' ? v : fieldValue(name, k, v));
 					return m;
 				})
 			);

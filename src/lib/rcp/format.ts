@@ -1,12 +1,17 @@
 // How sessions and reasons are written on screen, in Paris time whatever the browser's zone.
-import { fill, formatDate, type Locale } from '../i18n/index.ts';
+import { fill, formatDate, formatDay, type Locale } from '../i18n/index.ts';
 import type { Messages } from '../i18n/fr.ts';
 
 export function sessionWhen(startsAt: Date | string, endsAt: Date | string, locale: Locale): string {
 	const tag = locale === 'en' ? 'en-GB' : 'fr-FR';
-	const day = new Date(startsAt).toLocaleDateString(tag, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' });
+	const day = formatDay(startsAt, locale);
 	const time = (d: Date | string) => new Date(d).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
 	return `${day}, ${time(startsAt)}–${time(endsAt)}`;
+}
+
+/** The Paris time of an instant ("14:05"): the minutes name one date, the session's. */
+export function sessionTime(value: Date | string, locale: Locale): string {
+	return new Date(value).toLocaleTimeString(locale === 'en' ? 'en-GB' : 'fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
 }
 
 export function reasonText(t: Messages, reason: { code: string; date?: string | null; question?: string }, locale: Locale): string {

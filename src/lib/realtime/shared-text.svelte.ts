@@ -1,74 +1,47 @@
-// A Y.Text shared through the server's y-websocket endpoint and bound to a <textarea>.
-// Local typing becomes minimal Yjs edits (common prefix/suffix diff); remote edits update the
-// textarea while keeping the caret where it was, relative to the text around it.
+// A Y.Text shared through the server's y-websocket endpoint (team notes, a case's notes in an RCP),
+// bound to a <textarea> with `bindText` (text-binding.ts). When the server refuses an edit (too
+// long), the replica starts over from the server's document and the reason is kept for the page.
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
+import { trackSaves } from './save-state';
 
 export type SyncStatus = 'connecting' | 'connected' | 'offline';
 
 export function sharedText(docName: string, field = 'notes') {
-	const doc = new Y.Doc();
-	const text = doc.getText(field);
-	const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`;
-	const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000 });
 	let status = $state<SyncStatus>('connecting');
 	let synced = $state(false);
-	let value = $state('');
-	let area: HTMLTextAreaElement | undefined;
+	let text = $state.raw<Y.Text>(new Y.Doc().getText(field));
+	let refused = $state<string | null>(null);
+	let stop: () => void = () => {};
 
-	// The server's "stored" acknowledgements (type 100): the team notes need no save indicator.
-	provider.messageHandlers[100] = () => {};
-	provider.on('status', (e: { status: string }) => {
-		status = e.status === 'connected' ? 'connected' : e.status === 'connecting' ? 'connecting' : 'offline';
-	});
-	provider.on('sync', (isSynced: boolean) => {
-		synced = isSynced;
-	});
-
-	text.observe((event) => {
-		const next = text.toString();
-		if (event.transaction.local || !area) {
-			value = next;
-			return;
-		}
-		// Re-map the caret through the remote change.
-		let selStart = area.selectionStart;
-		let selEnd = area.selectionEnd;
-		let index = 0;
-		for (const op of event.delta) {
-			if (op.retain) index += op.retain;
-			else if (op.insert) {
-				const len = typeof op.insert === 'string' ? op.insert.length : 1;
-				if (index <= selStart) selStart += len;
-				if (index < selEnd) selEnd += len;
-				index += len;
-			} else if (op.delete) {
-				if (index < selStart) selStart -= Math.min(op.delete, selStart - index);
-				if (index < selEnd) selEnd -= Math.min(op.delete, selEnd - index);
-			}
-		}
-		value = next;
-		area.value = next;
-		area.setSelectionRange(selStart, selEnd);
-	});
-
-	function onInput(e: Event) {
-		area = e.currentTarget as HTMLTextAreaElement;
-		const next = area.value;
-		const prev = text.toString();
-		let start = 0;
-		while (start < prev.length && start < next.length && prev[start] === next[start]) start++;
-		let endPrev = prev.length;
-		let endNext = next.length;
-		while (endPrev > start && endNext > start && prev[endPrev - 1] === next[endNext - 1]) {
-			endPrev--;
-			endNext--;
-		}
-		doc.transact(() => {
-			if (endPrev > start) text.delete(start, endPrev - start);
-			if (endNext > start) text.insert(start, next.slice(start, endNext));
+	function start() {
+		const doc = new Y.Doc();
+		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`;
+		const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000 });
+		// The team notes need no save indicator; a refusal resets the replica.
+		const saves = trackSaves(doc, provider, () => {}, (reason) => {
+			refused = reason;
+			queueMicrotask(restart);
 		});
+		provider.on('status', (e: { status: string }) => {
+			status = e.status === 'connected' ? 'connected' : e.status === 'connecting' ? 'connecting' : 'offline';
+		});
+		provider.on('sync', (isSynced: boolean) => {
+			synced = isSynced;
+		});
+		synced = false;
+		text = doc.getText(field);
+		stop = () => {
+			saves.destroy();
+			provider.destroy();
+			doc.destroy();
+		};
 	}
+	function restart() {
+		stop();
+		start();
+	}
+	start();
 
 	return {
 		get status() {
@@ -77,16 +50,18 @@ export function sharedText(docName: string, field = 'notes') {
 		get synced() {
 			return synced;
 		},
-		get value() {
-			return value;
+		get text() {
+			return text;
 		},
-		bind(element: HTMLTextAreaElement) {
-			area = element;
+		/** Why the server refused the last edit, until the person edits again. */
+		get refused() {
+			return refused;
 		},
-		onInput,
+		clearRefusal() {
+			refused = null;
+		},
 		destroy() {
-			provider.destroy();
-			doc.destroy();
+			stop();
 		}
 	};
 }

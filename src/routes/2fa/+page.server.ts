@@ -2,9 +2,11 @@ import { redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import { getDb } from '$lib/server/db';
 import { verifySecondFactor } from '$lib/server/auth/second-factor';
+import { DEVICE_COOKIE, rememberDevice } from '$lib/server/auth/device';
+import { retryDelay } from '$lib/server/auth/throttle';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm } from '$lib/server/forms';
-import { messages } from '$lib/i18n';
+import { fill, messages } from '$lib/i18n';
 import type { RequestEvent } from './$types';
 
 export function load({ locals }) {
@@ -22,9 +24,12 @@ async function check(event: RequestEvent, kind: 'totp' | 'recovery') {
 	const t = messages(locale);
 	const parsed = parseForm(schema, await event.request.formData(), locale);
 	if (!parsed.ok) return parsed.failure;
-	const result = await verifySecondFactor(getDb(), { ...auditContext(event), actorId: user.id }, session.id, kind, parsed.data.code);
-	if (result === 'throttled') return formError(429, t.twoFactor.throttled);
-	if (result === 'invalid') return formError(400, kind === 'totp' ? t.twoFactor.invalidCode : t.twoFactor.invalidRecovery);
+	const db = getDb();
+	const result = await verifySecondFactor(db, { ...auditContext(event), actorId: user.id }, session.id, kind, parsed.data.code, event.cookies.get(DEVICE_COOKIE));
+	if (result.status === 'throttled') return formError(429, fill(t.twoFactor.throttled, { delay: retryDelay(result.retryAt) }));
+	if (result.status === 'replayed') return formError(400, t.twoFactor.replayed);
+	if (result.status === 'invalid') return formError(400, kind === 'totp' ? t.twoFactor.invalidCode : t.twoFactor.invalidRecovery);
+	await rememberDevice(db, event.cookies, user.id, event.url.protocol === 'https:');
 	redirect(303, kind === 'recovery' ? '/compte#securite' : '/');
 }
 

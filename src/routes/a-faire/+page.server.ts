@@ -1,6 +1,7 @@
 import { getDb } from '$lib/server/db';
 import { listVisibleMicrostructures } from '$lib/server/org/microstructures';
 import { todoForActor } from '$lib/server/patients/patients';
+import { namePatients } from '$lib/server/patients/names';
 import { parisToday } from '$lib/server/patients/lifecycle';
 import { audit } from '$lib/server/audit/audit';
 import { auditContext, requireActor } from '$lib/server/request';
@@ -15,9 +16,16 @@ export async function load(event) {
 	const visible = await listVisibleMicrostructures(db, actor);
 	const refs = visible.map((m) => ({ id: m.id, networkId: m.network_id }));
 	const [items, actions] = await Promise.all([todoForActor(db, actor, refs, parisToday()), openActionsFor(db, actor)]);
-	await audit(db, auditContext(event), { action: 'patient.todo', targetType: 'user', targetId: actor.userId, details: { count: items.length } });
-	const names = new Map(visible.map((m) => [m.id, m.name]));
-	return { items: items.map((i) => ({ ...i, microstructureName: names.get(i.microstructureId) ?? '' })), actions };
+	const ctx = auditContext(event);
+	await audit(db, ctx, { action: 'patient.todo', targetType: 'user', targetId: actor.userId, details: { count: items.length } });
+	// Both lists only hold patients the actor may read: each is named beside its code.
+	const patients = await namePatients(db, ctx, actor, [...items.map((i) => i.patientId), ...actions.map((a) => a.patient_id)], 'a_faire');
+	const nameOf = (id: string) => patients.get(id)?.name ?? null;
+	const msNames = new Map(visible.map((m) => [m.id, m.name]));
+	return {
+		items: items.map((i) => ({ ...i, name: nameOf(i.patientId), microstructureName: msNames.get(i.microstructureId) ?? '' })),
+		actions: actions.map((a) => ({ ...a, name: nameOf(a.patient_id) }))
+	};
 }
 
 export const actions = {

@@ -14,7 +14,8 @@ export async function load(event) {
 	if (networks.length === 0 && !actor.platformAdmin) notFound();
 	return {
 		networks: networks.map((n) => ({ ...n, manageable: can(actor, 'network.manage', { networkId: n.id }) })),
-		canCreateNetwork: can(actor, 'network.create')
+		canCreateNetwork: can(actor, 'network.create'),
+		canResetSecondFactors: actor.platformAdmin || networks.some((n) => can(actor, 'user.reset_second_factor', { networkId: n.id }))
 	};
 }
 

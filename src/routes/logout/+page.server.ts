@@ -3,6 +3,7 @@ import { getDb } from '$lib/server/db';
 import { invalidateSession, SESSION_COOKIE } from '$lib/server/auth/session';
 import { audit } from '$lib/server/audit/audit';
 import { auditContext } from '$lib/server/request';
+import { endSessions } from '$lib/server/live';
 
 export function load() {
 	redirect(303, '/');
@@ -14,6 +15,8 @@ export const actions = {
 		if (session) {
 			const db = getDb();
 			await invalidateSession(db, session.id);
+			// The session's open tabs and sockets end with it, here and in the other processes.
+			await endSessions([session.id]);
 			await audit(db, auditContext(event), { action: 'auth.logout', targetType: 'user', targetId: session.userId });
 		}
 		event.cookies.delete(SESSION_COOKIE, { path: '/' });

@@ -43,38 +43,6 @@ export async function auditAll(db: Db, ctx: AuditContext, entries: AuditEntry[])
 		.execute();
 }
 
-/** Failures recorded for a key (e-mail, user id or IP) since `since` and since its last success. */
-export async function countRecentFailures(
-	db: Db,
-	opts: { failure: string; success?: string; targetId?: string; ip?: string; since: Date }
-): Promise<number> {
-	let q = db
-		.selectFrom('audit_event')
-		.select((eb) => eb.fn.countAll<string>().as('n'))
-		.where('action', '=', opts.failure)
-		.where('at', '>', opts.since);
-	if (opts.targetId !== undefined) {
-		q = q.where('target_id', '=', opts.targetId);
-		if (opts.success) {
-			const success = opts.success;
-			const target = opts.targetId;
-			q = q.where(({ eb, selectFrom }) =>
-				eb(
-					'at',
-					'>',
-					selectFrom('audit_event')
-						.select(sql<Date>`coalesce(max(at), '-infinity'::timestamptz)`.as('last'))
-						.where('action', '=', success)
-						.where('target_id', '=', target)
-				)
-			);
-		}
-	}
-	if (opts.ip !== undefined) q = q.where('ip', '=', opts.ip);
-	const row = await q.executeTakeFirstOrThrow();
-	return Number(row.n);
-}
-
 export interface AuditFilter {
 	/** Limit to what concerns these networks (their microstructures and members). */
 	networkIds: string[] | 'all';

@@ -35,7 +35,11 @@ export async function startEmbedded(dataDir: string | undefined): Promise<Embedd
 	const { PGlite } = await import('@electric-sql/pglite');
 	const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
 	if (dataDir) mkdirSync(dataDir, { recursive: true });
-	const pglite = await PGlite.create(dataDir ? join(dataDir, 'pg') : undefined);
+	// btree_gist: the booking tables' exclusion constraints (a professional, a room held once at a time).
+	// unaccent: French search of messages folds accents.
+	const { btree_gist } = await import('@electric-sql/pglite/contrib/btree_gist');
+	const { unaccent } = await import('@electric-sql/pglite/contrib/unaccent');
+	const pglite = await PGlite.create(dataDir ? join(dataDir, 'pg') : undefined, { extensions: { btree_gist, unaccent } });
 	// PGlite has a single backend: one connection avoids a second client blocking behind
 	// another's transaction. The pool below therefore also holds one connection.
 	const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
@@ -64,6 +68,8 @@ export function createDb(pool: pg.Pool | (() => Promise<pg.Pool>)): Db {
 
 interface Shared {
 	db: Db;
+	/** The pool under `db` (the job queue shares it: one connection on the embedded database). */
+	pool?: () => Promise<pg.Pool>;
 	close(): Promise<void>;
 }
 
@@ -76,12 +82,13 @@ export function getDb(): Db {
 	if (!shared) {
 		if (config.databaseUrl) {
 			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolMax });
-			shared = { db: createDb(pool), close: () => pool.end() };
+			shared = { db: createDb(pool), pool: async () => pool, close: () => pool.end() };
 		} else {
 			let embedded: Promise<Embedded> | undefined;
 			const boot = () => (embedded ??= startEmbedded(config.dataDir));
 			shared = {
 				db: createDb(async () => (await boot()).pool),
+				pool: async () => (await boot()).pool,
 				close: async () => {
 					if (embedded) await (await embedded).close();
 				}
@@ -93,8 +100,14 @@ export function getDb(): Db {
 }
 
 /** Makes `db` the process-wide database (tests give each file its own real database). */
-export function useDb(db: Db): void {
-	g[KEY] = { db, close: async () => {} };
+export function useDb(db: Db, pool?: pg.Pool): void {
+	g[KEY] = { db, pool: pool && (async () => pool), close: async () => {} };
+}
+
+/** The process-wide database's pool (for the job queue); undefined when only a Kysely handle was given. */
+export async function getPool(): Promise<pg.Pool | undefined> {
+	getDb();
+	return g[KEY]?.pool?.();
 }
 
 export async function closeDb(): Promise<void> {

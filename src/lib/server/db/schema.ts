@@ -1,6 +1,6 @@
 // Database types, declared in one place. Conventions (see db/index.ts): uuid and text are strings,
 // bigserial ids are strings, timestamptz is a Date, a SQL date is a 'YYYY-MM-DD' string.
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type CreatedAt = ColumnType<Date, never, never>;
@@ -45,12 +45,15 @@ export interface SiteTable {
 	address: Generated<string>;
 	postal_code: Generated<string>;
 	city: Generated<string>;
+	/** The number patients call to cancel (printed in reminders). */
+	phone: Generated<string>;
 }
 
 export interface RoomTable {
 	id: Generated<string>;
 	site_id: string;
 	name: string;
+	archived_at: Date | null;
 }
 
 export interface AppUserTable {
@@ -63,10 +66,16 @@ export interface AppUserTable {
 	adeli: string | null;
 	password_hash: string;
 	totp_key: Uint8Array | null;
+	/** The last TOTP time step accepted (int8, read as a string): a code works once. */
+	totp_last_step: ColumnType<string | null, string | null | undefined, string | null>;
 	locale: Generated<'fr' | 'en'>;
 	platform_admin: Generated<boolean>;
 	created_at: Generated<Date>;
 	disabled_at: Date | null;
+	/** Quiet hours, Paris wall clock ('HH:MM:SS'); a start after the end spans midnight. */
+	quiet_start: string | null;
+	quiet_end: string | null;
+	message_email_delay_minutes: Generated<number>;
 }
 
 export interface RecoveryCodeTable {
@@ -84,6 +93,41 @@ export interface UserSessionTable {
 	created_at: Generated<Date>;
 	ip: string | null;
 	user_agent: string | null;
+	/** The session proved the account's e-mail: it may enrol a first second factor. */
+	enrolment_allowed: Generated<boolean>;
+}
+
+/** Attempt counters of the sign-in throttles (auth/throttle.ts). */
+export interface AuthThrottleTable {
+	key: string;
+	scope: string;
+	attempts: number;
+	window_start: Date;
+	blocked_until: Date | null;
+	strikes: Generated<number>;
+	last_at: Date;
+	allowed: boolean;
+	armed: Generated<boolean>;
+}
+
+/** A browser where the user has signed in (hash of its device cookie's token). */
+export interface TrustedDeviceTable {
+	token_hash: string;
+	user_id: string;
+	created_at: Generated<Date>;
+	last_used_at: Generated<Date>;
+}
+
+/** A one-time code proving the e-mail before a first second factor is enrolled. */
+export interface EnrolmentCodeTable {
+	id: Generated<string>;
+	user_id: string;
+	session_id: string | null;
+	code_hash: string;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	expires_at: Timestamp;
+	used_at: Date | null;
 }
 
 export interface MembershipTable {
@@ -180,6 +224,12 @@ export interface PatientTable {
 	updated_at: Generated<Date>;
 	version: Generated<number>;
 	anonymised_at: Date | null;
+	/** Computed by the database (`patient_name_key`): the name folded for duplicate matching and search. */
+	last_name_key: GeneratedAlways<string | null>;
+	first_name_key: GeneratedAlways<string | null>;
+	/** The patient agreed to appointment reminders by e-mail / SMS. */
+	reminder_email: Generated<boolean>;
+	reminder_sms: Generated<boolean>;
 }
 
 export interface PatientEventTable {
@@ -220,6 +270,8 @@ export interface PatientNirTable {
 	status: NirStatus;
 	ciphertext: Uint8Array | null;
 	key_id: string | null;
+	/** HMAC-SHA-256 of the NIR under a key derived from `key_id`'s (nir.ts): equal NIRs, equal indexes. */
+	nir_index: Uint8Array | null;
 	updated_by: string | null;
 	updated_at: Generated<Date>;
 }
@@ -267,7 +319,7 @@ export interface RcpTemplateContent {
 }
 
 export interface RcpReason {
-	code: 'never_discussed' | 'not_discussed_90' | 'renewal_due' | 'no_first_contact' | 'flagged' | 'carried_over' | 'a_revoir' | 'manual';
+	code: 'never_discussed' | 'not_discussed_90' | 'renewal_due' | 'no_first_contact' | 'no_show' | 'flagged' | 'carried_over' | 'a_revoir' | 'manual';
 	date?: string | null;
 	question?: string;
 }
@@ -326,6 +378,8 @@ export interface RcpSessionTable {
 	closed_by: string | null;
 	created_by: string | null;
 	created_at: Generated<Date>;
+	/** For a session of a series moved to another time: the occurrence it stands for. */
+	occurrence_at: Date | null;
 }
 
 export interface RcpParticipantTable {
@@ -336,6 +390,13 @@ export interface RcpParticipantTable {
 	rsvp: Rsvp | null;
 	attendance: Attendance | null;
 	attendance_set_by: string | null;
+	/** Seconds connected to the live session as a participant, cumulated across reconnections. */
+	present_seconds: Generated<number>;
+	/** When one of their participant connections was last seen (null: none open). */
+	seen_at: Date | null;
+	seen_place: 'present' | 'distance' | null;
+	/** Connected as a participant when a decision was taken. */
+	at_decision: Generated<boolean>;
 }
 
 export interface RcpItemTable {
@@ -405,6 +466,143 @@ export interface NotificationTable {
 	read_at: Date | null;
 }
 
+/** A request about a patient: to join its care team ('access'), to transfer it ('transfer'); throttled per person. */
+export interface PatientRequestTable {
+	kind: 'access' | 'transfer';
+	patient_id: string;
+	user_id: string;
+	requested_at: Generated<Date>;
+	resolved_at: Date | null;
+	resolved_by: string | null;
+	details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+// Booking (migration 0008): see its header for the invariants the database holds.
+export type AppointmentKind = 'premier_contact' | 'suivi';
+export type AppointmentStatus = 'prevu' | 'venu' | 'excuse' | 'absent' | 'annule' | 'deplace';
+export type CancelReason = 'patient' | 'professionnel' | 'absence' | 'autre';
+export type AbsenceReason = 'conges' | 'maladie' | 'formation' | 'autre';
+export type OccurrenceCancelReason = 'absence' | 'serie_modifiee' | 'serie_terminee' | 'annulee';
+export type DayPeriod = 'matin' | 'apres_midi';
+
+export interface ProgrammeBudgetTable {
+	programme: Programme;
+	profession: Profession;
+	per_year: number;
+}
+
+export interface PermanenceTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	professional_id: string;
+	room_id: string | null;
+	/** ISO weekday, 1 = Monday. */
+	weekday: number;
+	every_weeks: 1 | 2;
+	starts_on: string;
+	ends_on: string | null;
+	/** Paris wall-clock 'HH:MM:SS'. */
+	start_time: string;
+	end_time: string;
+	first_minutes: number;
+	followup_minutes: number;
+	previous_id: string | null;
+	created_by: string | null;
+	created_at: Generated<Date>;
+}
+
+export interface AbsenceTable {
+	id: Generated<string>;
+	professional_id: string;
+	starts_on: string;
+	ends_on: string;
+	reason: AbsenceReason;
+	note: Generated<string>;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	cancelled_at: Date | null;
+}
+
+export interface PermanenceOccurrenceTable {
+	id: Generated<string>;
+	permanence_id: string;
+	microstructure_id: string;
+	professional_id: string;
+	room_id: string | null;
+	on_date: string;
+	starts_at: Date;
+	ends_at: Date;
+	during: GeneratedAlways<string>;
+	cancelled_at: Date | null;
+	cancel_reason: OccurrenceCancelReason | null;
+	absence_id: string | null;
+}
+
+export interface AppointmentTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	patient_id: string;
+	professional_id: string;
+	profession: Profession;
+	occurrence_id: string;
+	room_id: string | null;
+	kind: AppointmentKind;
+	starts_at: Date;
+	ends_at: Date;
+	during: GeneratedAlways<string>;
+	status: Generated<AppointmentStatus>;
+	booked_by: string;
+	booked_at: Generated<Date>;
+	request_key: string;
+	refills_id: string | null;
+	moved_to: string | null;
+	cancelled_at: Date | null;
+	cancelled_by: string | null;
+	cancel_reason: CancelReason | null;
+	cancel_note: Generated<string>;
+	late_cancel: Generated<boolean>;
+	attendance_marked_at: Date | null;
+	attendance_marked_by: string | null;
+}
+
+export interface WaitingEntryTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	patient_id: string;
+	profession: Profession;
+	kind: AppointmentKind;
+	weekdays: Generated<number[]>;
+	periods: Generated<DayPeriod[]>;
+	note: Generated<string>;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	resolved_at: Date | null;
+	resolved_by: string | null;
+	appointment_id: string | null;
+	removed_at: Date | null;
+}
+
+export interface AppointmentReminderTable {
+	id: Generated<string>;
+	appointment_id: string;
+	channel: 'email' | 'sms';
+	kind: 'j_moins_2' | 'matin';
+	due_at: Date;
+	status: Generated<'prevu' | 'envoye' | 'annule' | 'non_envoye'>;
+	sent_at: Date | null;
+	attempts: Generated<number>;
+	last_error: string | null;
+}
+
+export interface CalendarFeedTable {
+	id: Generated<string>;
+	user_id: string;
+	token_hash: Uint8Array;
+	created_at: Generated<Date>;
+	revoked_at: Date | null;
+	last_used_at: Date | null;
+}
+
 export interface Database {
 	network: NetworkTable;
 	microstructure: MicrostructureTable;
@@ -413,6 +611,9 @@ export interface Database {
 	app_user: AppUserTable;
 	recovery_code: RecoveryCodeTable;
 	user_session: UserSessionTable;
+	auth_throttle: AuthThrottleTable;
+	trusted_device: TrustedDeviceTable;
+	enrolment_code: EnrolmentCodeTable;
 	membership: MembershipTable;
 	invitation: InvitationTable;
 	audit_event: AuditEventTable;
@@ -423,6 +624,7 @@ export interface Database {
 	patient_partner: PatientPartnerTable;
 	consent_document: ConsentDocumentTable;
 	patient_nir: PatientNirTable;
+	patient_request: PatientRequestTable;
 	pps: PpsTable;
 	pps_version: PpsVersionTable;
 	rcp_template: RcpTemplateTable;
@@ -435,6 +637,107 @@ export interface Database {
 	rcp_action: RcpActionTable;
 	rcp_passage: RcpPassageTable;
 	notification: NotificationTable;
+	programme_budget: ProgrammeBudgetTable;
+	permanence: PermanenceTable;
+	absence: AbsenceTable;
+	permanence_occurrence: PermanenceOccurrenceTable;
+	appointment: AppointmentTable;
+	waiting_entry: WaitingEntryTable;
+	appointment_reminder: AppointmentReminderTable;
+	calendar_feed: CalendarFeedTable;
+	conversation: ConversationTable;
+	conversation_member: ConversationMemberTable;
+	message: MessageTable;
+	message_attachment: MessageAttachmentTable;
+	conversation_read: ConversationReadTable;
+	push_subscription: PushSubscriptionTable;
+	app_setting: AppSettingTable;
+	message_email_due: MessageEmailDueTable;
+}
+
+export type ConversationKind = 'patient' | 'team' | 'direct' | 'group';
+
+export interface ConversationTable {
+	id: Generated<string>;
+	kind: ConversationKind;
+	microstructure_id: string | null;
+	patient_id: string | null;
+	direct_key: string | null;
+	title: Generated<string>;
+	created_by: string | null;
+	created_at: Generated<Date>;
+	/** int8, read as a string. */
+	last_seq: ColumnType<string, string | number | undefined, string | number>;
+	last_message_at: Date | null;
+}
+
+export interface ConversationMemberTable {
+	conversation_id: string;
+	user_id: string;
+	added_at: Generated<Date>;
+}
+
+export interface MessageLink {
+	type: 'rcp_report' | 'pps_version';
+	id: string;
+}
+
+export interface MessageTable {
+	id: Generated<string>;
+	conversation_id: string;
+	/** int8, read as a string. */
+	seq: ColumnType<string, string | number, string | number>;
+	sender_id: string;
+	client_id: string;
+	body: Generated<string>;
+	link: ColumnType<MessageLink | null, string | null | undefined, string | null>;
+	mentions: Generated<string[]>;
+	created_at: Generated<Date>;
+	edited_at: Date | null;
+	deleted_at: Date | null;
+	search: ColumnType<string, never, never>;
+}
+
+export interface MessageAttachmentTable {
+	id: Generated<string>;
+	message_id: string;
+	conversation_id: string;
+	kind: 'file' | 'image' | 'voice';
+	filename: string;
+	content_type: string;
+	size: number;
+	content: Uint8Array;
+	thumbnail: Uint8Array | null;
+	duration_ms: number | null;
+	created_at: Generated<Date>;
+}
+
+export interface ConversationReadTable {
+	conversation_id: string;
+	user_id: string;
+	/** int8, read as a string. */
+	last_read_seq: ColumnType<string, string | number | undefined, string | number>;
+	read_at: Generated<Date>;
+}
+
+export interface PushSubscriptionTable {
+	id: Generated<string>;
+	user_id: string;
+	endpoint: string;
+	p256dh: string;
+	auth: string;
+	created_at: Generated<Date>;
+}
+
+export interface AppSettingTable {
+	key: string;
+	value: string;
+}
+
+export interface MessageEmailDueTable {
+	user_id: string;
+	due_at: Date;
+	created_at: Generated<Date>;
 }
 
 export type RcpSession = Selectable<RcpSessionTable>;

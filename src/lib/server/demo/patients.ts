@@ -1,11 +1,16 @@
 // ~200 demo patients across the demo microstructures, in every state of the pathway, with dates
 // relative to today so that the "À faire" list and the file-active filters always have content.
-// Built through the lifecycle functions, so the demo obeys the same rules as real data.
+// Built through the lifecycle functions, so the demo obeys the same rules as real data; each care
+// team follows the orientation (care-team.ts): the GP who included, plus the professionals the
+// patient is referred to.
 import type { Db } from '../db/index.ts';
 import type { Motif, Orientation, Programme } from '../db/schema.ts';
 import { addDays, applyAction, parisToday, startPathway, type Pathway } from '../patients/lifecycle.ts';
-import { applyPathwayAction, generatePatientCode, recordEvent } from '../patients/patients.ts';
+import { applyPathwayAction, generatePatientCode } from '../patients/patients.ts';
 import { encryptNir, loadNirKeys, nirKey, type NirKeys } from '../patients/nir.ts';
+import { professionalsForOrientation } from '../patients/care-team.ts';
+import { addReferred } from '../patients/referral.ts';
+import { parisInstant } from '../rcp/schedule.ts';
 
 const FIRST = {
 	F: ['Marie', 'Nathalie', 'Isabelle', 'Sylvie', 'Sandrine', 'Céline', 'Aurélie', 'Julie', 'Fatima', 'Laetitia', 'Chantal', 'Mélanie', 'Karima', 'Estelle', 'Odile', 'Brigitte'],
@@ -14,12 +19,18 @@ const FIRST = {
 const LAST = ['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard', 'Petit', 'Durand', 'Leroy', 'Moreau', 'Simon', 'Laurent', 'Lefèvre', 'Michel', 'Garcia', 'David', 'Bertrand', 'Roux', 'Vincent', 'Fournier', 'Morel', 'Girard', 'André', 'Mercier', 'Dupont', 'Lambert', 'Bonnet', 'François', 'Martinez', 'Legrand', 'Garnier', 'Faure', 'Rousseau', 'Blanc', 'Guerin', 'Muller', 'Henry', 'Roussel', 'Nicolas', 'Perrin', 'Morin', 'Mathieu', 'Clement', 'Gauthier', 'Dumont', 'Lopez', 'Fontaine', 'Chevalier', 'Robin', 'Masson'];
 
 /** A small deterministic generator: the same demo on every machine. */
-function prng(seed: number) {
+export function prng(seed: number) {
 	let s = seed >>> 0;
 	return () => {
 		s = (s * 1664525 + 1013904223) >>> 0;
 		return s / 2 ** 32;
 	};
+}
+
+/** When a step of a demo patient's history was recorded: that day, in the morning, never later than now. */
+export function recordedOn(day: string, k = 0): Date {
+	const at = new Date(parisInstant(day, '09:00').getTime() + k * 60_000);
+	return at.getTime() > Date.now() ? new Date() : at;
 }
 
 type Scenario = 'oriente' | 'inclus_recent' | 'inclus_sans_contact' | 'en_suivi' | 'renouvellement_proche' | 'renouvellement_depasse' | 'perdu_de_vue' | 'sorti';
@@ -36,7 +47,8 @@ const SCENARIOS: [Scenario, number][] = [
 
 export async function seedDemoPatients(
 	db: Db,
-	microstructures: { id: string; networkId: string; programmes: Programme[]; department: string; clinicians: string[] }[],
+	/** `gps`: the microstructure's GPs, who include its patients. */
+	microstructures: { id: string; networkId: string; programmes: Programme[]; department: string; gps: string[] }[],
 	today = parisToday()
 ): Promise<number> {
 	let keys: NirKeys | null = null;
@@ -47,6 +59,14 @@ export async function seedDemoPatients(
 	}
 	const rand = prng(20261124);
 	const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)];
+	// The orientation rule, asked once per microstructure and orientation.
+	const referred = new Map<string, Promise<string[]>>();
+	const careTeam = (msId: string, includedBy: string, orientation: Orientation | null) => {
+		if (!orientation) return Promise.resolve([includedBy]);
+		const key = `${msId}:${orientation}`;
+		if (!referred.has(key)) referred.set(key, professionalsForOrientation(db, msId, orientation, today).then((ps) => ps.map((p) => p.id)));
+		return referred.get(key)!.then((ids) => [...new Set([includedBy, ...ids])]);
+	};
 	let count = 0;
 	for (const ms of microstructures) {
 		for (const [scenario, n] of SCENARIOS) {
@@ -56,7 +76,7 @@ export async function seedDemoPatients(
 				const motif: Motif = rand() < 0.7 ? 'addiction' : rand() < 0.6 ? 'precarite' : 'sante_mentale';
 				const orientation: Orientation = pick(['psychologue', 'travailleur_social', 'les_deux', 'les_deux'] as const);
 				const programme = ms.programmes.length > 1 && rand() < 0.35 ? ms.programmes[1] : ms.programmes[0];
-				const author = pick(ms.clinicians);
+				const author = pick(ms.gps);
 				const events: { kind: string; occurred_on: string; details: Record<string, unknown> }[] = [];
 				let p: Pathway;
 				const step = (action: Parameters<typeof applyAction>[1]) => {
@@ -98,7 +118,7 @@ export async function seedDemoPatients(
 						}
 					}
 				}
-				const { id } = await db
+				const { id, code } = await db
 					.insertInto('patient')
 					.values({
 						microstructure_id: ms.id,
@@ -119,10 +139,30 @@ export async function seedDemoPatients(
 						created_by: author,
 						anonymised_at: null
 					})
-					.returning('id')
+					.returning(['id', 'code'])
 					.executeTakeFirstOrThrow();
-				for (const e of events) await recordEvent(db, id, e.kind, e.occurred_on, author, e.details);
-				await db.insertInto('patient_team_member').values({ patient_id: id, user_id: author }).execute();
+				// The timeline as recordEvent writes it, in one statement, each step recorded on its day
+				// (the home page's "recently changed" reads when things were recorded).
+				await db
+					.insertInto('patient_event')
+					.values(events.map((e, k) => ({ patient_id: id, kind: e.kind, occurred_on: e.occurred_on, recorded_by: author, recorded_at: recordedOn(e.occurred_on, k), details: JSON.stringify(e.details) })))
+					.execute();
+				const team = await careTeam(ms.id, author, p!.orientation);
+				if (scenario === 'inclus_recent') {
+					// Included in the last weeks: the referral went through the real path, so the
+					// psychologist and the social worker got their "Nouvelle orientation" (read after a week).
+					await db.insertInto('patient_team_member').values({ patient_id: id, user_id: author }).execute();
+					await addReferred(db, { id, code, microstructure_id: ms.id }, team.slice(1), author);
+					const sent = recordedOn(includedOn, 10);
+					await db
+						.updateTable('notification')
+						.set({ created_at: sent, read_at: includedOn < addDays(today, -7) ? new Date(sent.getTime() + 86400_000) : null })
+						.where('kind', '=', 'orientation')
+						.where('link', '=', `/ms/${ms.id}/patients/${id}`)
+						.execute();
+				} else {
+					await db.insertInto('patient_team_member').values(team.map((user_id) => ({ patient_id: id, user_id }))).execute();
+				}
 				if (p!.state !== 'oriente') {
 					const roll = rand();
 					if (roll < 0.6 && keys) {
@@ -156,15 +196,27 @@ export async function seedDemoPatients(
 			.executeTakeFirst();
 		if (!patient) continue;
 		const on = patient.last_contact_on && patient.last_contact_on > addDays(today, -10) ? patient.last_contact_on : addDays(today, -10);
-		await applyPathwayAction(
+		const moved = await applyPathwayAction(
 			db,
-			{ actorId: source.clinicians[0] },
+			{ actorId: source.gps[0] },
 			{ id: source.id, networkId: source.networkId },
 			patient,
 			{ kind: 'transfer', on: on > today ? today : on, toMicrostructureId: target.id },
 			today,
 			{ id: target.id, networkId: target.networkId }
 		);
+		// The receiving microstructure's record starts with its own team: one of its GPs and the
+		// professionals the orientation refers the patient to there.
+		if (moved.ok && moved.newPatientId) {
+			await db
+				.updateTable('patient_event')
+				.set({ recorded_at: recordedOn(on > today ? today : on, 30) })
+				.where('patient_id', 'in', [patient.id, moved.newPatientId])
+				.where('kind', 'in', ['transfer', 'transfer_in'])
+				.execute();
+			const team = await careTeam(target.id, target.gps[0], patient.orientation);
+			await db.insertInto('patient_team_member').values(team.map((user_id) => ({ patient_id: moved.newPatientId!, user_id }))).execute();
+		}
 		count++;
 	}
 	return count;

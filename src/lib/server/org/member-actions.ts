@@ -6,10 +6,10 @@ import { getDb } from '../db/index.ts';
 import type { MembershipRole } from '../db/schema.ts';
 import { audit } from '../audit/audit.ts';
 import { auditContext } from '../request.ts';
-import { choice, email, formError, parseForm, text } from '../forms.ts';
+import { choice, email, formError, id, parseForm, text } from '../forms.ts';
 import { fill, messages } from '../../i18n/index.ts';
 import { PROFESSIONS } from '../../professions.ts';
-import { reauthorizeUser } from '../realtime/attach.ts';
+import { reauthorizeUser } from '../live.ts';
 import { endMembership, getMembership } from './memberships.ts';
 import { revokeInvitation } from './invitations.ts';
 import { invite, isActiveMember } from './invite.ts';
@@ -22,7 +22,7 @@ export interface Place {
 }
 
 const scope = (place: Place) => (place.microstructureId ? { microstructureId: place.microstructureId } : { networkId: place.networkId });
-const idSchema = z.object({ id: z.uuid() });
+const idSchema = z.object({ id: id() });
 
 export async function inviteAction(event: RequestEvent, inviterId: string, place: Place, roles: readonly [MembershipRole, ...MembershipRole[]]) {
 	const t = messages(event.locals.locale);

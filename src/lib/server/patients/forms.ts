@@ -1,14 +1,11 @@
 // Validation of the patient forms (shared by the inclusion page and the record page).
 import { z } from 'zod';
-import { optionalText, text } from '../forms.ts';
-import { isIsoDate, parisToday } from './lifecycle.ts';
+import { date, optionalText, text } from '../forms.ts';
+import { cleanFileName } from '../input.ts';
+import { parisToday } from './lifecycle.ts';
 
-export const isoDate = () =>
-	z
-		.string({ error: 'errors.required' })
-		.trim()
-		.min(1, { error: 'errors.required' })
-		.refine(isIsoDate, { error: 'errors.date' });
+/** A real calendar day (see forms.ts `date`): pathway steps, inclusion, birth. */
+export const isoDate = () => date();
 
 const optionalEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
 	z.preprocess((v) => (v === '' || v === undefined ? null : v), z.enum(values, { error: 'errors.choice' }).nullable());
@@ -48,7 +45,7 @@ export async function readConsentFile(value: FormDataEntryValue | null): Promise
 					? 'image/png'
 					: null;
 	if (!type) return { ok: false, error: 'Format non accepté : PDF, JPEG ou PNG uniquement.' };
-	return { ok: true, file: { name: value.name || 'consentement', type, bytes } };
+	return { ok: true, file: { name: cleanFileName(value.name) || 'consentement', type, bytes } };
 }
 
 /** Empty strings from optional inputs become null in the database. */

@@ -3,8 +3,13 @@
 // stored apart from the clinical record (table patient_nir), with the id of the key that encrypted
 // it so that keys can be rotated (`npm run nir:rotate`).
 //
+// The ciphertext cannot be compared (a random IV each time), so each row also carries a keyed blind
+// index (`nir_index`): HMAC-SHA-256 of the normalised NIR under a key derived (HKDF) from the AES key
+// that encrypted the row. It finds the same NIR (duplicate patients) without decrypting anything and
+// means nothing without the keys. Rotation recomputes it with the new key; a lookup tries every key.
+//
 // Never log a NIR or a key: error messages here name key ids and files, never their contents.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -277,6 +282,68 @@ export function decryptNir(encrypted: EncryptedNir, keys: NirKeys): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Blind index: HMAC-SHA-256(normalised NIR) under HKDF(AES key, "nir-blind-index")
+// ---------------------------------------------------------------------------------------------
+
+const indexKeys = new WeakMap<Buffer, Buffer>();
+
+function indexKey(key: NirKey): Buffer {
+	let derived = indexKeys.get(key.key);
+	if (!derived) {
+		derived = Buffer.from(hkdfSync('sha256', key.key, Buffer.alloc(0), 'microstructures/nir-blind-index/v1', 32));
+		indexKeys.set(key.key, derived);
+	}
+	return derived;
+}
+
+/** The blind index of a NIR under one key (the key that encrypts the row it is stored with). */
+export function nirIndex(nir: string, key: NirKey): Buffer {
+	return createHmac('sha256', indexKey(key)).update(normaliseNir(nir), 'utf8').digest();
+}
+
+/** The blind indexes a stored NIR may carry: one per known key (current first), for lookups during a rotation. */
+export function nirIndexes(nir: string, keys: NirKeys): Buffer[] {
+	return keys.all.map((k) => nirIndex(nir, k));
+}
+
+/** What a `patient_nir` row stores for a number: ciphertext, key id and blind index, all under the current key. */
+export function sealNir(nir: string, keys: NirKeys): { ciphertext: Buffer; key_id: string; nir_index: Buffer } {
+	const encrypted = encryptNir(nir, keys);
+	return { ciphertext: encrypted.ciphertext, key_id: encrypted.keyId, nir_index: nirIndex(nir, keys.current) };
+}
+
+/**
+ * Fills the blind index of rows stored without one (written before it existed, or by a tool that
+ * did not compute it), under the key of each row. Returns how many rows it filled.
+ */
+export async function backfillNirIndex(db: Db, keys: NirKeys, batchSize = 200): Promise<number> {
+	let count = 0;
+	for (;;) {
+		const filled = await db.transaction().execute(async (trx) => {
+			const rows = await trx
+				.selectFrom('patient_nir')
+				.select(['patient_id', 'ciphertext', 'key_id'])
+				.where('key_id', 'is not', null)
+				.where('nir_index', 'is', null)
+				.orderBy('patient_id')
+				.limit(batchSize)
+				.forUpdate()
+				.skipLocked()
+				.execute();
+			for (const row of rows) {
+				const key = keys.all.find((k) => k.id === row.key_id);
+				if (!key) throw new Error(`Unknown NIR key id '${row.key_id}': add that key to NIR_KEYS to index this value.`);
+				const nir = decryptNir({ ciphertext: row.ciphertext!, keyId: row.key_id! }, keys);
+				await trx.updateTable('patient_nir').set({ nir_index: nirIndex(nir, key) }).where('patient_id', '=', row.patient_id).execute();
+			}
+			return rows.length;
+		});
+		count += filled;
+		if (filled < batchSize) return count;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
 // Repository
 // ---------------------------------------------------------------------------------------------
 
@@ -290,6 +357,40 @@ export interface NirInput {
 
 export type SetNirResult = { ok: true } | { ok: false; error: string };
 
+export interface NirRow {
+	status: NirStatus;
+	ciphertext: Buffer | null;
+	key_id: string | null;
+	nir_index: Buffer | null;
+}
+
+/**
+ * Checks a NIR input and seals it for storage: the row's values and the normalised number (null
+ * for a status without one), or a French error.
+ */
+export function prepareNir(input: NirInput, keys: NirKeys): { ok: true; row: NirRow; nir: string | null } | { ok: false; error: string } {
+	if (!NIR_STATUSES.includes(input.status)) return { ok: false, error: 'Statut du NIR invalide.' };
+	const typed = normaliseNir(input.nir ?? '');
+	if (nirStatusNeedsNumber(input.status)) {
+		if (!typed) return { ok: false, error: 'Le NIR est requis pour ce statut.' };
+		const valid = validateNir(typed);
+		if (!valid.ok) return valid;
+		return { ok: true, row: { status: input.status, ...sealNir(valid.nir, keys) }, nir: valid.nir };
+	}
+	if (typed) return { ok: false, error: 'Aucun NIR ne doit être saisi pour ce statut.' };
+	return { ok: true, row: { status: input.status, ciphertext: null, key_id: null, nir_index: null }, nir: null };
+}
+
+/** Stores a prepared NIR row for a patient (insert or replace), as one step of the caller's transaction. */
+export async function writeNir(db: Db, patientId: string, row: NirRow, userId: string | null): Promise<void> {
+	const values = { ...row, updated_by: userId };
+	await db
+		.insertInto('patient_nir')
+		.values({ patient_id: patientId, ...values })
+		.onConflict((oc) => oc.column('patient_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
+		.execute();
+}
+
 /**
  * Records a patient's NIR status and, when there is one, the encrypted number (audited, without
  * the number). Validation problems come back as French messages; database errors are thrown.
@@ -301,17 +402,8 @@ export async function setNir(
 	userId: string | null,
 	keys: NirKeys
 ): Promise<SetNirResult> {
-	if (!NIR_STATUSES.includes(input.status)) return { ok: false, error: 'Statut du NIR invalide.' };
-	const typed = normaliseNir(input.nir ?? '');
-	let encrypted: { ciphertext: Buffer; keyId: string } | null = null;
-	if (nirStatusNeedsNumber(input.status)) {
-		if (!typed) return { ok: false, error: 'Le NIR est requis pour ce statut.' };
-		const valid = validateNir(typed);
-		if (!valid.ok) return valid;
-		encrypted = encryptNir(valid.nir, keys);
-	} else if (typed) {
-		return { ok: false, error: 'Aucun NIR ne doit être saisi pour ce statut.' };
-	}
+	const prepared = prepareNir(input, keys);
+	if (!prepared.ok) return prepared;
 	if (!UUID.test(patientId)) return { ok: false, error: 'Patient introuvable.' };
 
 	return db.transaction().execute(async (trx) => {
@@ -321,17 +413,7 @@ export async function setNir(
 			.where('id', '=', patientId)
 			.executeTakeFirst();
 		if (!patient) return { ok: false, error: 'Patient introuvable.' } as const;
-		const values = {
-			status: input.status,
-			ciphertext: encrypted?.ciphertext ?? null,
-			key_id: encrypted?.keyId ?? null,
-			updated_by: userId
-		};
-		await trx
-			.insertInto('patient_nir')
-			.values({ patient_id: patientId, ...values })
-			.onConflict((oc) => oc.column('patient_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
-			.execute();
+		await writeNir(trx, patientId, prepared.row, userId);
 		await audit(
 			trx,
 			{ actorId: userId },
@@ -366,7 +448,8 @@ export async function getNir(
 
 /**
  * Re-encrypts with the current key every NIR encrypted under another key, `batchSize` rows per
- * transaction (rows locked while re-encrypted). Returns how many rows were re-encrypted; throws if
+ * transaction (rows locked while re-encrypted), their blind index recomputed under the current key,
+ * then indexes the rows that have none. Returns how many rows were re-encrypted; throws if
  * a row uses a key that is not in `keys`. `updated_by`/`updated_at` are left alone: the NIR did not change.
  */
 export async function rotateNirKeys(db: Db, keys: NirKeys, opts: { batchSize?: number } = {}): Promise<number> {
@@ -389,10 +472,11 @@ export async function rotateNirKeys(db: Db, keys: NirKeys, opts: { batchSize?: n
 				.execute();
 			for (const row of rows) {
 				const nir = decryptNir({ ciphertext: row.ciphertext!, keyId: row.key_id! }, keys);
-				const encrypted = encryptNir(nir, keys);
+				// The blind index follows the key: recomputed under the new one.
+				const sealed = sealNir(nir, keys);
 				await trx
 					.updateTable('patient_nir')
-					.set({ ciphertext: encrypted.ciphertext, key_id: encrypted.keyId })
+					.set({ ciphertext: sealed.ciphertext, key_id: sealed.key_id, nir_index: sealed.nir_index })
 					.where('patient_id', '=', row.patient_id)
 					.execute();
 			}
@@ -405,5 +489,7 @@ export async function rotateNirKeys(db: Db, keys: NirKeys, opts: { batchSize?: n
 	if (count > 0) {
 		await audit(db, { actorId: null }, { action: 'patient.nir_keys_rotated', details: { count, keyId: currentId } });
 	}
+	// Rows stored without a blind index (before it existed) get one now.
+	await backfillNirIndex(db, keys);
 	return count;
 }

@@ -9,6 +9,11 @@ import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { addDays, applyAction, parisToday, startPathway, type Action } from './lifecycle.ts';
 import { todoItems, FIRST_CONTACT_DAYS, RENEWAL_NOTICE_DAYS, type TodoRow } from './todo.ts';
+import { noShowToFollowUp } from '../booking/no-shows.ts';
+import { lockIdentity, matchingRecords, reportFor, type DuplicateReport } from './duplicates.ts';
+import { writeNir, type NirKeys, type NirRow } from './nir.ts';
+import { addReferred, afterReferral, planReferral, type ReferralPicks, type ReferralPlan } from './referral.ts';
+import { fr } from '../../i18n/fr.ts';
 
 export interface Identity {
 	lastName: string;
@@ -45,17 +50,58 @@ export function generatePatientCode(): string {
 }
 
 
+export interface CreateOptions {
+	/** The professional chosen per profession when several could take the referral. */
+	referTo?: ReferralPicks;
+	/** "C'est un homonyme": the fingerprint of the matches the user was shown (duplicates.ts). */
+	homonymOf?: string | null;
+	/** A NIR typed at inclusion (administrative coordination), checked and sealed by nir.ts. */
+	nir?: { row: NirRow; nir: string | null } | null;
+	/** The NIR keys, to compare NIRs; only needed when a NIR was typed. */
+	nirKeys?: NirKeys | null;
+}
+
+export type CreateResult =
+	| { ok: true; id: string; code: string; referral: ReferralPlan; joined: string[] }
+	| { ok: false; error: string; field?: string; duplicate?: DuplicateReport };
+
+/**
+ * Creates a patient, unless the same person is already recorded in the network (duplicates.ts):
+ * then nothing is written and the matches come back, as the user may see them; confirming a
+ * namesake (`homonymOf`, the matches' fingerprint) creates it anyway, audited. Inclusions of one
+ * identity are serialised by an advisory lock held until the commit, so that two concurrent ones
+ * cannot both pass the check. The care team (the person who includes, the professionals the
+ * orientation refers to), their notifications and the NIR are written in the same transaction.
+ */
 export async function createPatient(
 	db: Db,
 	ctx: AuditContext & { actorId: string },
 	ms: MicrostructureRef,
 	input: NewPatient,
-	today: string
-): Promise<{ ok: true; id: string; code: string } | { ok: false; error: string }> {
+	today: string,
+	options: CreateOptions = {}
+): Promise<CreateResult> {
 	const started = startPathway(input.start, today);
 	if (!started.ok) return started;
 	const code = generatePatientCode();
-	const id = await db.transaction().execute(async (trx) => {
+	const keys = options.nir?.nir ? (options.nirKeys ?? null) : null;
+	if (options.nir?.nir && !keys) throw new Error('createPatient: a NIR needs the NIR keys');
+	const probe = { lastName: input.identity.lastName, firstName: input.identity.firstName, birthDate: input.identity.birthDate, nir: options.nir?.nir ?? null };
+	const outcome = await inTransaction(db, async (trx) => {
+		await lockIdentity(trx, ms.networkId, probe, keys);
+		const report = reportFor(ms, await matchingRecords(trx, ms.networkId, probe, keys));
+		if (report) {
+			const t = fr.duplicates;
+			if (!options.homonymOf) return { ok: false as const, error: t.title, duplicate: report };
+			if (options.homonymOf !== report.fingerprint) return { ok: false as const, error: t.changed, duplicate: report };
+			if (report.byNir) return { ok: false as const, error: t.nirNoHomonym, duplicate: report };
+		}
+		let plan: ReferralPlan = { add: [], pending: [], missing: [] };
+		if (input.start.kind === 'include') {
+			const planned = await planReferral(trx, ms.id, input.start.orientation, options.referTo, [ctx.actorId]);
+			if (!planned.ok) return { ok: false as const, error: fr.referral.invalid, field: `referTo_${planned.profession}` };
+			plan = planned.plan;
+		}
 		const row = await trx
 			.insertInto('patient')
 			.values({
@@ -80,12 +126,27 @@ export async function createPatient(
 			.returning('id')
 			.executeTakeFirstOrThrow();
 		await recordEvent(trx, row.id, started.event.kind, started.event.occurred_on, ctx.actorId, started.event.details);
-		// Whoever includes a patient is in the patient's care team.
+		// Whoever includes a patient is in the patient's care team, with the professionals referred to.
 		await trx.insertInto('patient_team_member').values({ patient_id: row.id, user_id: ctx.actorId }).execute();
-		return row.id;
+		const joined = await addReferred(trx, { id: row.id, code, microstructure_id: ms.id }, plan.add, ctx.actorId);
+		if (options.nir) await writeNir(trx, row.id, options.nir.row, ctx.actorId);
+		return { ok: true as const, id: row.id, plan, joined, homonymOf: report ? report.here.length + report.elsewhere.count : 0 };
 	});
-	await audit(db, ctx, { action: 'patient.created', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { state: started.pathway.state } });
-	return { ok: true, id, code };
+	if (!outcome.ok) {
+		if (outcome.duplicate) {
+			const d = outcome.duplicate;
+			await audit(db, ctx, { action: 'patient.duplicate_found', targetType: 'microstructure', targetId: ms.id, microstructureId: ms.id, networkId: ms.networkId, details: { here: d.here.length, elsewhere: d.elsewhere.count, byNir: d.byNir } });
+		}
+		return outcome;
+	}
+	const id = outcome.id;
+	await audit(db, ctx, { action: 'patient.created', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { state: started.pathway.state, referred: outcome.joined.length } });
+	if (outcome.homonymOf) {
+		await audit(db, ctx, { action: 'patient.homonym_confirmed', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { matches: outcome.homonymOf } });
+	}
+	if (options.nir) await audit(db, ctx, { action: 'patient.nir_updated', targetType: 'patient', targetId: id, microstructureId: ms.id, networkId: ms.networkId, details: { status: options.nir.row.status } });
+	await afterReferral(outcome.joined);
+	return { ok: true, id, code, referral: outcome.plan, joined: outcome.joined };
 }
 
 /**
@@ -107,6 +168,8 @@ export type PatientFilter = {
 	renewal?: boolean;
 	noFirstContact?: boolean;
 	q?: string;
+	/** Only the patients whose care team holds this person. */
+	teamOf?: string;
 };
 
 export async function listPatients(db: Db, ctx: AuditContext, ms: MicrostructureRef, filter: PatientFilter, today: string, limit = 200) {
@@ -119,10 +182,32 @@ export async function listPatients(db: Db, ctx: AuditContext, ms: Microstructure
 	if (filter.programme) q = q.where('programme', '=', filter.programme);
 	if (filter.renewal) q = q.where('state', 'in', ['inclus', 'en_suivi']).where('renewal_due_on', '<=', addDays(today, RENEWAL_NOTICE_DAYS));
 	if (filter.noFirstContact) q = q.where('state', '=', 'inclus').where('included_on', '<=', addDays(today, -FIRST_CONTACT_DAYS));
-	const search = filter.q?.trim().toLowerCase();
+	if (filter.teamOf) {
+		const userId = filter.teamOf;
+		q = q.where((eb) => eb.exists(eb.selectFrom('patient_team_member as t').select('t.user_id').whereRef('t.patient_id', '=', 'patient.id').where('t.user_id', '=', userId)));
+	}
+	const search = filter.q?.trim();
 	if (search) {
-		const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-		q = q.where((eb) => eb.or([eb(sql`lower(last_name)`, 'like', like), eb(sql`lower(first_name)`, 'like', like), eb(sql`lower(code)`, 'like', like)]));
+		const escape = (v: string) => v.replace(/[\\%_]/g, (c) => `\\${c}`);
+		const code = `%${escape(search.toLowerCase())}%`;
+		// Names are compared folded, as the database keys them (patient_name_key): "lefevre" finds
+		// "Lefèvre", "marie claire" finds "Marie-Claire", "dupont jean" finds DUPONT Jean.
+		const { rows } = await sql<{ key: string | null }>`select patient_name_key(${search}) as key`.execute(db);
+		const key = rows[0]?.key ?? '';
+		const like = `%${escape(key)}%`;
+		q = q.where((eb) =>
+			eb.or([
+				eb(sql`lower(code)`, 'like', code),
+				...(key
+					? [
+							eb('last_name_key', 'like', like),
+							eb('first_name_key', 'like', like),
+							eb(sql`last_name_key || first_name_key`, 'like', like),
+							eb(sql`first_name_key || last_name_key`, 'like', like)
+						]
+					: [])
+			])
+		);
 	}
 	const rows = await q.orderBy(sql`lower(last_name)`).orderBy(sql`lower(first_name)`).limit(limit + 1).execute();
 	await audit(db, ctx, { action: 'patient.list', targetType: 'microstructure', targetId: ms.id, microstructureId: ms.id, networkId: ms.networkId, details: { filter, count: Math.min(rows.length, limit) } });
@@ -150,12 +235,23 @@ export async function applyPathwayAction(
 	patient: Patient,
 	action: Action,
 	today: string,
-	target?: MicrostructureRef
-): Promise<{ ok: true; newPatientId?: string } | { ok: false; error: string }> {
+	target?: MicrostructureRef,
+	options: { referTo?: ReferralPicks } = {}
+): Promise<{ ok: true; newPatientId?: string; referral?: ReferralPlan; joined?: string[] } | { ok: false; error: string; field?: string }> {
 	const result = applyAction(patient, action, today);
 	if (!result.ok) return result;
 	if (action.kind === 'transfer' && (!target || target.id === ms.id)) return { ok: false, error: 'Choisissez une autre microstructure.' };
 	const outcome = await inTransaction(db, async (trx) => {
+		// An inclusion (again) sets the orientation: the professionals it refers to join the team,
+		// with whoever includes, if they work here.
+		let referral: { plan: ReferralPlan; members: string[] } | undefined;
+		if (action.kind === 'include' || action.kind === 'reinclude') {
+			const team = (await trx.selectFrom('patient_team_member').select('user_id').where('patient_id', '=', patient.id).execute()).map((r) => r.user_id);
+			const planned = await planReferral(trx, ms.id, action.orientation, options.referTo, team);
+			if (!planned.ok) return { refused: { ok: false as const, error: fr.referral.invalid, field: `referTo_${planned.profession}` } };
+			const eligible = await eligibleTeamMembers(trx, ms.id);
+			referral = { plan: planned.plan, members: [...(eligible.has(ctx.actorId) && !team.includes(ctx.actorId) ? [ctx.actorId] : []), ...planned.plan.add] };
+		}
 		const updated = await trx
 			.updateTable('patient')
 			.set((eb) => ({
@@ -169,6 +265,10 @@ export async function applyPathwayAction(
 			.executeTakeFirst();
 		if (Number(updated.numUpdatedRows) !== 1) return null;
 		await recordEvent(trx, patient.id, result.event.kind, result.event.occurred_on, ctx.actorId, result.event.details);
+		if (referral) {
+			const joined = await addReferred(trx, { id: patient.id, code: patient.code, microstructure_id: ms.id }, referral.members, ctx.actorId);
+			return { newPatientId: undefined, referral: referral.plan, joined };
+		}
 		if (action.kind !== 'transfer' || !target) return { newPatientId: undefined };
 		// The receiving microstructure gets its own record, already included, linked to this one.
 		const copy = await trx
@@ -208,15 +308,17 @@ export async function applyPathwayAction(
 		return { newPatientId: copy.id };
 	});
 	if (!outcome) return { ok: false, error: 'Le dossier a été modifié entre-temps : rechargez la page et recommencez.' };
+	if ('refused' in outcome && outcome.refused) return outcome.refused;
 	await audit(db, ctx, {
 		action: `patient.${action.kind}`,
 		targetType: 'patient',
 		targetId: patient.id,
 		microstructureId: ms.id,
 		networkId: ms.networkId,
-		details: { on: action.on, ...(outcome.newPatientId ? { newPatientId: outcome.newPatientId } : {}) }
+		details: { on: action.on, ...(outcome.newPatientId ? { newPatientId: outcome.newPatientId } : {}), ...(outcome.joined ? { referred: outcome.joined.length } : {}) }
 	});
-	return { ok: true, newPatientId: outcome.newPatientId };
+	if (outcome.joined) await afterReferral(outcome.joined);
+	return { ok: true, newPatientId: outcome.newPatientId, referral: outcome.referral, joined: outcome.joined };
 }
 
 export interface RecordUpdate {
@@ -285,20 +387,25 @@ export async function careTeam(db: Db, patientId: string) {
 	return { members, partners };
 }
 
+/** Who may be in a microstructure's care teams: its active clinicians and coordination. */
+export async function eligibleTeamMembers(db: Db, msId: string): Promise<Set<string>> {
+	const eligible = await db
+		.selectFrom('membership')
+		.select('user_id')
+		.where('microstructure_id', '=', msId)
+		.where('role', 'in', ['soignant', 'coordination'])
+		.where(sql<boolean>`starts_on <= current_date and (ends_on is null or ends_on > current_date)`)
+		.execute();
+	return new Set(eligible.map((e) => e.user_id));
+}
+
 /**
  * Sets the care team to these members of the microstructure (others are ignored). Returns who
  * joined or left, so that their live access to the patient's PPS can be re-checked at once.
  */
 export async function setCareTeam(db: Db, ctx: AuditContext, ms: MicrostructureRef, patientId: string, userIds: string[]): Promise<string[]> {
 	const before = (await db.selectFrom('patient_team_member').select('user_id').where('patient_id', '=', patientId).execute()).map((r) => r.user_id);
-	const eligible = await db
-		.selectFrom('membership')
-		.select('user_id')
-		.where('microstructure_id', '=', ms.id)
-		.where('role', 'in', ['soignant', 'coordination'])
-		.where(sql<boolean>`starts_on <= current_date and (ends_on is null or ends_on > current_date)`)
-		.execute();
-	const allowed = new Set(eligible.map((e) => e.user_id));
+	const allowed = await eligibleTeamMembers(db, ms.id);
 	const chosen = [...new Set(userIds)].filter((id) => allowed.has(id));
 	await db.transaction().execute(async (trx) => {
 		await trx.deleteFrom('patient_team_member').where('patient_id', '=', patientId).execute();
@@ -350,7 +457,8 @@ export async function todoForActor(db: Db, actor: Actor, microstructures: Micros
 			'p.last_contact_on',
 			'p.consent_method',
 			'n.status as nir_status',
-			(eb) => eb.exists(eb.selectFrom('consent_document as d').select('d.id').whereRef('d.patient_id', '=', 'p.id')).as('has_consent_document')
+			(eb) => eb.exists(eb.selectFrom('consent_document as d').select('d.id').whereRef('d.patient_id', '=', 'p.id')).as('has_consent_document'),
+			noShowToFollowUp('p.id').as('no_show_on')
 		])
 		.where('p.microstructure_id', 'in', visible.map((m) => m.id))
 		.where('p.state', 'in', ['inclus', 'en_suivi'])
@@ -361,11 +469,12 @@ export async function todoForActor(db: Db, actor: Actor, microstructures: Micros
 
 /** Everything we hold about a patient, for a right-of-access request (the NIR is excluded). */
 export async function exportPatient(db: Db, patient: Patient) {
-	const [events, team, nir, documents] = await Promise.all([
+	const [events, team, nir, documents, thread] = await Promise.all([
 		timeline(db, patient.id),
 		careTeam(db, patient.id),
 		db.selectFrom('patient_nir').select(['status', 'updated_at']).where('patient_id', '=', patient.id).executeTakeFirst(),
-		db.selectFrom('consent_document').select(['filename', 'content_type', 'uploaded_at']).where('patient_id', '=', patient.id).execute()
+		db.selectFrom('consent_document').select(['filename', 'content_type', 'uploaded_at']).where('patient_id', '=', patient.id).execute(),
+		threadForExport(db, patient.id)
 	]);
 	return {
 		exported_at: new Date().toISOString(),
@@ -373,18 +482,57 @@ export async function exportPatient(db: Db, patient: Patient) {
 		nir: nir ? { status: nir.status, note: 'Le NIR lui-même est communiqué sur demande auprès de la coordination administrative.' } : null,
 		consent_documents: documents,
 		care_team: team,
-		timeline: events.map((e) => ({ kind: e.kind, occurred_on: e.occurred_on, recorded_at: e.recorded_at, recorded_by: e.first_name ? `${e.first_name} ${e.last_name}` : null, details: e.details }))
+		timeline: events.map((e) => ({ kind: e.kind, occurred_on: e.occurred_on, recorded_at: e.recorded_at, recorded_by: e.first_name ? `${e.first_name} ${e.last_name}` : null, details: e.details })),
+		messages: thread
 	};
+}
+
+/**
+ * The patient's thread, in order, for the RGPD export: who wrote, when, the text, whether it was
+ * corrected or deleted (a deleted message's text is gone from the thread, kept only in the audit
+ * trail), and the names of the files attached (the files themselves on request).
+ */
+async function threadForExport(db: Db, patientId: string) {
+	const rows = await db
+		.selectFrom('message as m')
+		.innerJoin('conversation as c', 'c.id', 'm.conversation_id')
+		.innerJoin('app_user as u', 'u.id', 'm.sender_id')
+		.select([
+			'm.seq',
+			'm.created_at',
+			'm.body',
+			'm.link',
+			'm.edited_at',
+			'm.deleted_at',
+			'u.first_name',
+			'u.last_name',
+			sql<string[]>`coalesce((select array_agg(a.filename order by a.created_at) from message_attachment a where a.message_id = m.id), '{}')`.as('attachments')
+		])
+		.where('c.kind', '=', 'patient')
+		.where('c.patient_id', '=', patientId)
+		.orderBy('m.seq')
+		.execute();
+	return rows.map((m) => ({
+		sent_at: m.created_at,
+		sender: `${m.first_name} ${m.last_name}`,
+		text: m.deleted_at ? '' : m.body,
+		shared_link: m.deleted_at ? null : m.link,
+		edited_at: m.edited_at,
+		deleted_at: m.deleted_at,
+		attachments: m.attachments
+	}));
 }
 
 /**
  * RGPD erasure within legal retention: the medical record must be kept (20 years in France), so a
  * patient who has left is anonymised instead — identity, contact details, NIR and consent scans
- * removed, the pseudonymous code, dates and pathway kept for indicators and billing history.
+ * removed, the pseudonymous code, dates and pathway kept for indicators and billing history. The
+ * patient's message thread is erased (the audit keeps that it was, and how many messages).
  */
 export async function anonymisePatient(db: Db, ctx: AuditContext, ms: MicrostructureRef, patient: Patient): Promise<{ ok: true } | { ok: false; error: string }> {
 	if (patient.state !== 'sorti' && patient.state !== 'transfere') return { ok: false, error: "Seul le dossier d'un patient sorti peut être anonymisé." };
 	if (patient.anonymised_at) return { ok: false, error: 'Ce dossier est déjà anonymisé.' };
+	let messagesErased = 0;
 	await db.transaction().execute(async (trx) => {
 		await trx
 			.updateTable('patient')
@@ -408,9 +556,17 @@ export async function anonymisePatient(db: Db, ctx: AuditContext, ms: Microstruc
 		await trx.deleteFrom('pps_version').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('pps').where('patient_id', '=', patient.id).execute();
 		await trx.deleteFrom('yjs_update').where('doc_name', '=', `pps:${patient.id}`).execute();
+		// The patient's thread speaks of the person by name throughout: the conversation goes, and
+		// with it (on delete cascade) its messages, attachments and read positions.
+		const thread = await trx.selectFrom('conversation').select('id').where('kind', '=', 'patient').where('patient_id', '=', patient.id).executeTakeFirst();
+		if (thread) {
+			const counted = await trx.selectFrom('message').select(sql<string>`count(*)`.as('n')).where('conversation_id', '=', thread.id).executeTakeFirstOrThrow();
+			messagesErased = Number(counted.n);
+			await trx.deleteFrom('conversation').where('id', '=', thread.id).execute();
+		}
 		await recordEvent(trx, patient.id, 'anonymised', parisToday(), ctx.actorId);
 	});
-	await audit(db, ctx, { action: 'patient.anonymised', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId });
+	await audit(db, ctx, { action: 'patient.anonymised', targetType: 'patient', targetId: patient.id, microstructureId: ms.id, networkId: ms.networkId, details: { messagesErased } });
 	return { ok: true };
 }
 

@@ -14,9 +14,11 @@ export interface TodoRow {
 	consent_method: string | null;
 	has_consent_document: boolean;
 	nir_status: NirStatus | null;
+	/** A missed appointment not followed up yet (booking/no-shows.ts noShowToFollowUp). */
+	no_show_on?: string | null;
 }
 
-export type TodoKind = 'renewal_overdue' | 'renewal_due' | 'missing_consent' | 'missing_nir' | 'no_first_contact' | 'lost_to_follow_up';
+export type TodoKind = 'renewal_overdue' | 'renewal_due' | 'missing_consent' | 'missing_nir' | 'no_first_contact' | 'lost_to_follow_up' | 'no_show';
 
 export interface TodoItem {
 	kind: TodoKind;
@@ -46,8 +48,10 @@ export function todoItems(rows: TodoRow[], today: string, options: { billing: (m
 		if (r.state === 'inclus' && r.included_on && r.included_on <= addDays(today, -FIRST_CONTACT_DAYS)) {
 			items.push({ ...base, kind: 'no_first_contact', date: r.included_on });
 		}
+		// Two no-shows in a row, or a first appointment missed: take contact again (until rebooked).
+		if (r.no_show_on) items.push({ ...base, kind: 'no_show', date: r.no_show_on });
 		if (lastContact && lastContact <= addDays(today, -LOST_AFTER_DAYS)) items.push({ ...base, kind: 'lost_to_follow_up', date: lastContact });
 	}
-	const order: TodoKind[] = ['renewal_overdue', 'lost_to_follow_up', 'no_first_contact', 'renewal_due', 'missing_consent', 'missing_nir'];
+	const order: TodoKind[] = ['renewal_overdue', 'no_show', 'lost_to_follow_up', 'no_first_contact', 'renewal_due', 'missing_consent', 'missing_nir'];
 	return items.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.date ?? '').localeCompare(b.date ?? ''));
 }

@@ -3,7 +3,7 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { sql } from 'kysely';
 import { getDb } from '../db/index.ts';
-import { ppsAccess } from '../access/policy.ts';
+import { ppsDecision } from '../access/policy.ts';
 import { patientOf } from '../patients/guard.ts';
 import { careTeam } from '../patients/patients.ts';
 import { messages } from '../../i18n/index.ts';
@@ -13,9 +13,11 @@ export async function ppsContext(event: RequestEvent, purpose = 'pps') {
 	const base = await patientOf(event, purpose);
 	const ref = await resolvePatientRef(getDb(), base.patient.id);
 	if (!ref) error(404, { message: 'Page introuvable' });
-	const access = ppsAccess(base.actor, ref);
+	// The decision carries why the plan is read-only, for the page to say (never re-derived there).
+	const decision = ppsDecision(base.actor, ref);
+	const access = decision.access;
 	if (access === 'none') error(404, { message: 'Page introuvable' });
-	return { ...base, access, docName: ppsDocName(base.patient.id) };
+	return { ...base, access, decision, docName: ppsDocName(base.patient.id) };
 }
 
 /** Care team first, then the other clinicians of the microstructure, then external partners. */

@@ -1,13 +1,14 @@
 // The PPS around its live Yjs document: who may open it, its JSON projection kept in PostgreSQL,
-// validated versions (immutable snapshots), restore, and the FHIR export of a version.
+// validated versions (immutable snapshots) and restore. The FHIR export of a version is fhir.ts.
 import * as Y from 'yjs';
 import { sql } from 'kysely';
 import { inTransaction, type Db } from '../db/index.ts';
-import type { Patient } from '../db/schema.ts';
 import type { MicrostructureRef, PatientRef } from '../access/policy.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { project, type PpsProjection } from '../../pps/model.ts';
+
+export { fhirBundle } from './fhir.ts';
 
 export const ppsDocName = (patientId: string) => `pps:${patientId}`;
 
@@ -61,6 +62,20 @@ export function getVersion(db: Db, patientId: string, number: number) {
 		.executeTakeFirst();
 }
 
+/**
+ * A version's projection as JSON text, for a document built off the event loop (parsing it here
+ * would cost the loop what the worker is there to take), or only its size when over `maxBytes`.
+ * The text is made once (`offset 0` keeps the lateral subquery from being inlined twice): with the
+ * embedded database, PostgreSQL itself runs on the event loop.
+ */
+export async function getVersionJson(db: Db, patientId: string, number: number, maxBytes: number) {
+	const { rows } = await sql<{ number: number; created_at: Date; bytes: number; json: string | null }>`
+		select v.number, v.created_at, octet_length(t.json) as bytes, case when octet_length(t.json) <= ${maxBytes} then t.json end as json
+		from pps_version v cross join lateral (select v.projection::text as json offset 0) t
+		where v.patient_id = ${patientId} and v.number = ${number}`.execute(db);
+	return rows[0];
+}
+
 /** Freezes the current document as the next version (snapshot + projection), audited. */
 export async function validateVersion(
 	db: Db,
@@ -86,75 +101,4 @@ export async function validateVersion(
 	await saveProjection(db, patientId, projection);
 	await audit(db, ctx, { action: 'pps.validated', targetType: 'patient', targetId: patientId, microstructureId: ms.id, networkId: ms.networkId, details: { version: number } });
 	return number;
-}
-
-const FHIR_STATUS: Record<string, string> = { a_faire: 'not-started', en_cours: 'in-progress', fait: 'completed', abandonne: 'cancelled' };
-
-/** A FHIR R4 bundle (CarePlan + Goals + CareTeam) for one validated version. */
-export function fhirBundle(
-	patient: Pick<Patient, 'id' | 'code'>,
-	version: { number: number; created_at: Date; projection: PpsProjection },
-	team: { id: string; first_name: string; last_name: string; profession: string }[],
-	base: string
-) {
-	const p = version.projection;
-	const goals = [
-		...(p.goals ? [{ id: 'goal-patient', text: p.goals, note: 'Objectifs du patient, dans ses mots' }] : []),
-		...p.objectives.map((o) => ({ id: `goal-${o.id}`, text: o.text, note: o.domain }))
-	];
-	const patientRef = { reference: `Patient/${patient.id}`, display: patient.code };
-	const name = (id: string) => {
-		const m = team.find((t) => t.id === id);
-		return m ? `${m.first_name} ${m.last_name}` : id;
-	};
-	return {
-		resourceType: 'Bundle',
-		type: 'collection',
-		timestamp: version.created_at.toISOString(),
-		entry: [
-			{
-				fullUrl: `${base}/CarePlan/pps-${patient.id}-v${version.number}`,
-				resource: {
-					resourceType: 'CarePlan',
-					id: `pps-${patient.id}-v${version.number}`,
-					status: 'active',
-					intent: 'plan',
-					title: `Plan personnalisé de santé — version ${version.number}`,
-					subject: patientRef,
-					created: version.created_at.toISOString(),
-					...(p.reviewDate ? { period: { end: p.reviewDate } } : {}),
-					careTeam: [{ reference: `#careteam` }],
-					...(p.coordinator ? { author: { display: name(p.coordinator) } } : {}),
-					goal: goals.map((g) => ({ reference: `Goal/${g.id}` })),
-					addresses: [],
-					note: [
-						...p.problems.map((pr) => ({ text: `Besoin (${pr.domain}) : ${pr.text}` })),
-						...(p.crisis ? [{ text: `En cas de difficulté : ${p.crisis}` }] : []),
-						...(p.evaluation ? [{ text: `Critères d'évaluation : ${p.evaluation}` }] : []),
-						...p.entretiens.map((e) => ({ text: `Entretiens : ${name(e.professional)} — ${e.frequency}` }))
-					],
-					activity: p.actions.map((a) => ({
-						detail: {
-							status: FHIR_STATUS[a.status] ?? 'not-started',
-							description: a.what,
-							...(a.due ? { scheduledString: a.due } : {}),
-							...(a.owner ? { performer: [{ display: name(a.owner) }] } : {})
-						}
-					})),
-					contained: [
-						{
-							resourceType: 'CareTeam',
-							id: 'careteam',
-							subject: patientRef,
-							participant: team.map((m) => ({ role: [{ text: m.profession }], member: { display: `${m.first_name} ${m.last_name}` } }))
-						}
-					]
-				}
-			},
-			...goals.map((g) => ({
-				fullUrl: `${base}/Goal/${g.id}`,
-				resource: { resourceType: 'Goal', id: g.id, lifecycleStatus: 'active', description: { text: g.text }, subject: patientRef, note: g.note ? [{ text: g.note }] : [] }
-			}))
-		]
-	};
 }

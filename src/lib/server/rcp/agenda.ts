@@ -18,6 +18,11 @@ export interface AgendaPatient {
 	first_contact_on: string | null;
 	/** Date of the last closed RCP that discussed the patient. */
 	last_passage_on: string | null;
+	/**
+	 * Date of the latest no-show when it is a clinical signal (two in a row, or a first appointment
+	 * missed: booking/no-shows.ts noShowOn), else null.
+	 */
+	no_show_on?: string | null;
 }
 
 export interface Carried {
@@ -37,7 +42,7 @@ export interface Proposal {
 	reasons: RcpReason[];
 }
 
-const PRIORITY: RcpReason['code'][] = ['a_revoir', 'carried_over', 'flagged', 'renewal_due', 'no_first_contact', 'never_discussed', 'not_discussed_90', 'manual'];
+const PRIORITY: RcpReason['code'][] = ['a_revoir', 'carried_over', 'flagged', 'no_show', 'renewal_due', 'no_first_contact', 'never_discussed', 'not_discussed_90', 'manual'];
 
 /** Why each patient should be discussed at a session held on `sessionDate`, most urgent first. */
 export function proposeAgenda(patients: AgendaPatient[], flags: Flag[], carried: Carried[], sessionDate: string): Proposal[] {
@@ -51,6 +56,8 @@ export function proposeAgenda(patients: AgendaPatient[], flags: Flag[], carried:
 		if (p.state === 'inclus' && !p.first_contact_on && p.included_on && p.included_on <= addDays(sessionDate, -FIRST_CONTACT_DAYS)) {
 			add(p.id, { code: 'no_first_contact', date: p.included_on });
 		}
+		// A no-show is a signal for the team, never a sanction: on the agenda until an RCP held after it.
+		if (p.no_show_on && (!p.last_passage_on || p.last_passage_on < p.no_show_on) && p.no_show_on <= sessionDate) add(p.id, { code: 'no_show', date: p.no_show_on });
 		if (!p.last_passage_on) add(p.id, { code: 'never_discussed', date: p.included_on });
 		else if (p.last_passage_on < addDays(sessionDate, -NOT_DISCUSSED_DAYS)) add(p.id, { code: 'not_discussed_90', date: p.last_passage_on });
 	}

@@ -1,8 +1,9 @@
 // One-click RCP decisions and what each one does to the patient (domain §3: "capture as a
 // by-product of the discussion"). Validation and effects are pure; live.ts applies them.
 import { z } from 'zod';
-import { isIsoDate, type Action } from '../patients/lifecycle.ts';
+import type { Action } from '../patients/lifecycle.ts';
 import type { RcpDecision } from '../db/schema.ts';
+import { calendarDate, cleanString } from '../input.ts';
 
 export const DECISIONS = ['poursuite', 'adaptation_pps', 'renouvellement', 'fin_de_suivi', 'reorientation', 'a_revoir'] as const satisfies readonly RcpDecision[];
 export const EXIT_REASONS = ['amelioration', 'souhait_patient', 'reorientation', 'perdu_de_vue', 'demenagement', 'deces', 'autre'] as const;
@@ -10,16 +11,16 @@ export const MAX_ACTIONS = 10;
 
 // A real calendar day: '2027-02-30' would pass a pattern and fail in PostgreSQL after the pathway
 // step was already applied (recordDecision), leaving a renewal or exit without its decision.
-const isoDate = z.string().refine(isIsoDate);
+const isoDate = calendarDate();
 
 /** A decision as it arrives from a browser: anything else is refused. */
 export const decisionInput = z
 	.object({
 		kind: z.enum(DECISIONS),
 		exitReason: z.enum(EXIT_REASONS).optional(),
-		detail: z.string().trim().max(500).optional(),
+		detail: cleanString().trim().max(500).optional(),
 		actions: z
-			.array(z.object({ what: z.string().trim().min(1).max(300), ownerId: z.uuid(), dueOn: isoDate.nullable().optional() }).strict())
+			.array(z.object({ what: cleanString().trim().min(1).max(300), ownerId: z.uuid(), dueOn: isoDate.nullable().optional() }).strict())
 			.max(MAX_ACTIONS)
 			.default([])
 	})

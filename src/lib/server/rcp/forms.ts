@@ -1,14 +1,17 @@
 // The RCP forms' schemas (planning, template), validated on the server with field errors in French.
 import { z } from 'zod';
-import { choice, optionalText, text } from '../forms.ts';
+import { choice, choices, date, optionalDate, optionalText, text, time } from '../forms.ts';
+import { cleanString } from '../input.ts';
+import { addDays, parisToday } from '../patients/lifecycle.ts';
 import { PROFESSIONS } from '../../professions.ts';
 import { WEEKDAYS } from './schedule.ts';
 
-const time = () => z.string({ error: 'errors.required' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'errors.required' });
-const date = () => z.string({ error: 'errors.date' }).regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'errors.date' });
+// Planning is for the years to come: a date further away is a typing error (9999-12-31), and a
+// series materialises sessions from its start, so it may not start long ago either.
+const planned = () => date({ min: () => addDays(parisToday(), -366), max: () => addDays(parisToday(), 5 * 366) });
+const until = () => optionalDate({ min: () => addDays(parisToday(), -366), max: () => addDays(parisToday(), 10 * 366) });
 const visio = () =>
-	z
-		.string()
+	cleanString()
 		.trim()
 		.max(500, { error: 'errors.tooLong' })
 		.refine((v) => v === '' || /^https:\/\/[^\s]+$/.test(v), { error: 'Le lien de visio doit commencer par https://.' })
@@ -33,20 +36,20 @@ export const seriesSchema = z
 		pattern: choice(['mensuel', 'hebdomadaire', 'bimensuel'] as const),
 		nth: choice(['1', '2', '3', '4', '-1'] as const).optional().default('1'),
 		weekday: choice(WEEKDAYS),
-		startsOn: date(),
-		untilOn: z.union([z.literal(''), date()]).optional().default('')
+		startsOn: planned(),
+		untilOn: until()
 	})
 	.refine(endAfterStart, endError)
 	.refine((d) => !d.untilOn || d.untilOn > d.startsOn, { error: 'La fin de la série doit suivre son début.', path: ['untilOn'] });
 
-export const sessionSchema = z.object({ ...slot, date: date() }).refine(endAfterStart, endError);
+export const sessionSchema = z.object({ ...slot, date: planned() }).refine(endAfterStart, endError);
 
 export const templateSchema = z.object({
 	name: text(120),
 	targetMinutes: z.coerce.number({ error: 'errors.required' }).int().min(15, { error: 'Entre 15 et 480 minutes.' }).max(480, { error: 'Entre 15 et 480 minutes.' }),
 	minFrequency: choice(['hebdomadaire', 'bimensuelle', 'mensuelle', 'bimestrielle', 'trimestrielle'] as const),
-	sections: z.array(choice(['cas', 'organisation_pec', 'organisation_ms'] as const)).min(1, { error: 'Gardez au moins une partie.' }),
-	quorumProfessions: z.array(choice(PROFESSIONS)).max(PROFESSIONS.length),
+	sections: choices(['cas', 'organisation_pec', 'organisation_ms'] as const).min(1, { error: 'Gardez au moins une partie.' }),
+	quorumProfessions: choices(PROFESSIONS),
 	optionalInvitees: optionalText(300),
 	patientMayAttend: z.array(z.literal('oui')).max(1),
 	minutesPerCase: z.coerce.number({ error: 'errors.required' }).int().min(2, { error: 'Entre 2 et 60 minutes.' }).max(60, { error: 'Entre 2 et 60 minutes.' })

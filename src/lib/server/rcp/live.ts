@@ -12,11 +12,13 @@ import { applyPathwayAction, patientLabel, recordEvent } from '../patients/patie
 import { parisToday } from '../patients/lifecycle.ts';
 import { ppsDocName, validateVersion } from '../pps/pps.ts';
 import { project, projectionProblems } from '../../pps/model.ts';
-import { notifyPatientChanged, nudgeUsers, withLiveDoc } from '../realtime/attach.ts';
+import { notifyPatientChanged, nudgeUsers, withLiveDoc } from '../live.ts';
 import { notify } from '../notifications/notifications.ts';
 import { planDecision, type DecisionInput } from './decisions.ts';
 import { addCase } from './sessions.ts';
 import { parisWallClock } from './schedule.ts';
+import { attendanceFromPresence, PRESENCE_GAP_SECONDS } from '../../rcp/attendance.ts';
+import { consultationsFor, type Consultations } from '../booking/budget.ts';
 
 type Ctx = AuditContext & { actorId: string };
 
@@ -38,6 +40,8 @@ export interface LiveItem {
 	minutesNotes: string | null;
 	actions: { what: string; ownerId: string; owner: string; dueOn: string | null }[];
 	prepNotes: { authorId: string; author: string; profession: string; body: string }[];
+	/** For a case: honoured consultations per profession this inclusion year, against the package. */
+	consultations: Consultations[];
 }
 
 export interface LiveParticipant {
@@ -51,6 +55,9 @@ export interface LiveParticipant {
 	attendance: Attendance | null;
 	/** The attendance was corrected by someone (not derived from presence). */
 	manual: boolean;
+	/** Seconds connected as a participant so far (cumulated), and there when a decision was taken. */
+	presentSeconds: number;
+	atDecision: boolean;
 }
 
 export interface LiveState {
@@ -71,7 +78,7 @@ const name = (u: { first_name: string | null; last_name: string | null }) => `${
 export async function liveState(db: Db, sessionId: string): Promise<LiveState | null> {
 	const session = await db.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).executeTakeFirst();
 	if (!session) return null;
-	const [items, actions, notes, participants] = await Promise.all([
+	const [items, actions, notes, participants, consultations] = await Promise.all([
 		db
 			.selectFrom('rcp_item as i')
 			.leftJoin('patient as p', 'p.id', 'i.patient_id')
@@ -99,10 +106,17 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 		db
 			.selectFrom('rcp_participant as p')
 			.innerJoin('app_user as u', 'u.id', 'p.user_id')
-			.select(['p.user_id', 'p.kind', 'p.item_ids', 'p.rsvp', 'p.attendance', 'p.attendance_set_by', 'u.first_name', 'u.last_name', 'u.profession'])
+			.select(['p.user_id', 'p.kind', 'p.item_ids', 'p.rsvp', 'p.attendance', 'p.attendance_set_by', 'p.present_seconds', 'p.at_decision', 'u.first_name', 'u.last_name', 'u.profession'])
 			.where('p.session_id', '=', sessionId)
 			.orderBy('u.last_name')
+			.execute(),
+		db
+			.selectFrom('rcp_item')
+			.select('patient_id')
+			.where('session_id', '=', sessionId)
+			.where('patient_id', 'is not', null)
 			.execute()
+			.then((rows) => consultationsFor(db, rows.map((r) => r.patient_id!)))
 	]);
 	return {
 		id: session.id,
@@ -125,7 +139,8 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 			ppsVersion: i.pps_version,
 			minutesNotes: i.minutes_notes,
 			actions: actions.filter((a) => a.item_id === i.id).map((a) => ({ what: a.what, ownerId: a.owner_id, owner: name(a), dueOn: a.due_on })),
-			prepNotes: notes.filter((n) => n.item_id === i.id).map((n) => ({ authorId: n.author_id, author: name(n), profession: n.profession, body: n.body }))
+			prepNotes: notes.filter((n) => n.item_id === i.id).map((n) => ({ authorId: n.author_id, author: name(n), profession: n.profession, body: n.body })),
+			consultations: (i.patient_id && consultations.get(i.patient_id)) || []
 		})),
 		participants: participants.map((p) => ({
 			userId: p.user_id,
@@ -135,7 +150,9 @@ export async function liveState(db: Db, sessionId: string): Promise<LiveState | 
 			itemIds: p.item_ids,
 			rsvp: p.rsvp,
 			attendance: p.attendance,
-			manual: p.attendance_set_by !== null
+			manual: p.attendance_set_by !== null,
+			presentSeconds: Math.floor(p.present_seconds),
+			atDecision: p.at_decision
 		}))
 	};
 }
@@ -204,13 +221,93 @@ export async function movePointer(db: Db, sessionId: string, userId: string, ite
 	});
 }
 
-/** Presence in the live session sets attendance, unless someone has corrected it by hand. */
-export async function markPresent(db: Db, sessionId: string, userId: string, place: 'present' | 'distance'): Promise<void> {
-	await db
+// ---------------------------------------------------------------- presence and attendance
+//
+// Time is accounted in the database, not in a process's memory: it survives a restart and adds up
+// when a person's connections are served by several processes. Each open participant connection
+// is "seen" when it joins and every PRESENCE_HEARTBEAT_SECONDS; a sighting adds the time since the
+// previous one (whichever process recorded it), unless that is older than PRESENCE_GAP_SECONDS —
+// the person was away. Leaving adds the last stretch and, when no participant connection of theirs
+// remains, marks them gone. The attendance derived from this (src/lib/rcp/attendance.ts) is written
+// on the sheet as it changes, unless someone corrected it.
+
+/** The time since the person's last sighting, when it is recent enough to have been presence. */
+const credit = sql<number>`(case when rcp_participant.seen_at > now() - ${sql.lit(PRESENCE_GAP_SECONDS)} * interval '1 second' then greatest(0, extract(epoch from now() - rcp_participant.seen_at)) else 0 end)::float8`;
+
+/**
+ * A participant connection of this person is in the live session (joining, still there, or the
+ * session starting while they are in it): their time adds up. Nothing happens unless the session
+ * is live. Returns true when their attendance on the sheet changed.
+ */
+export async function markPresent(db: Db, sessionId: string, userId: string, place: 'present' | 'distance'): Promise<boolean> {
+	const { rows } = await sql<{ user_id: string }>`
+		insert into rcp_participant (session_id, user_id, seen_at, seen_place)
+		select id, ${userId}::uuid, now(), ${place} from rcp_session where id = ${sessionId}::uuid and status = 'en_cours'
+		on conflict (session_id, user_id) do update set
+			present_seconds = rcp_participant.present_seconds + ${credit},
+			seen_at = greatest(now(), rcp_participant.seen_at),
+			seen_place = excluded.seen_place
+		returning user_id`.execute(db);
+	return rows.length > 0 && (await refreshAttendance(db, sessionId, [userId]));
+}
+
+/**
+ * One of this person's participant connections left the session (closed, or turned observer).
+ * `stillThere`: another participant connection of theirs is still open.
+ */
+export async function markLeft(db: Db, sessionId: string, userId: string, stillThere: boolean): Promise<boolean> {
+	const { rows } = await sql<{ user_id: string }>`
+		update rcp_participant set
+			present_seconds = present_seconds + ${credit},
+			seen_at = ${stillThere ? sql`greatest(now(), seen_at)` : sql`null`}
+		where session_id = ${sessionId}::uuid and user_id = ${userId}::uuid and seen_at is not null
+		returning user_id`.execute(db);
+	return rows.length > 0 && (await refreshAttendance(db, sessionId, [userId]));
+}
+
+/**
+ * Whoever opens the live session, observer or guest, coordinator or not, is on the attendance sheet
+ * (to be corrected there): presence alone will not make them present, but nobody is left off.
+ */
+export async function markJoined(db: Db, sessionId: string, userId: string): Promise<boolean> {
+	const r = await db
 		.insertInto('rcp_participant')
-		.values({ session_id: sessionId, user_id: userId, attendance: place })
-		.onConflict((oc) => oc.columns(['session_id', 'user_id']).doUpdateSet({ attendance: place }).where('rcp_participant.attendance_set_by', 'is', null))
+		.columns(['session_id', 'user_id'])
+		.expression((eb) => eb.selectFrom('rcp_session').select(['id', sql<string>`${userId}::uuid`.as('user_id')]).where('id', '=', sessionId).where('status', '=', 'en_cours'))
+		.onConflict((oc) => oc.columns(['session_id', 'user_id']).doNothing())
+		.executeTakeFirst();
+	return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/**
+ * Writes on the sheet what presence says (attendanceFromPresence) for those nobody corrected, while
+ * the session is live. Returns true when a line changed.
+ */
+export async function refreshAttendance(db: Db, sessionId: string, userIds?: string[]): Promise<boolean> {
+	if (userIds?.length === 0) return false;
+	const rows = await db
+		.selectFrom('rcp_participant')
+		.select(['user_id', 'attendance', 'present_seconds', 'at_decision', 'seen_place'])
+		.where('session_id', '=', sessionId)
+		.where('attendance_set_by', 'is', null)
+		.$if(userIds !== undefined, (q) => q.where('user_id', 'in', userIds!))
 		.execute();
+	let changed = false;
+	for (const row of rows) {
+		const derived = attendanceFromPresence({ seconds: row.present_seconds, atDecision: row.at_decision, place: row.seen_place });
+		if (derived === row.attendance) continue;
+		const r = await db
+			.updateTable('rcp_participant')
+			.set({ attendance: derived })
+			.where('session_id', '=', sessionId)
+			.where('user_id', '=', row.user_id)
+			// A correction made meanwhile wins; a closed session's sheet is final.
+			.where('attendance_set_by', 'is', null)
+			.where(({ exists, selectFrom }) => exists(selectFrom('rcp_session').select('id').where('id', '=', sessionId).where('status', '=', 'en_cours')))
+			.executeTakeFirst();
+		if (Number(r.numUpdatedRows) > 0) changed = true;
+	}
+	return changed;
 }
 
 export async function setAttendance(db: Db, sessionId: string, userId: string, attendance: Attendance, by: string): Promise<boolean> {
@@ -255,7 +352,7 @@ export async function recordDecision(
 	itemId: string,
 	input: DecisionInput,
 	by = ''
-): Promise<{ ok: true; change: DecisionChange } | { ok: false; error: string }> {
+): Promise<{ ok: true; change: DecisionChange; attendanceChanged: boolean } | { ok: false; error: string }> {
 	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
 	const item = await db
 		.selectFrom('rcp_item as i')
@@ -304,7 +401,16 @@ export async function recordDecision(
 					.execute();
 			}
 			await audit(trx, ctx, { action: 'rcp.decision', targetType: 'patient', targetId: item.patient_id!, microstructureId: ms.id, networkId: ms.networkId, details: { sessionId, decision: input.kind, actions: input.actions.length } });
-			return { ok: true as const };
+			// Those taking part at this moment attended (a connection seen within the gap is open).
+			const witnesses = await trx
+				.updateTable('rcp_participant')
+				.set({ at_decision: true })
+				.where('session_id', '=', sessionId)
+				.where('at_decision', '=', false)
+				.where(sql<boolean>`seen_at > now() - ${sql.lit(PRESENCE_GAP_SECONDS)} * interval '1 second'`)
+				.returning('user_id')
+				.execute();
+			return { ok: true as const, witnesses: witnesses.map((w) => w.user_id) };
 		})
 		.catch((error: unknown) => {
 			if (error instanceof Refusal) return { ok: false as const, error: error.message };
@@ -312,8 +418,10 @@ export async function recordDecision(
 		});
 	if (!outcome.ok) return outcome;
 	if (plan.pathway) notifyPatientChanged(item.patient_id, ctx.actorId);
+	const attendanceChanged = await refreshAttendance(db, sessionId, outcome.witnesses);
 	return {
 		ok: true,
+		attendanceChanged,
 		change: {
 			id: itemId,
 			decision: input.kind,
@@ -396,6 +504,10 @@ async function closeLocked(
 		const elapsed = Math.max(0, Math.round((now.getTime() - session.pointer_since.getTime()) / 1000));
 		await trx.updateTable('rcp_item').set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) })).where('id', '=', session.pointer_item_id).execute();
 	}
+	// The last stretch of those still connected counts, and the sheet says what presence says for
+	// those nobody corrected (it was shown as it changed); then it is final.
+	await sql`update rcp_participant set present_seconds = present_seconds + ${credit}, seen_at = null where session_id = ${sessionId}::uuid and seen_at is not null`.execute(trx);
+	await refreshAttendance(trx, sessionId);
 	await trx.updateTable('rcp_session').set({ status: 'cloturee', closed_at: now, closed_by: ctx.actorId, pointer_item_id: null, pointer_since: null }).where('id', '=', sessionId).execute();
 	// Nobody said otherwise: those who declined are excused, the others absent.
 	await trx.updateTable('rcp_participant').set({ attendance: 'excuse' }).where('session_id', '=', sessionId).where('attendance', 'is', null).where('rsvp', '=', 'non').execute();

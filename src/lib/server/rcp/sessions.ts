@@ -10,7 +10,8 @@ import { isUuid } from '../org/microstructures.ts';
 import { addDays, parisToday } from '../patients/lifecycle.ts';
 import { effectiveTemplate } from './templates.ts';
 import { caseCapacity, proposeAgenda, type Carried, type Proposal } from './agenda.ts';
-import { occurrences, parisInstant, parisWallClock } from './schedule.ts';
+import { noShowOn } from '../booking/no-shows.ts';
+import { frenchTime, occurrences, parisInstant, parisWallClock } from './schedule.ts';
 
 type Ctx = AuditContext & { actorId: string };
 
@@ -71,7 +72,8 @@ export async function materialiseSeries(db: Db, seriesId: string, today = parisT
 				template: JSON.stringify(template),
 				created_by: series.created_by
 			})
-			.onConflict((oc) => oc.columns(['series_id', 'starts_at']).doNothing())
+			// One row per occurrence, where it was moved included (unique on the occurrence it stands for).
+			.onConflict((oc) => oc.doNothing())
 			.returning('id')
 			.executeTakeFirst();
 		if (inserted) {
@@ -236,8 +238,11 @@ export function listSeries(db: Db, msId: string) {
 		.execute();
 }
 
-/** Microstructures whose RCPs the actor may see. */
-export async function rcpMicrostructures(db: Db, actor: Actor): Promise<MicrostructureRef[]> {
+/**
+ * Microstructures whose RCPs the actor may see (`rcp.view`), or whose schedule alone they may read
+ * (`rcp.schedule.read`: the secretariat too).
+ */
+export async function rcpMicrostructures(db: Db, actor: Actor, action: 'rcp.view' | 'rcp.schedule.read' = 'rcp.view'): Promise<MicrostructureRef[]> {
 	const networks = actor.networks.map((n) => n.id);
 	const rows = await db
 		.selectFrom('microstructure')
@@ -250,7 +255,7 @@ export async function rcpMicrostructures(db: Db, actor: Actor): Promise<Microstr
 			])
 		)
 		.execute();
-	return rows.map((r) => ({ id: r.id, networkId: r.network_id })).filter((ms) => can(actor, 'rcp.view', { microstructure: ms }));
+	return rows.map((r) => ({ id: r.id, networkId: r.network_id })).filter((ms) => can(actor, action, { microstructure: ms }));
 }
 
 export async function setRsvp(db: Db, sessionId: string, userId: string, rsvp: Rsvp): Promise<void> {
@@ -259,6 +264,65 @@ export async function setRsvp(db: Db, sessionId: string, userId: string, rsvp: R
 		.values({ session_id: sessionId, user_id: userId, rsvp })
 		.onConflict((oc) => oc.columns(['session_id', 'user_id']).doUpdateSet({ rsvp }))
 		.execute();
+}
+
+/** The Paris day a session is planned on: its minutes carry this date. */
+export function sessionDay(session: Pick<RcpSession, 'starts_at'>): string {
+	return parisWallClock(session.starts_at).date;
+}
+
+export type MoveOutcome = { ok: true; moved: boolean } | { ok: false; error: string };
+
+/**
+ * Moves a planned session to today from `startTime` (Paris), keeping its duration: an RCP started
+ * on another day than planned then takes place, and is recorded, on the day it is held. Refused
+ * when the new slot overlaps another RCP of the microstructures in `clashScope` (as planning shows
+ * clashes: the microstructures of those who sit in several). A session already on today's date is
+ * left as it is (a second click moves nothing). Serialised, so two moves cannot make a clash
+ * that neither saw.
+ */
+export async function moveSessionToToday(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string, startTime: string, clashScope: string[], today = parisToday()): Promise<MoveOutcome> {
+	if (!isUuid(sessionId)) return { ok: false, error: 'RCP introuvable.' };
+	return inTransaction(db, async (trx) => {
+		await sql`select pg_advisory_xact_lock(hashtext('rcp_session.move'))`.execute(trx);
+		const session = await trx.selectFrom('rcp_session').selectAll().where('id', '=', sessionId).where('microstructure_id', '=', ms.id).forUpdate().executeTakeFirst();
+		if (!session) return { ok: false as const, error: 'RCP introuvable.' };
+		// Already today (moved by a first click, or planned so): nothing to move.
+		if (sessionDay(session) === today && session.status !== 'annulee') return { ok: true as const, moved: false };
+		if (session.status !== 'planifiee') return { ok: false as const, error: 'Seule une RCP planifiée peut être déplacée.' };
+		const startsAt = parisInstant(today, startTime);
+		const endsAt = new Date(startsAt.getTime() + (session.ends_at.getTime() - session.starts_at.getTime()));
+		const clash = await trx
+			.selectFrom('rcp_session as s')
+			.innerJoin('microstructure as m', 'm.id', 's.microstructure_id')
+			.select(['s.title', 's.starts_at', 's.ends_at', 'm.name'])
+			.where('s.microstructure_id', 'in', [...new Set([ms.id, ...clashScope])])
+			.where('s.id', '!=', session.id)
+			.where('s.status', '!=', 'annulee')
+			.where('s.starts_at', '<', endsAt)
+			.where('s.ends_at', '>', startsAt)
+			.orderBy('s.starts_at')
+			.executeTakeFirst();
+		if (clash) {
+			const slot = `${frenchTime(parisWallClock(clash.starts_at).time)}–${frenchTime(parisWallClock(clash.ends_at).time)}`;
+			return { ok: false as const, error: `Ce créneau chevauche «\u00a0${clash.title}\u00a0» (${clash.name}, ${slot})\u00a0: choisissez une autre heure.` };
+		}
+		await trx
+			.updateTable('rcp_session')
+			// A series' occurrence stays taken by this session, wherever it moves.
+			.set({ starts_at: startsAt, ends_at: endsAt, occurrence_at: session.series_id ? (session.occurrence_at ?? session.starts_at) : null })
+			.where('id', '=', session.id)
+			.execute();
+		await audit(trx, ctx, {
+			action: 'rcp.session_moved',
+			targetType: 'rcp_session',
+			targetId: session.id,
+			microstructureId: ms.id,
+			networkId: ms.networkId,
+			details: { from: session.starts_at.toISOString(), to: startsAt.toISOString() }
+		});
+		return { ok: true as const, moved: true };
+	});
 }
 
 export async function cancelSession(db: Db, ctx: Ctx, ms: MicrostructureRef, sessionId: string): Promise<boolean> {
@@ -327,7 +391,8 @@ async function agendaPatients(db: Db, session: RcpSession) {
 			'p.included_on',
 			'p.renewal_due_on',
 			'p.first_contact_on',
-			sql<string | null>`(select max(rp.on_date) from rcp_passage rp where rp.patient_id = p.id)`.as('last_passage_on')
+			sql<string | null>`(select max(rp.on_date) from rcp_passage rp where rp.patient_id = p.id)`.as('last_passage_on'),
+			noShowOn('p.id').as('no_show_on')
 		])
 		.where('p.microstructure_id', '=', session.microstructure_id)
 		.where('p.state', 'in', ['inclus', 'en_suivi']);

@@ -1,31 +1,39 @@
 // Plugs socket.io and the Yjs websocket into an http.Server: the production server
-// (server/index.ts) and the Vite dev server (vite.config.ts) call the same function.
+// (server/index.ts) and the Vite dev server (vite.config.ts) call the same function. It registers
+// the live layer that domain code reaches through ../live.ts.
 import type { Server as HttpServer } from 'node:http';
 import type { Server as IoServer } from 'socket.io';
 import { config } from '../config.ts';
 import { getDb } from '../db/index.ts';
 import { docAccess, loadActor } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
-import { authenticateRequest, originAllowed } from './authenticate.ts';
-import { createSocketServer, reauthorizeSockets } from './socket.ts';
+import { authenticateRequest, originAllowed, stillValidSessions } from './authenticate.ts';
+import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from './socket.ts';
 import { YjsServer } from './yjs-server.ts';
-import { loadDoc, appendUpdate } from './yjs-store.ts';
+import { createBus, type BusEvent } from './bus.ts';
 import { audit } from '../audit/audit.ts';
 import { resolvePatientRef, saveProjection } from '../pps/pps.ts';
-import { project } from '../../pps/model.ts';
+import { project, upgrade } from '../../pps/model.ts';
+import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
 import { resolveRcpItem } from '../rcp/sessions.ts';
-import { broadcastRcp, markConnectedPresent, rcpPresence, type RcpPresence } from './rcp-socket.ts';
+import { registerLiveLayer } from '../live.ts';
+import { broadcastRcp, markConnectedPresent, rcpPresence } from './rcp-socket.ts';
 
 export interface Realtime {
 	io: IoServer;
 	yjs: YjsServer;
+	/** Ends the live connections whose session is gone (run every SESSION_CHECK_MS). */
+	checkSessions(): Promise<void>;
 	close(): Promise<void>;
 }
 
-const KEY = Symbol.for('microstructures.realtime');
-const g = globalThis as unknown as Record<symbol, Realtime | undefined>;
+/**
+ * How often each process checks that the sessions behind its open connections still exist, are
+ * not expired and belong to an enabled user: a safety net behind the sign-out events.
+ */
+const SESSION_CHECK_MS = 30_000;
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
 const resolvePatient = (id: string) => resolvePatientRef(getDb(), id);
@@ -75,6 +83,7 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 	const yjs = new YjsServer({
 		db: getDb,
 		maxMessageBytes: config.maxMessageBytes,
+		compactEvery: config.yjsCompactEvery,
 		async authorize(req, docName) {
 			const auth = await authenticateRequest(req);
 			if (!auth) return { refused: 401 };
@@ -82,14 +91,34 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 			// An unknown document and a document of someone else look the same.
 			if (access === 'none') return { refused: 404 };
 			await auditPatientDoc(docName, auth.user.id, 'patient.read');
-			return { userId: auth.user.id, access };
+			return { userId: auth.user.id, sessionId: auth.sessionId, access };
 		},
 		async reauthorize(userId, docName) {
 			return docAccess(await loadActor(getDb(), userId), docName, resolveMs, resolvePatient, resolveItem);
 		},
+		schema: docSchema,
+		upgrade(docName, doc) {
+			if (docName.startsWith('pps:')) upgrade(doc, 'upgrade');
+		},
 		onChange: scheduleProjection,
 		onFirstWrite(docName, userId) {
 			auditPatientDoc(docName, userId, 'patient.pps_edited').catch((error) => log('error', 'audit failed', { error: String(error) }));
+		}
+	});
+
+	// socket.io rooms cross processes through its adapter; Yjs connections are closed by each process.
+	const bus = await createBus(config.redisUrl, async (event: BusEvent) => {
+		switch (event.kind) {
+			case 'sessions-ended':
+				return yjs.endSessions(new Set(event.sessionIds));
+			case 'user-sessions-ended':
+				return yjs.disconnectUser(event.userId);
+			case 'access-changed':
+				return yjs.reauthorizeUser(event.userId);
+			case 'document-changed':
+				return yjs.reauthorizeDocument(event.docName);
+			case 'document-evicted':
+				return yjs.evict(event.docName);
 		}
 	});
 
@@ -112,100 +141,86 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 		void yjs.handleUpgrade(req, socket, head, docName);
 	});
 
-	const realtime: Realtime = {
+	// Expired sessions, disabled users, and any sign-out event a process missed.
+	const sessionCheck = setInterval(() => {
+		checkSessions(io, yjs).catch((error) => log('error', 'session check failed', { error: String(error) }));
+	}, SESSION_CHECK_MS);
+	sessionCheck.unref();
+
+	const unregister = registerLiveLayer({
+		withDoc: async (docName, fn) => {
+			const result = await yjs.withDoc(docName, fn);
+			await yjs.flush(docName);
+			return result;
+		},
+		patientChanged(patientId, by) {
+			io.to(`patient:${patientId}`).emit('patient:changed', { patientId, by });
+		},
+		nudgeUsers(userIds) {
+			for (const id of new Set(userIds)) io.to(`user:${id}`).emit('notification:new', {});
+		},
+		async accessChanged(userId) {
+			await Promise.all([reauthorizeSockets(io, userId), bus.publish({ kind: 'access-changed', userId })]);
+			// Open conversations re-check that they may still be read (a care team changed).
+			io.to(`user:${userId}`).emit('msg:access', {});
+		},
+		documentChanged: (docName) => bus.publish({ kind: 'document-changed', docName }),
+		evictDocument: (docName) => bus.publish({ kind: 'document-evicted', docName }),
+		async sessionsEnded(sessionIds) {
+			io.in(sessionIds.map(sessionRoom)).disconnectSockets(true);
+			await bus.publish({ kind: 'sessions-ended', sessionIds });
+		},
+		async userSessionsEnded(userId) {
+			io.in(`user:${userId}`).disconnectSockets(true);
+			await bus.publish({ kind: 'user-sessions-ended', userId });
+		},
+		rcpChanged: (sessionId) => broadcastRcp(io, sessionId),
+		async rcpStarted(sessionId) {
+			await markConnectedPresent(io, sessionId);
+			await broadcastRcp(io, sessionId);
+		},
+		async rcpClosed(sessionId, itemIds) {
+			io.to(`rcp:${sessionId}`).emit('rcp:closed', { sessionId });
+			// Case notes are read-only from now on: re-check their open connections.
+			for (const id of itemIds) await bus.publish({ kind: 'document-changed', docName: `rcp-notes:${id}` });
+		},
+		rcpPresence: (sessionId) => rcpPresence(io, sessionId),
+		bookingChanged(microstructureId, professionalId) {
+			// Ids only: each page reads again what its user may see (booking.read was checked on join).
+			const payload = { microstructureId, professionalId };
+			io.to(bookingRoom(microstructureId)).emit('booking:changed', payload);
+			io.to(`user:${professionalId}`).emit('booking:changed', payload);
+		},
+		emitToUsers(userIds, event, payload) {
+			io.to([...new Set(userIds)].map((id) => `user:${id}`)).emit(event, payload);
+		}
+	});
+
+	return {
 		io,
 		yjs,
+		checkSessions: () => checkSessions(io, yjs),
 		async close() {
+			clearInterval(sessionCheck);
+			unregister();
 			await new Promise<void>((resolve) => io.close(() => resolve()));
 			await yjs.close();
-			g[KEY] = undefined;
+			await bus.close();
 		}
 	};
-	g[KEY] = realtime;
-	return realtime;
 }
 
-/**
- * Runs `fn` on the live version of a shared document. Changes made inside reach connected clients
- * and storage like any edit. Without a realtime server (scripts), works on the stored document.
- */
-export async function withLiveDoc<T>(docName: string, fn: (doc: Y.Doc) => T): Promise<T> {
-	const realtime = g[KEY];
-	if (realtime) {
-		const result = await realtime.yjs.withDoc(docName, fn);
-		await realtime.yjs.flush(docName);
-		return result;
+/** Ends this process's live connections whose session is gone (expired, deleted, user disabled). */
+async function checkSessions(io: IoServer, yjs: YjsServer): Promise<void> {
+	const ids = await yjs.sessionIds();
+	for (const socket of io.of('/').sockets.values()) {
+		const sessionId = (socket.data as { sessionId?: string }).sessionId;
+		if (sessionId) ids.add(sessionId);
 	}
-	const doc = await loadDoc(getDb(), docName);
-	const updates: Uint8Array[] = [];
-	doc.on('update', (u: Uint8Array) => updates.push(u));
-	const result = fn(doc);
-	for (const u of updates) await appendUpdate(getDb(), docName, u);
-	doc.destroy();
-	return result;
-}
-
-/** Re-checks the live connections to a document after its subject changed (patient left). */
-export async function reauthorizeDocument(docName: string): Promise<void> {
-	await g[KEY]?.yjs.reauthorizeDocument(docName);
-}
-
-/** Drops a document from memory, its connections closed, before its storage is erased. */
-export async function evictDocument(docName: string): Promise<void> {
-	await g[KEY]?.yjs.evict(docName);
-}
-
-/** Closes every live connection of a user (sign-out everywhere, password change). */
-export async function disconnectUser(userId: string): Promise<void> {
-	const realtime = g[KEY];
-	if (!realtime) return;
-	realtime.io.in(`user:${userId}`).disconnectSockets(true);
-	await realtime.yjs.disconnectUser(userId);
-}
-
-/** Tells the pages following a patient that the record changed (no patient data is sent). */
-export function notifyPatientChanged(patientId: string, by: string): void {
-	g[KEY]?.io.to(`patient:${patientId}`).emit('patient:changed', { patientId, by });
-}
-
-/** Applies a membership change to a user's live connections at once. */
-export async function reauthorizeUser(userId: string): Promise<void> {
-	const realtime = g[KEY];
-	if (!realtime) return;
-	await Promise.all([reauthorizeSockets(realtime.io, userId), realtime.yjs.reauthorizeUser(userId)]);
-}
-
-/** Sends an RCP session's state to everyone in it (after a page action: start, agenda change). */
-export async function broadcastRcpSession(sessionId: string): Promise<void> {
-	const realtime = g[KEY];
-	if (realtime) await broadcastRcp(realtime.io, sessionId);
-}
-
-/** The session has started: those already in it are present, and everyone sees it live. */
-export async function announceRcpStarted(sessionId: string): Promise<void> {
-	const realtime = g[KEY];
-	if (!realtime) return;
-	await markConnectedPresent(realtime.io, sessionId);
-	await broadcastRcp(realtime.io, sessionId);
-}
-
-/** The session was closed: its participants' pages move to the minutes. */
-export async function announceRcpClosed(sessionId: string, itemIds: string[]): Promise<void> {
-	const realtime = g[KEY];
-	if (!realtime) return;
-	realtime.io.to(`rcp:${sessionId}`).emit('rcp:closed', { sessionId });
-	// Case notes are read-only from now on: re-check their open connections.
-	for (const id of itemIds) await realtime.yjs.reauthorizeDocument(`rcp-notes:${id}`);
-}
-
-/** Who is connected to a live session right now (for the coordinators' overview). */
-export async function livePresence(sessionId: string): Promise<RcpPresence[]> {
-	const realtime = g[KEY];
-	return realtime ? rcpPresence(realtime.io, sessionId) : [];
-}
-
-/** Nudges users' open tabs that they have new notifications. */
-export function nudgeUsers(userIds: string[]): void {
-	const realtime = g[KEY];
-	for (const id of new Set(userIds)) realtime?.io.to(`user:${id}`).emit('notification:new', {});
+	if (ids.size === 0) return;
+	const valid = await stillValidSessions(getDb(), [...ids]);
+	const ended = [...ids].filter((id) => !valid.has(id));
+	if (ended.length === 0) return;
+	io.local.in(ended.map(sessionRoom)).disconnectSockets(true);
+	await yjs.endSessions(new Set(ended));
 }

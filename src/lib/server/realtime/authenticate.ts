@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse } from 'cookie';
 import { config } from '../config.ts';
-import { getDb } from '../db/index.ts';
+import { getDb, type Db } from '../db/index.ts';
 import { SESSION_COOKIE, validateSessionToken, type SessionUser } from '../auth/session.ts';
 import { loadActor, requiresTwoFactor, type Actor } from '../access/policy.ts';
 
@@ -35,4 +35,17 @@ export async function authenticateRequest(req: IncomingMessage): Promise<Authent
 	// A session that still owes its second factor is not signed in yet.
 	if ((user.twoFactorEnabled || requiresTwoFactor(actor)) && !session.twoFactorVerified) return null;
 	return { user, actor, sessionId: session.id };
+}
+
+/** Of these sessions, those that still exist, have not expired and belong to an enabled user. */
+export async function stillValidSessions(db: Db, sessionIds: string[]): Promise<Set<string>> {
+	const rows = await db
+		.selectFrom('user_session as s')
+		.innerJoin('app_user as u', 'u.id', 's.user_id')
+		.select('s.id')
+		.where('s.id', 'in', sessionIds)
+		.where('s.expires_at', '>', new Date())
+		.where('u.disabled_at', 'is', null)
+		.execute();
+	return new Set(rows.map((r) => r.id));
 }

@@ -4,13 +4,17 @@
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { getDb } from '../db/index.ts';
-import { loadActor, roomAccess } from '../access/policy.ts';
+import { can, loadActor, roomAccess } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed } from './authenticate.ts';
 import { openPatient } from '../patients/patients.ts';
 import { log } from '../log.ts';
+import { hasUncleanText } from '../input.ts';
+import { addSecurityHeaders } from '../security-headers.ts';
 import { resolveRcpSession } from '../rcp/sessions.ts';
-import { RCP_EVENTS, rcpRoomSession, registerRcpHandlers, rcpPresence } from './rcp-socket.ts';
+import { RCP_EVENTS, rcpRoomSession, registerRcpHandlers, announceRcpPresence } from './rcp-socket.ts';
+import { latest } from './latest.ts';
+import { MESSAGING_EVENTS, registerMessagingHandlers } from './messaging-socket.ts';
 
 export interface SocketUser {
 	id: string;
@@ -20,7 +24,12 @@ export interface SocketUser {
 
 interface SocketData {
 	user: SocketUser;
+	/** The session the socket was opened with: signing out disconnects it. */
+	sessionId: string;
 }
+
+/** Every socket is in its session's room, so that ending a session reaches it in any process. */
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
 type AppSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
 type Ack = (response: { ok: true; [key: string]: unknown } | { ok: false; error: string }) => void;
@@ -30,7 +39,13 @@ const patientPayload = z.object({ microstructureId: z.uuid(), patientId: z.uuid(
 
 const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
 const resolveRcp = (sessionId: string, userId: string) => resolveRcpSession(getDb(), sessionId, userId);
-const KNOWN_EVENTS = new Set(['ms:join', 'ms:leave', 'patient:watch', ...RCP_EVENTS]);
+const KNOWN_EVENTS = new Set(['ms:join', 'ms:leave', 'patient:watch', 'booking:join', 'booking:leave', ...RCP_EVENTS, ...MESSAGING_EVENTS]);
+
+/**
+ * The booking screens of a microstructure: told (ids only) when a slot is taken or freed. Joined
+ * only by whoever may read its agenda (booking.read), re-checked when their access changes.
+ */
+export const bookingRoom = (microstructureId: string) => `booking:${microstructureId}`;
 
 export function createSocketServer(maxMessageBytes: number): Server {
 	const io = new Server({
@@ -45,6 +60,13 @@ export function createSocketServer(maxMessageBytes: number): Server {
 		destroyUpgrade: false,
 		allowRequest: (req, callback) => callback(null, originAllowed(req))
 	});
+	// engine.io exists once the server is attached: its answers (polling and the websocket
+	// upgrade) get the same security headers as the pages.
+	const bind = io.bind.bind(io);
+	io.bind = (engine) => {
+		engine.on('headers', addSecurityHeaders);
+		return bind(engine);
+	};
 
 	io.use(async (socket, next) => {
 		try {
@@ -55,6 +77,7 @@ export function createSocketServer(maxMessageBytes: number): Server {
 				name: `${auth.user.first_name} ${auth.user.last_name}`,
 				profession: auth.user.profession
 			};
+			socket.data.sessionId = auth.sessionId;
 			next();
 		} catch (error) {
 			log('error', 'socket: handshake failed', { error: String(error) });
@@ -63,7 +86,7 @@ export function createSocketServer(maxMessageBytes: number): Server {
 	});
 
 	io.on('connection', (socket: AppSocket) => {
-		socket.join(`user:${socket.data.user.id}`);
+		socket.join([`user:${socket.data.user.id}`, sessionRoom(socket.data.sessionId)]);
 
 		on(socket, 'ms:join', msPayload, async ({ microstructureId }) => {
 			const room = `ms:${microstructureId}`;
@@ -71,15 +94,13 @@ export function createSocketServer(maxMessageBytes: number): Server {
 			// Same answer for "does not exist" and "not yours": existence is not revealed.
 			if (!(await roomAccess(actor, room, resolveMs))) return { ok: false, error: 'Microstructure introuvable.' };
 			await socket.join(room);
-			const online = await presence(io, room);
-			io.to(room).emit('ms:presence', { microstructureId, online });
-			return { ok: true, online };
+			return { ok: true, online: await announcePresence(io, room) };
 		});
 
 		on(socket, 'ms:leave', msPayload, async ({ microstructureId }) => {
 			const room = `ms:${microstructureId}`;
 			await socket.leave(room);
-			io.to(room).emit('ms:presence', { microstructureId, online: await presence(io, room) });
+			await announcePresence(io, room);
 			return { ok: true };
 		});
 
@@ -95,7 +116,22 @@ export function createSocketServer(maxMessageBytes: number): Server {
 			return { ok: true, state: patient.state };
 		});
 
+		on(socket, 'booking:join', msPayload, async ({ microstructureId }) => {
+			const actor = await loadActor(getDb(), socket.data.user.id);
+			const ms = await resolveMs(microstructureId);
+			// Same answer for "does not exist" and "not yours".
+			if (!ms || !can(actor, 'booking.read', { microstructure: ms })) return { ok: false, error: 'Microstructure introuvable.' };
+			await socket.join(bookingRoom(microstructureId));
+			return { ok: true };
+		});
+
+		on(socket, 'booking:leave', msPayload, async ({ microstructureId }) => {
+			await socket.leave(bookingRoom(microstructureId));
+			return { ok: true };
+		});
+
 		registerRcpHandlers(io, socket, on);
+		registerMessagingHandlers(socket, on);
 
 		socket.onAny((event: string, ...args: unknown[]) => {
 			if (KNOWN_EVENTS.has(event)) return;
@@ -107,11 +143,9 @@ export function createSocketServer(maxMessageBytes: number): Server {
 			const rooms = [...socket.rooms].filter((r) => r.startsWith('ms:'));
 			const sessions = [...socket.rooms].filter((r) => r.startsWith('rcp:')).map((r) => r.slice(4));
 			// After the socket has left its rooms, tell the others who is still there.
-			setImmediate(async () => {
-				for (const room of rooms) {
-					io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
-				}
-				for (const sessionId of sessions) io.to(`rcp:${sessionId}`).emit('rcp:presence', { sessionId, online: await rcpPresence(io, sessionId) });
+			setImmediate(() => {
+				for (const room of rooms) void announcePresence(io, room);
+				for (const sessionId of sessions) void announceRcpPresence(io, sessionId);
 			});
 		});
 	});
@@ -125,6 +159,8 @@ export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handl
 		const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
 		const payload = args[0];
 		const reply: Ack = ack ?? ((r) => !r.ok && (socket as Socket).emit('erreur', { event, error: r.error }));
+		// The same text rule as forms (no NUL, lone surrogate or control character), for every event.
+		if (hasUncleanText(payload)) return reply({ ok: false, error: 'Requête invalide.' });
 		const parsed = schema.safeParse(payload);
 		if (!parsed.success) return reply({ ok: false, error: 'Requête invalide.' });
 		try {
@@ -133,6 +169,15 @@ export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handl
 			log('error', 'socket: handler failed', { event, error: String(error) });
 			reply({ ok: false, error: 'Erreur serveur, réessayez.' });
 		}
+	});
+}
+
+/** Tells a microstructure room who is online now (in order: see latest.ts); returns that list. */
+function announcePresence(io: Server, room: string): Promise<SocketUser[]> {
+	return latest(`presence:${room}`, async () => {
+		const online = await presence(io, room);
+		io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online });
+		return online;
 	});
 }
 
@@ -160,11 +205,15 @@ export async function reauthorizeSockets(io: Server, userId: string): Promise<vo
 			}
 			// Patient rooms are re-joined by the page, which checks again; leaving is always safe.
 			if (room.startsWith('patient:')) socket.leave(room);
+			if (room.startsWith('booking:')) {
+				const ms = await resolveMs(room.slice('booking:'.length));
+				if (!ms || !can(actor, 'booking.read', { microstructure: ms })) socket.leave(room);
+			}
 		}
 	}
 	for (const room of left) {
 		const session = rcpRoomSession(room);
-		if (session) io.to(`rcp:${session}`).emit('rcp:presence', { sessionId: session, online: await rcpPresence(io, session) });
-		else io.to(room).emit('ms:presence', { microstructureId: room.slice(3), online: await presence(io, room) });
+		if (session) await announceRcpPresence(io, session);
+		else await announcePresence(io, room);
 	}
 }

@@ -12,17 +12,16 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
-import { compact, COMPACT_EVERY, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
+import { compact, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
+import { checkChanges, defineRoots, REFUSALS, type DocSchema } from '../../realtime/doc-schema.ts';
+import { MESSAGE_REFUSED, MESSAGE_STORED } from '../../realtime/save-state.ts';
 import { log } from '../log.ts';
+import { addSecurityHeaderLines } from '../security-headers.ts';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
 const MESSAGE_QUERY_AWARENESS = 3;
-/**
- * Ours: "stored up to this state vector", sent once updates are committed to PostgreSQL, so that
- * a client shows "enregistré" only for edits that would survive a crash of the server.
- */
-export const MESSAGE_STORED = 100;
+export { MESSAGE_REFUSED, MESSAGE_STORED };
 const UNLOAD_DELAY_MS = 30_000;
 /**
  * How often received updates are written (group commit). It is the delay of "enregistré", not of
@@ -32,19 +31,34 @@ const STORE_EVERY_MS = 250;
 /** The shortest time between two "stored" acknowledgements to one connection. */
 const ACK_INTERVAL_MS = 1000;
 const PING_INTERVAL_MS = 30_000;
+/**
+ * Awareness (who is here, where their caret is): one client id per connection, a bounded state,
+ * and a token bucket per connection; what goes beyond is dropped, never relayed.
+ */
+const AWARENESS_STATE_MAX = 4096;
+const AWARENESS_BURST = 40;
+const AWARENESS_PER_SECOND = 20;
 
 export interface YjsConnectionInfo {
 	userId: string;
+	/** The session the connection was opened with: signing out closes it. */
+	sessionId: string;
 	access: Exclude<DocAccess, 'none'>;
 }
 
 export interface YjsServerOptions {
 	db: () => Db;
 	maxMessageBytes: number;
+	/** A document's stored rows are merged into one every this many rows. */
+	compactEvery: number;
 	/** Decides who may open which document; called on every upgrade and on re-authorization. */
 	authorize(req: IncomingMessage, docName: string): Promise<YjsConnectionInfo | { refused: 401 | 403 | 404 }>;
 	/** Recomputes a user's access to a document (after a membership change). */
 	reauthorize(userId: string, docName: string): Promise<DocAccess>;
+	/** The shape and limits every update of the document must keep (null: any content). */
+	schema?(docName: string): DocSchema | null;
+	/** Brings a document just loaded from storage to the current model (an edit, stored like one). */
+	upgrade?(docName: string, doc: Y.Doc): void;
 	/** Called after each change of a document (not when it is loaded). */
 	onChange?(docName: string, doc: Y.Doc): void;
 	/** Called the first time a connection's write is accepted (for the audit log). */
@@ -53,10 +67,13 @@ export interface YjsServerOptions {
 
 interface Connection extends YjsConnectionInfo {
 	ws: WebSocket;
-	clientIds: Set<number>;
+	/** The awareness client id this connection speaks for, once it has announced one. */
+	clientId: number | null;
+	awarenessTokens: number;
+	awarenessAt: number;
 	alive: boolean;
 	wrote: boolean;
-	/** The stored state vector not yet told to this connection, and when it was last told one. */
+	/** The stored snapshot not yet told to this connection, and when it was last told one. */
 	unacknowledged: Uint8Array | null;
 	acknowledgedAt: number;
 	acknowledgement: NodeJS.Timeout | undefined;
@@ -68,8 +85,8 @@ interface Connection extends YjsConnectionInfo {
  * interval instead of one per commit, and the acknowledgements of a commit are spread over time
  * instead of all written in one turn of the event loop.
  */
-function acknowledge(conn: Connection, stateVector: Uint8Array): void {
-	conn.unacknowledged = stateVector;
+function acknowledge(conn: Connection, snapshot: Uint8Array): void {
+	conn.unacknowledged = snapshot;
 	if (conn.acknowledgement) return;
 	const wait = conn.acknowledgedAt + ACK_INTERVAL_MS - performance.now();
 	if (wait <= 0) sendAcknowledgement(conn);
@@ -88,13 +105,22 @@ class SharedDoc implements DirtyDoc {
 	readonly doc = new Y.Doc({ gc: true });
 	readonly awareness = new awarenessProtocol.Awareness(this.doc);
 	readonly conns = new Map<WebSocket, Connection>();
+	/**
+	 * A replica that each client update is applied to first, to check it against the schema: Yjs
+	 * cannot take back an update once applied, so a refused one must never reach `doc`.
+	 */
+	private trial: Y.Doc | null = null;
+	/** An upper bound of the encoded size: stored size plus every update since (measured again when over). */
+	private approxBytes = 0;
 	/** Updates received since the last row was taken, and the connections that wrote them. */
 	private pending: Uint8Array[] = [];
 	private authors = new Set<WebSocket>();
 	/** A write failed: the next row is the whole document, so that its acknowledgement is true. */
 	private unstored = false;
-	/** State vector of what PostgreSQL holds, told to each connection as it opens. */
-	storedStateVector: Uint8Array = Y.encodeStateVector(this.doc);
+	/** Snapshot (state vector + deleted content) of what PostgreSQL holds, told to each connection as it opens. */
+	storedSnapshot: Uint8Array;
+	/** The delete set changes only with deletions: computing it walks every struct, so it is kept. */
+	private deleteSet: ReturnType<typeof Y.createDeleteSet> | null = null;
 	private sinceCompaction = 0;
 	private compaction: Promise<void> = Promise.resolve();
 	/** The connection whose update is being applied, when it need not get it back. */
@@ -105,11 +131,21 @@ class SharedDoc implements DirtyDoc {
 		readonly name: string,
 		private readonly db: () => Db,
 		private readonly writer: UpdateWriter,
+		private readonly schema: DocSchema | null,
+		private readonly compactEvery: number,
 		onChange?: (docName: string, doc: Y.Doc) => void
 	) {
+		if (schema) {
+			defineRoots(this.doc, schema);
+			this.trial = this.newTrial();
+		}
+		this.storedSnapshot = this.snapshot();
 		this.awareness.setLocalState(null);
-		this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+		this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
+			if (transaction.deleteSet.clients.size > 0) this.deleteSet = null;
 			if (origin === this) return; // loading from storage
+			// Clients' updates went through the trial first; the server's own edits follow here.
+			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
@@ -119,18 +155,25 @@ class SharedDoc implements DirtyDoc {
 			if (origin instanceof WebSocket) this.authors.add(origin);
 			onChange?.(this.name, this.doc);
 		});
-		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>) => {
 			const changed = [...added, ...updated, ...removed];
-			const conn = origin instanceof WebSocket ? this.conns.get(origin) : undefined;
-			if (conn) {
-				for (const id of added) conn.clientIds.add(id);
-				for (const id of removed) conn.clientIds.delete(id);
-			}
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
 			encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
 			this.broadcast(encoding.toUint8Array(encoder));
 		});
+	}
+
+	private newTrial(): Y.Doc {
+		const trial = new Y.Doc({ gc: true });
+		defineRoots(trial, this.schema!);
+		return trial;
+	}
+
+	/** The document's state vector and deleted content, encoded: what a "stored" message carries. */
+	private snapshot(): Uint8Array {
+		this.deleteSet ??= Y.createDeleteSetFromStructStore(this.doc.store);
+		return Y.encodeSnapshot(Y.createSnapshot(this.deleteSet, Y.decodeStateVector(Y.encodeStateVector(this.doc))));
 	}
 
 	async load(): Promise<void> {
@@ -142,15 +185,20 @@ class SharedDoc implements DirtyDoc {
 			},
 			this
 		);
-		this.storedStateVector = Y.encodeStateVector(this.doc);
-		if (updates.length > COMPACT_EVERY) this.compact();
+		if (this.trial) for (const u of updates) Y.applyUpdate(this.trial, u);
+		this.approxBytes = updates.reduce((sum, u) => sum + u.byteLength, 0);
+		this.storedSnapshot = this.snapshot();
+		if (updates.length > this.compactEvery) this.compact();
 	}
 
 	/**
-	 * Applies a connection's update. Its author is not sent its own update back: it has it. Unless
-	 * applying it also released updates held back for a missing dependency, which it may lack.
+	 * Applies a connection's update, unless it would break the document's schema: then nothing of it
+	 * is applied and the refusal is returned. Its author is not sent its own update back: it has it.
+	 * Unless applying it also released updates held back for a missing dependency, which it may lack.
 	 */
-	apply(update: Uint8Array, ws: WebSocket): void {
+	apply(update: Uint8Array, ws: WebSocket): string | null {
+		const refusal = this.trial ? this.check(update) : null;
+		if (refusal) return refusal;
 		const { pendingStructs, pendingDs } = this.doc.store;
 		this.author = pendingStructs === null && pendingDs === null ? ws : null;
 		try {
@@ -158,18 +206,57 @@ class SharedDoc implements DirtyDoc {
 		} finally {
 			this.author = null;
 		}
+		return null;
+	}
+
+	/** Applies the update to the trial replica and checks what it changed (and the document's size). */
+	private check(update: Uint8Array): string | null {
+		const trial = this.trial!;
+		const schema = this.schema!;
+		let problem: string | null = null;
+		const onTransaction = (transaction: Y.Transaction) => {
+			problem ??= checkChanges(trial, transaction.changed, schema);
+		};
+		trial.on('afterTransaction', onTransaction);
+		try {
+			Y.applyUpdate(trial, update);
+		} catch (error) {
+			this.resetTrial();
+			throw error;
+		} finally {
+			trial.off('afterTransaction', onTransaction);
+		}
+		if (!problem) {
+			this.approxBytes += update.byteLength;
+			if (this.approxBytes > schema.maxBytes) {
+				// Measured only when the bound is passed; a document over 90 % of its maximum then takes
+				// no more growth, so a nearly full one cannot make every keystroke pay for a measurement.
+				this.approxBytes = Y.encodeStateAsUpdate(trial).byteLength;
+				if (this.approxBytes > schema.maxBytes * 0.9) problem = REFUSALS.tooLarge;
+			}
+		}
+		if (problem) this.resetTrial();
+		return problem;
+	}
+
+	/** The trial took a refused update: start it again from the document. */
+	private resetTrial(): void {
+		this.trial!.destroy();
+		this.trial = this.newTrial();
+		Y.applyUpdate(this.trial, Y.encodeStateAsUpdate(this.doc));
 	}
 
 	/**
 	 * The writer's turn: everything received since the last turn, as one merged row. Its
 	 * acknowledgement goes to the connections that wrote it (the others learn the stored state when
-	 * they connect); the state vector taken here covers exactly what the row and earlier rows hold.
+	 * they connect); the snapshot taken here covers exactly what the row and earlier rows hold,
+	 * deletions included.
 	 */
 	takeRow(): PendingRow | null {
 		if (this.pending.length === 0 && !this.unstored) return null;
 		const full = this.unstored;
 		const row = full ? Y.encodeStateAsUpdate(this.doc) : this.pending.length === 1 ? this.pending[0] : Y.mergeUpdates(this.pending);
-		const stateVector = Y.encodeStateVector(this.doc);
+		const snapshot = this.snapshot();
 		const authors = this.authors;
 		this.pending = [];
 		this.authors = new Set();
@@ -178,12 +265,12 @@ class SharedDoc implements DirtyDoc {
 			docName: this.name,
 			row,
 			stored: () => {
-				this.storedStateVector = stateVector;
+				this.storedSnapshot = snapshot;
 				for (const ws of authors) {
 					const conn = this.conns.get(ws);
-					if (conn) acknowledge(conn, stateVector);
+					if (conn) acknowledge(conn, snapshot);
 				}
-				if (++this.sinceCompaction >= COMPACT_EVERY) this.compact();
+				if (++this.sinceCompaction >= this.compactEvery) this.compact();
 			},
 			failed: (error) => {
 				log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
@@ -197,7 +284,7 @@ class SharedDoc implements DirtyDoc {
 	private compact(): void {
 		this.sinceCompaction = 0;
 		this.compaction = this.compaction
-			.then(() => compact(this.db(), this.name, () => Y.encodeStateAsUpdate(this.doc)))
+			.then(() => compact(this.db(), this.name))
 			.catch((error) => log('error', 'yjs: compaction failed', { docName: this.name, error: String(error) }));
 	}
 
@@ -212,10 +299,17 @@ class SharedDoc implements DirtyDoc {
 	}
 }
 
-function storedMessage(stateVector: Uint8Array): Uint8Array {
+function storedMessage(snapshot: Uint8Array): Uint8Array {
 	const encoder = encoding.createEncoder();
 	encoding.writeVarUint(encoder, MESSAGE_STORED);
-	encoding.writeVarUint8Array(encoder, stateVector);
+	encoding.writeVarUint8Array(encoder, snapshot);
+	return encoding.toUint8Array(encoder);
+}
+
+function refusedMessage(reason: string): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, MESSAGE_REFUSED);
+	encoding.writeVarString(encoder, reason);
 	return encoding.toUint8Array(encoder);
 }
 
@@ -229,7 +323,7 @@ function send(ws: WebSocket, message: Uint8Array): void {
  * y-websocket client re-broadcasts every awareness change it sees, its peers' included, so
  * entries about other connections' ids are expected: they are dropped, not treated as an attack.
  */
-function filterAwarenessUpdate(update: Uint8Array, allow: (clientId: number) => boolean): Uint8Array | null {
+function filterAwarenessUpdate(update: Uint8Array, allow: (clientId: number, state: string) => boolean): Uint8Array | null {
 	const decoder = decoding.createDecoder(update);
 	const count = decoding.readVarUint(decoder);
 	const kept: { id: number; clock: number; state: string }[] = [];
@@ -237,8 +331,7 @@ function filterAwarenessUpdate(update: Uint8Array, allow: (clientId: number) => 
 		const id = decoding.readVarUint(decoder);
 		const clock = decoding.readVarUint(decoder);
 		const state = decoding.readVarString(decoder);
-		JSON.parse(state);
-		if (allow(id)) kept.push({ id, clock, state });
+		if (allow(id, state)) kept.push({ id, clock, state });
 	}
 	if (kept.length === 0) return null;
 	if (kept.length === count) return update;
@@ -252,6 +345,26 @@ function filterAwarenessUpdate(update: Uint8Array, allow: (clientId: number) => 
 	return encoding.toUint8Array(encoder);
 }
 
+/**
+ * An awareness state is a JSON object (or null, when the client leaves) of bounded size; one that
+ * is too big is dropped, one that is not JSON makes the message malformed (throws).
+ */
+function validAwarenessState(state: string): boolean {
+	if (state.length > AWARENESS_STATE_MAX) return false;
+	const value: unknown = JSON.parse(state);
+	return value === null || (typeof value === 'object' && !Array.isArray(value));
+}
+
+/** Takes one token from the connection's awareness bucket; false when it is empty. */
+function takeAwarenessToken(conn: Connection): boolean {
+	const now = performance.now();
+	conn.awarenessTokens = Math.min(AWARENESS_BURST, conn.awarenessTokens + ((now - conn.awarenessAt) / 1000) * AWARENESS_PER_SECOND);
+	conn.awarenessAt = now;
+	if (conn.awarenessTokens < 1) return false;
+	conn.awarenessTokens -= 1;
+	return true;
+}
+
 export class YjsServer {
 	private readonly wss: WebSocketServer;
 	private readonly docs = new Map<string, Promise<SharedDoc>>();
@@ -261,6 +374,8 @@ export class YjsServer {
 	constructor(private readonly options: YjsServerOptions) {
 		this.writer = new UpdateWriter(options.db, STORE_EVERY_MS);
 		this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
+		// The upgrade answer carries the same security headers as the pages.
+		this.wss.on('headers', addSecurityHeaderLines);
 		this.heartbeat = setInterval(() => this.ping(), PING_INTERVAL_MS);
 		this.heartbeat.unref();
 	}
@@ -292,8 +407,11 @@ export class YjsServer {
 	private getDoc(name: string): Promise<SharedDoc> {
 		let pending = this.docs.get(name);
 		if (!pending) {
-			const shared = new SharedDoc(name, this.options.db, this.writer, this.options.onChange);
-			pending = shared.load().then(() => shared);
+			const shared = new SharedDoc(name, this.options.db, this.writer, this.options.schema?.(name) ?? null, this.options.compactEvery, this.options.onChange);
+			pending = shared.load().then(() => {
+				this.options.upgrade?.(name, shared.doc);
+				return shared;
+			});
 			pending.catch(() => this.docs.delete(name));
 			this.docs.set(name, pending);
 		}
@@ -322,7 +440,18 @@ export class YjsServer {
 		shared = await this.getDoc(docName);
 		if (ws.readyState !== WebSocket.OPEN) return;
 		clearTimeout(shared.unloadTimer);
-		conn = { ws, ...info, clientIds: new Set(), alive: true, wrote: false, unacknowledged: null, acknowledgedAt: -Infinity, acknowledgement: undefined };
+		conn = {
+			ws,
+			...info,
+			clientId: null,
+			awarenessTokens: AWARENESS_BURST,
+			awarenessAt: performance.now(),
+			alive: true,
+			wrote: false,
+			unacknowledged: null,
+			acknowledgedAt: -Infinity,
+			acknowledgement: undefined
+		};
 		shared.conns.set(ws, conn);
 
 		const encoder = encoding.createEncoder();
@@ -331,7 +460,7 @@ export class YjsServer {
 		send(ws, encoding.toUint8Array(encoder));
 		// Edits stored before an acknowledgement could reach their author (a crash, a lost
 		// connection) are acknowledged on reconnection, when the author's sync adds nothing new.
-		send(ws, storedMessage(shared.storedStateVector));
+		send(ws, storedMessage(shared.storedSnapshot));
 		const states = shared.awareness.getStates();
 		if (states.size > 0) {
 			const aw = encoding.createEncoder();
@@ -343,12 +472,15 @@ export class YjsServer {
 	}
 
 	private onMessage(shared: SharedDoc, conn: Connection, message: Uint8Array): void {
+		// A connection being closed (signed out, access withdrawn) is not listened to any more.
+		if (conn.ws.readyState !== WebSocket.OPEN) return;
 		try {
 			const decoder = decoding.createDecoder(message);
 			const type = decoding.readVarUint(decoder);
 			if (type === MESSAGE_SYNC) this.onSync(shared, conn, decoder);
 			else if (type === MESSAGE_AWARENESS) this.onAwareness(shared, conn, decoding.readVarUint8Array(decoder));
 			else if (type === MESSAGE_QUERY_AWARENESS) {
+				if (!takeAwarenessToken(conn)) return;
 				const encoder = encoding.createEncoder();
 				encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
 				encoding.writeVarUint8Array(
@@ -385,7 +517,7 @@ export class YjsServer {
 		}
 		Y.decodeUpdate(update); // throws on a malformed update before it can touch the document
 		if (conn.wrote) {
-			shared.apply(update, conn.ws);
+			this.refuseIf(shared, conn, shared.apply(update, conn.ws));
 			return;
 		}
 		// Only an update that changes the document is a write: every client answers the server's
@@ -396,7 +528,7 @@ export class YjsServer {
 		};
 		shared.doc.on('update', onUpdate);
 		try {
-			shared.apply(update, conn.ws);
+			this.refuseIf(shared, conn, shared.apply(update, conn.ws));
 		} finally {
 			shared.doc.off('update', onUpdate);
 		}
@@ -406,17 +538,39 @@ export class YjsServer {
 		}
 	}
 
+	/**
+	 * A refused update: its author is told why and becomes read-only until it connects again (its
+	 * editor then starts over from the server's document); the others never see any of it.
+	 */
+	private refuseIf(shared: SharedDoc, conn: Connection, refusal: string | null): void {
+		if (!refusal) return;
+		log('warn', 'yjs: update refused', { docName: shared.name, userId: conn.userId, reason: refusal });
+		conn.access = 'ro';
+		send(conn.ws, refusedMessage(refusal));
+	}
+
 	private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
-		// A client may only speak for its own awareness ids, never overwrite another connection's.
-		const ownedElsewhere = (id: number) => [...shared.conns.values()].some((other) => other !== conn && other.clientIds.has(id));
-		const own = filterAwarenessUpdate(update, (id) => !ownedElsewhere(id));
+		if (!takeAwarenessToken(conn)) return;
+		// A connection speaks for one client id, the first it announces that no other person's
+		// connection holds (the same person's reconnecting tab takes its id over).
+		const allow = (id: number, state: string) => {
+			if (conn.clientId !== null) return id === conn.clientId && validAwarenessState(state);
+			for (const other of shared.conns.values()) {
+				if (other !== conn && other.clientId === id && other.userId !== conn.userId) return false;
+			}
+			if (!validAwarenessState(state)) return false;
+			conn.clientId = id;
+			for (const other of shared.conns.values()) if (other !== conn && other.clientId === id) other.clientId = null;
+			return true;
+		};
+		const own = filterAwarenessUpdate(update, allow);
 		if (own) awarenessProtocol.applyAwarenessUpdate(shared.awareness, own, conn.ws);
 	}
 
 	private onClose(shared: SharedDoc, conn: Connection): void {
 		shared.conns.delete(conn.ws);
 		clearTimeout(conn.acknowledgement);
-		awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.clientIds], null);
+		if (conn.clientId !== null) awarenessProtocol.removeAwarenessStates(shared.awareness, [conn.clientId], null);
 		if (shared.conns.size === 0) this.scheduleUnload(shared);
 	}
 
@@ -490,14 +644,37 @@ export class YjsServer {
 		shared.doc.destroy();
 	}
 
-	/** Closes every connection of a user (sign-out everywhere, password change). */
+	/** Closes every connection of a user (sign-out everywhere, password change, account disabled). */
 	async disconnectUser(userId: string): Promise<void> {
+		await this.closeWhere((conn) => conn.userId === userId);
+	}
+
+	/** Closes the connections opened with these sessions (sign-out, expiry, revocation). */
+	async endSessions(sessionIds: ReadonlySet<string>): Promise<void> {
+		await this.closeWhere((conn) => sessionIds.has(conn.sessionId));
+	}
+
+	private async closeWhere(match: (conn: Connection) => boolean): Promise<void> {
 		for (const pending of [...this.docs.values()]) {
 			const shared = await pending.catch(() => undefined);
 			for (const conn of shared?.conns.values() ?? []) {
-				if (conn.userId === userId) conn.ws.close(4401, 'Session terminée');
+				if (match(conn)) {
+					// Nothing more from it is applied, even what is already in flight.
+					conn.access = 'ro';
+					conn.ws.close(4401, 'Session terminée');
+				}
 			}
 		}
+	}
+
+	/** The sessions behind this process's open connections (for the periodic session check). */
+	async sessionIds(): Promise<Set<string>> {
+		const ids = new Set<string>();
+		for (const pending of [...this.docs.values()]) {
+			const shared = await pending.catch(() => undefined);
+			for (const conn of shared?.conns.values() ?? []) ids.add(conn.sessionId);
+		}
+		return ids;
 	}
 
 	/** Waits until every received update is stored (tests, shutdown). */

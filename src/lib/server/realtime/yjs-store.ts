@@ -4,7 +4,6 @@ import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import type { Db } from '../db/index.ts';
 
-export const COMPACT_EVERY = 200;
 /** The longest the writer keeps the event loop before letting other work run. */
 const SLICE_MS = 1;
 
@@ -141,21 +140,31 @@ export class UpdateWriter {
 }
 
 /**
- * Replaces every stored update of the document up to now by one update holding its current state.
- * `currentState` is read once the rows to replace are fixed: a row the writer commits meanwhile is
- * either among them, and then its updates (applied in memory before the row was taken) are in the
- * state, or it is newer and stays.
+ * Replaces the stored rows of a document by one row holding their merged state. It merges what is
+ * stored, not what this process holds in memory, and deletes exactly the rows it read (locked
+ * meanwhile): another process's row, committed or not yet, is never dropped unread.
  */
-export async function compact(db: Db, docName: string, currentState: () => Uint8Array): Promise<void> {
+export async function compact(db: Db, docName: string): Promise<void> {
 	await db.transaction().execute(async (trx) => {
-		const last = await trx
+		const rows = await trx
 			.selectFrom('yjs_update')
-			.select((eb) => eb.fn.max('id').as('id'))
+			.select(['id', 'update'])
 			.where('doc_name', '=', docName)
-			.executeTakeFirst();
-		if (!last?.id) return;
-		const state = currentState();
-		await trx.deleteFrom('yjs_update').where('doc_name', '=', docName).where('id', '<=', last.id).execute();
+			.orderBy('id')
+			.forUpdate()
+			.execute();
+		if (rows.length < 2) return;
+		const doc = new Y.Doc({ gc: true });
+		Y.transact(doc, () => {
+			for (const r of rows) Y.applyUpdate(doc, r.update);
+		});
+		// Updates held back for a missing dependency are part of the encoded state: nothing is lost.
+		const state = Y.encodeStateAsUpdate(doc);
+		doc.destroy();
+		await trx
+			.deleteFrom('yjs_update')
+			.where('id', 'in', rows.map((r) => r.id))
+			.execute();
 		await trx.insertInto('yjs_update').values({ doc_name: docName, update: state }).execute();
 	});
 }

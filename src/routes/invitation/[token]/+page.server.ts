@@ -4,9 +4,11 @@ import { getDb } from '$lib/server/db';
 import { acceptInvitation, findPendingInvitation } from '$lib/server/org/invitations';
 import { createUser, findUserByEmail } from '$lib/server/org/users';
 import { createSession, generateSessionToken, SESSION_COOKIE, sessionCookieOptions } from '$lib/server/auth/session';
+import { allowEnrolment } from '$lib/server/auth/enrolment';
+import { rememberDevice } from '$lib/server/auth/device';
 import { loadActor, requiresTwoFactor } from '$lib/server/access/policy';
 import { audit } from '$lib/server/audit/audit';
-import { reauthorizeUser } from '$lib/server/realtime/attach';
+import { reauthorizeUser } from '$lib/server/live';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm, password, text } from '$lib/server/forms';
 import { fill, messages } from '$lib/i18n';
@@ -57,6 +59,9 @@ export const actions = {
 			networkId: inv.network_id,
 			details: { invitationId: inv.id, membershipId }
 		});
+		// The invitation link reached this address: enough to enrol a first second factor, which the
+		// new role may require from the next page on.
+		if (!user.twoFactorEnabled && event.locals.session) await allowEnrolment(db, event.locals.session.id);
 		await reauthorizeUser(user.id);
 		redirect(303, destination(inv));
 	},
@@ -94,8 +99,14 @@ export const actions = {
 		});
 		const token = generateSessionToken();
 		const session = await createSession(db, token, userId, { twoFactorVerified: false, ip: ctx.ip, userAgent: ctx.userAgent });
-		event.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(session.expiresAt, event.url.protocol === 'https:'));
-		if (requiresTwoFactor(await loadActor(db, userId))) redirect(303, '/2fa/setup');
+		const secure = event.url.protocol === 'https:';
+		event.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(session.expiresAt, secure));
+		// The invitation link proves the e-mail: a role that requires a second factor enrols it now.
+		if (requiresTwoFactor(await loadActor(db, userId))) {
+			await allowEnrolment(db, session.id);
+			redirect(303, '/2fa/setup');
+		}
+		await rememberDevice(db, event.cookies, userId, secure);
 		redirect(303, destination(inv));
 	}
 };

@@ -1,5 +1,5 @@
 import { getDb } from '$lib/server/db';
-import { can, docAccess } from '$lib/server/access/policy';
+import { can, docDecision } from '$lib/server/access/policy';
 import { listMicrostructureMembers } from '$lib/server/org/memberships';
 import { microstructureFor } from '$lib/server/org/guard';
 import { requireActor } from '$lib/server/request';
@@ -13,8 +13,10 @@ export async function load(event) {
 	return {
 		ms,
 		members: members.map((m) => ({ userId: m.user_id, firstName: m.first_name, lastName: m.last_name, profession: m.profession, role: m.role })),
-		notes: { docName, access: await docAccess(actor, docName, async () => ref) },
+		// The decision says why the notes are read-only (the secretariat reads them), for the page to say.
+		notes: { docName, ...(await docDecision(actor, docName, async () => ref)) },
 		canManage: can(actor, 'microstructure.manage_members', { microstructure: ref }),
-		canSeePatients: can(actor, 'patient.read', { microstructure: ref })
+		canSeePatients: can(actor, 'patient.read', { microstructure: ref }),
+		canSeeBooking: can(actor, 'booking.read', { microstructure: ref })
 	};
 }

@@ -8,7 +8,7 @@ import { listPendingInvitations } from '$lib/server/org/invitations';
 import { endMembershipAction, inviteAction, revokeInvitationAction } from '$lib/server/org/member-actions';
 import { audit } from '$lib/server/audit/audit';
 import { auditContext, notFound, requireActor } from '$lib/server/request';
-import { choice, optionalText, parseForm, text } from '$lib/server/forms';
+import { choice, choices, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
 import { NETWORK_ROLES } from '$lib/professions';
 import type { RequestEvent } from './$types';
@@ -35,7 +35,7 @@ export async function load(event) {
 
 const msSchema = z.object({
 	name: text(120),
-	programmes: z.array(z.enum(['MSMA', 'MSPC'])).min(1, { error: 'errors.programmes' }).max(2),
+	programmes: choices(['MSMA', 'MSPC']).min(1, { error: 'errors.programmes' }),
 	practiceKind: choice(['cabinet', 'msp', 'centre_de_sante']),
 	city: text(120),
 	address: optionalText(200),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cleanString } from '$lib/server/input';
 import { getDb } from '$lib/server/db';
 import { countByState, listPatients } from '$lib/server/patients/patients';
 import { patientsOf } from '$lib/server/patients/guard';
@@ -9,16 +10,17 @@ const filterSchema = z.object({
 	programme: z.enum(['MSMA', 'MSPC']).optional().catch(undefined),
 	renouvellement: z.literal('1').optional().catch(undefined),
 	sans_contact: z.literal('1').optional().catch(undefined),
-	q: z.string().max(100).optional().catch(undefined)
+	equipe: z.literal('1').optional().catch(undefined),
+	q: cleanString().trim().max(100).optional().catch(undefined)
 });
 
 export async function load(event) {
-	const { ms, ref, ctx } = await patientsOf(event);
+	const { user, ms, ref, ctx } = await patientsOf(event);
 	const f = filterSchema.parse(Object.fromEntries(event.url.searchParams));
 	const state = f.etat === 'tous' ? undefined : (f.etat ?? 'actifs');
 	const db = getDb();
 	const [{ patients, truncated }, counts] = await Promise.all([
-		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q }, parisToday()),
+		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q, teamOf: f.equipe === '1' ? user.id : undefined }, parisToday()),
 		countByState(db, ms.id)
 	]);
 	return {
@@ -26,7 +28,7 @@ export async function load(event) {
 		patients,
 		truncated,
 		counts,
-		filter: { etat: f.etat ?? 'actifs', programme: f.programme ?? '', renouvellement: f.renouvellement === '1', sans_contact: f.sans_contact === '1', q: f.q ?? '' },
+		filter: { etat: f.etat ?? 'actifs', programme: f.programme ?? '', renouvellement: f.renouvellement === '1', sans_contact: f.sans_contact === '1', equipe: f.equipe === '1', q: f.q ?? '' },
 		today: parisToday()
 	};
 }

@@ -9,8 +9,14 @@ import { describeRecurrence, findClashes, toRrule, type Nth } from '$lib/server/
 import { parisToday, addDays } from '$lib/server/patients/lifecycle';
 import { can } from '$lib/server/access/policy';
 import { fill, messages } from '$lib/i18n';
+import { requireActor } from '$lib/server/request';
+import { getMicrostructure, getMicrostructureRef } from '$lib/server/org/microstructures';
+import { rcpOverview } from '$lib/server/rcp/overview';
+import type { PageServerLoadEvent } from './$types';
 
 export async function load(event) {
+	const schedule = await scheduleOnly(event);
+	if (schedule) return schedule;
 	const { ms, ref, actor } = await rcpOf(event);
 	const db = getDb();
 	await materialiseAll(db, [ms.id]);
@@ -34,7 +40,30 @@ export async function load(event) {
 		templateSource: template.source,
 		canPlan: can(actor, 'rcp.organise', { microstructure: ref }),
 		today: parisToday(),
-		defaultUntil: addDays(parisToday(), 365)
+		defaultUntil: addDays(parisToday(), 365),
+		scheduleOnly: false as const,
+		schedule: []
+	};
+}
+
+/**
+ * The secretariat reads the schedule (when, where, the visio link, the status) and nothing that
+ * comes from the agendas: null for everyone who sees the RCPs themselves, and for everyone else
+ * rcpOf answers 404.
+ */
+async function scheduleOnly(event: PageServerLoadEvent) {
+	const { actor } = requireActor(event);
+	const db = getDb();
+	const ref = await getMicrostructureRef(db, event.params.msId);
+	if (!ref || can(actor, 'rcp.view', { microstructure: ref }) || !can(actor, 'rcp.schedule.read', { microstructure: ref })) return null;
+	const ms = await getMicrostructure(db, ref.id);
+	if (!ms) return null;
+	const now = new Date();
+	const sessions = await rcpOverview(db, actor, now, new Date(now.getTime() + 120 * 86400_000));
+	return {
+		scheduleOnly: true as const,
+		ms: { id: ms.id, name: ms.name, programmes: [], rooms: [] as { id: string; name: string }[] },
+		schedule: sessions.filter((s) => s.microstructureId === ms.id)
 	};
 }
 

@@ -20,14 +20,19 @@ import {
 import { ALLOWED_FROM, daysBetween, parisToday, RENEWAL_WINDOW_DAYS, type Action } from '$lib/server/patients/lifecycle';
 import { consentMethodField, identityFields, isoDate, orNull, orientationField, readConsentFile, recordFields } from '$lib/server/patients/forms';
 import { getNir, loadNirKeys, maskNir, setNir } from '$lib/server/patients/nir';
-import { formError, optionalText, parseForm, text } from '$lib/server/forms';
+import { formError, id, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
-import { evictDocument, notifyPatientChanged, reauthorizeDocument, reauthorizeUser } from '$lib/server/realtime/attach';
+import { evictDocument, notifyPatientChanged, reauthorizeDocument, reauthorizeUser } from '$lib/server/live';
 import { ppsDocName } from '$lib/server/pps/pps';
 import { flagPatient, openFlags, patientRcpHistory } from '$lib/server/rcp/sessions';
+import { readPicks, referPatient, referralCandidates, referralStatus, REFERRAL_PROFESSIONS } from '$lib/server/patients/referral';
+import { grantAccess, pendingAccessRequests } from '$lib/server/patients/requests';
+import { fill } from '$lib/i18n';
+import { patientAppointments } from '$lib/server/booking/appointments';
+import { budgetFor } from '$lib/server/booking/budget';
 
 export async function load(event) {
-	const { actor, ms, ref, patient } = await patientOf(event);
+	const { actor, ms, ref, ctx, patient } = await patientOf(event);
 	const db = getDb();
 	const [events, team, members, documents, visible] = await Promise.all([
 		timeline(db, patient.id),
@@ -44,7 +49,20 @@ export async function load(event) {
 		db.selectFrom('consent_document').select(['id', 'filename', 'uploaded_at']).where('patient_id', '=', patient.id).orderBy('uploaded_at', 'desc').execute(),
 		listVisibleMicrostructures(db, actor)
 	]);
-	const [rcpHistory, flags] = await Promise.all([patientRcpHistory(db, patient.id), openFlags(db, patient.id)]);
+	const active = patient.state === 'inclus' || patient.state === 'en_suivi';
+	const readsBooking = can(actor, 'booking.read', { microstructure: ref });
+	const [rcpHistory, flags, referral, requests, appointments, budget] = await Promise.all([
+		patientRcpHistory(db, patient.id),
+		openFlags(db, patient.id),
+		// Who the orientation refers the patient to, and whether someone still has to be chosen.
+		active ? referralStatus(db, ms.id, patient.orientation, team.members.map((m) => m.id)) : Promise.resolve([]),
+		pendingAccessRequests(db, patient.id),
+		// The appointments and the yearly budget (booking pages: /ms/[msId]/rendez-vous/patient/[patientId]).
+		readsBooking ? patientAppointments(db, ctx, ref, patient.id) : Promise.resolve([]),
+		readsBooking ? budgetFor(db, patient.id) : Promise.resolve(null)
+	]);
+	// An inclusion from here (oriented, or exited and included again) asks who, where several could take it.
+	const choices = patient.state === 'oriente' || patient.state === 'sorti' ? await referralCandidates(db, ms.id) : null;
 	const canNir = can(actor, 'patient.nir', { microstructure: ref });
 	const nir = canNir ? await getNir(db, patient.id, loadNirKeys()) : null;
 	return {
@@ -66,7 +84,22 @@ export async function load(event) {
 		canAnonymise: can(actor, 'patient.anonymise', { microstructure: ref }),
 		rcpHistory,
 		flags,
+		referral: referral.map((r) => ({
+			profession: r.profession,
+			inTeam: r.inTeam.map((m) => ({ id: m.id, name: `${m.first_name} ${m.last_name}` })),
+			candidates: r.candidates.map((c) => ({ id: c.id, name: `${c.first_name} ${c.last_name}` }))
+		})),
+		requests,
+		referralChoices: choices
+			? Object.entries(choices)
+					.filter(([, people]) => people.length > 1)
+					.map(([profession, people]) => ({ profession, people: people.map((p) => ({ id: p.id, name: `${p.first_name} ${p.last_name}` })) }))
+			: [],
+		requestedBy: event.url.searchParams.get('demande'),
 		justCreated: event.url.searchParams.has('nouveau'),
+		appointments,
+		budget: budget?.lines ?? [],
+		booking: readsBooking ? { href: `/ms/${ms.id}/rendez-vous/patient/${patient.id}`, canBook: can(actor, 'booking.book', { microstructure: ref }) && (patient.state === 'inclus' || patient.state === 'en_suivi') } : null,
 		today: parisToday()
 	};
 }
@@ -78,8 +111,12 @@ const pathwaySchemas = {
 	renew: z.object({ on: date() }),
 	exit: z.object({ on: date(), reason: z.enum(['amelioration', 'souhait_patient', 'reorientation', 'perdu_de_vue', 'demenagement', 'deces', 'autre'], { error: 'errors.choice' }), detail: optionalText(500) }),
 	transfer: z.object({ on: date(), to: z.uuid({ error: 'errors.choice' }) }),
+	include: z.object({ on: date(), orientation: orientationField, consentMethod: consentMethodField }),
 	reinclude: z.object({ on: date(), orientation: orientationField, consentMethod: consentMethodField })
 };
+
+// Everyone unticked is a valid answer (no care team); an id that is not a member's is not.
+const teamSchema = z.object({ member: z.array(id()).max(50, { error: 'errors.choice' }) });
 
 const recordSchema = z.object({
 	...identityFields,
@@ -101,10 +138,11 @@ export const actions = {
 		const { actor, ms, ref, ctx, patient } = await patientOf(event, 'pathway');
 		const t = messages(event.locals.locale);
 		const form = await event.request.formData();
-		const kind = String(form.get('kind') ?? '') as keyof typeof pathwaySchemas;
-		const schema = pathwaySchemas[kind];
-		if (!schema) return formError(400, t.errors.choice);
-		const parsed = parseForm(schema as z.ZodObject, form, event.locals.locale);
+		// The step is looked up among the table's own keys: `kind=__proto__` is just unknown.
+		const requested = form.get('kind');
+		if (typeof requested !== 'string' || !Object.hasOwn(pathwaySchemas, requested)) return formError(400, t.errors.choice, {}, { kind: t.errors.choice });
+		const kind = requested as keyof typeof pathwaySchemas;
+		const parsed = parseForm(pathwaySchemas[kind] as z.ZodObject, form, event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data as Record<string, string>;
 		let action: Action;
@@ -121,18 +159,21 @@ export const actions = {
 				action = { kind, on: d.on, toMicrostructureId: target.id };
 				break;
 			}
+			case 'include':
 			case 'reinclude':
 				action = { kind, on: d.on, orientation: d.orientation as never, consent: { on: d.on, method: d.consentMethod as never } };
 				break;
 			default:
 				action = { kind, on: d.on };
 		}
-		const result = await applyPathwayAction(getDb(), ctx, ref, patient, action, parisToday(), target);
+		const picks = readPicks(form);
+		if (!picks.ok) return formError(400, t.common.formErrors, { ...d, kind }, { [`referTo_${picks.profession}`]: t.referral.invalid });
+		const result = await applyPathwayAction(getDb(), ctx, ref, patient, action, parisToday(), target, { referTo: picks.picks });
 		// Keep the step open with what was typed, so the professional only corrects the date.
-		if (!result.ok) return formError(400, result.error, { ...d, kind });
+		if (!result.ok) return formError(400, result.error, { ...d, kind }, result.field ? { [result.field]: result.error } : {});
 		notifyPatientChanged(patient.id, ctx.actorId);
 		// A patient who leaves keeps a read-only plan: open editors become readers at once.
-		if (action.kind === 'exit' || action.kind === 'transfer' || action.kind === 'reinclude') await reauthorizeDocument(ppsDocName(patient.id));
+		if (action.kind === 'exit' || action.kind === 'transfer' || action.kind === 'reinclude' || action.kind === 'include') await reauthorizeDocument(ppsDocName(patient.id));
 		if (result.newPatientId && target) redirect(303, `/ms/${target.id}/patients/${result.newPatientId}`);
 		return { success: t.patients.record.done, ms: ms.id };
 	},
@@ -155,12 +196,35 @@ export const actions = {
 	},
 	team: async (event) => {
 		const { ref, ctx, patient } = await patientOf(event, 'team');
-		const form = await event.request.formData();
-		const ids = form.getAll('member').filter((v): v is string => typeof v === 'string').slice(0, 50);
-		const changed = await setCareTeam(getDb(), ctx, ref, patient.id, ids);
+		const parsed = parseForm(teamSchema, await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		const changed = await setCareTeam(getDb(), ctx, ref, patient.id, parsed.data.member);
 		await Promise.all(changed.map((userId) => reauthorizeUser(userId)));
 		notifyPatientChanged(patient.id, ctx.actorId);
 		return { success: messages(event.locals.locale).patients.record.saved };
+	},
+	refer: async (event) => {
+		const { ref, ctx, patient } = await patientOf(event, 'team');
+		const t = messages(event.locals.locale);
+		const parsed = parseForm(z.object({ profession: z.enum(REFERRAL_PROFESSIONS, { error: 'errors.choice' }), member: id() }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		const result = await referPatient(getDb(), ctx, ref, patient, parsed.data.profession, parsed.data.member);
+		if (!result.ok) return formError(400, result.error, {}, { [`refer_${parsed.data.profession}`]: result.error });
+		notifyPatientChanged(patient.id, ctx.actorId);
+		const people = await getDb().selectFrom('app_user').select(['first_name', 'last_name']).where('id', 'in', result.joined.length ? result.joined : [parsed.data.member]).execute();
+		return { success: fill(t.referral.referred, { names: people.map((u) => `${u.first_name} ${u.last_name}`).join(', ') }) };
+	},
+	grantAccess: async (event) => {
+		const { ref, ctx, patient } = await patientOf(event, 'team');
+		const t = messages(event.locals.locale);
+		const parsed = parseForm(z.object({ member: id() }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		const result = await grantAccess(getDb(), ctx, ref, patient, parsed.data.member);
+		// A second click (another tab, a colleague first) finds the person already there: that is the outcome wanted.
+		if (!result.ok && result.reason === 'already_in') return { success: fill(t.readOnly.alreadyIn, { name: result.name ?? '' }) };
+		if (!result.ok) return formError(400, t.readOnly.notEligible);
+		notifyPatientChanged(patient.id, ctx.actorId);
+		return { success: fill(t.readOnly.granted, { name: result.name }) };
 	},
 	partnerAdd: async (event) => {
 		const { ref, ctx, patient } = await patientOf(event, 'team');
@@ -171,7 +235,7 @@ export const actions = {
 	},
 	partnerRemove: async (event) => {
 		const { ref, ctx, patient } = await patientOf(event, 'team');
-		const parsed = parseForm(z.object({ id: z.uuid() }), await event.request.formData(), event.locals.locale);
+		const parsed = parseForm(z.object({ id: id() }), await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		if (!(await removePartner(getDb(), ctx, ref, patient.id, parsed.data.id))) return formError(404, 'Partenaire introuvable.');
 		return { success: messages(event.locals.locale).patients.record.saved };

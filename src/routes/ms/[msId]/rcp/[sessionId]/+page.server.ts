@@ -1,9 +1,11 @@
-import { redirect, type RequestEvent } from '@sveltejs/kit';
+import { fail, redirect, type RequestEvent } from '@sveltejs/kit';
 import { z } from 'zod';
 import { getDb } from '$lib/server/db';
-import { formError, parseForm, text, optionalText, choice } from '$lib/server/forms';
+import { formError, parseForm, text, optionalText, choice, date, time, type FieldErrors } from '$lib/server/forms';
 import { sessionOf } from '$lib/server/rcp/guard';
-import { addCase, addOrganisationPoint, buildAgenda, cancelSession, getSession, guestCandidates, inviteGuest, moveItem, proposals, removeItem, savePrepNote, setRsvp } from '$lib/server/rcp/sessions';
+import { addCase, addOrganisationPoint, buildAgenda, cancelSession, getSession, guestCandidates, inviteGuest, moveItem, moveSessionToToday, proposals, removeItem, savePrepNote, sessionDay, setRsvp } from '$lib/server/rcp/sessions';
+import { parisWallClock } from '$lib/server/rcp/schedule';
+import { parisToday } from '$lib/server/patients/lifecycle';
 import { notify } from '$lib/server/notifications/notifications';
 import { actionOwners, closeSession, liveState, notesDocName, startSession, stateFor } from '$lib/server/rcp/live';
 import { caseCapacity } from '$lib/server/rcp/agenda';
@@ -12,8 +14,8 @@ import { ppsAccess } from '$lib/server/access/policy';
 import { resolvePatientRef, ppsDocName } from '$lib/server/pps/pps';
 import { ownersFor } from '$lib/server/pps/context';
 import { patientLabel } from '$lib/server/patients/patients';
-import { announceRcpClosed, announceRcpStarted, broadcastRcpSession } from '$lib/server/realtime/attach';
-import { messages } from '$lib/i18n';
+import { announceRcpClosed, announceRcpStarted, broadcastRcpSession } from '$lib/server/live';
+import { fill, formatDate, messages } from '$lib/i18n';
 
 export async function load(event) {
 	const base = await sessionOf(event);
@@ -71,8 +73,12 @@ export async function load(event) {
 			visioUrl: session.visio_url,
 			room: room?.name ?? null,
 			template: session.template,
-			capacity: caseCapacity(session.template)
+			capacity: caseCapacity(session.template),
+			day: sessionDay(session)
 		},
+		// Starting on another day than planned asks first (and offers to move the session to today).
+		today: parisToday(),
+		nowTime: parisWallClock(new Date()).time,
 		state,
 		team,
 		readOnly: access.readOnly,
@@ -170,9 +176,36 @@ export const actions = {
 	start: async (event) => {
 		const { session, msRef, ctx, refused } = await forTeam(event);
 		if (refused) return refused;
+		const t = messages(event.locals.locale);
+		const parsed = parseForm(z.object({ offDay: choice(['confirme'] as const).optional() }), await event.request.formData(), event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		// Outside its day, only on purpose: its minutes will carry the planned date.
+		const day = sessionDay(session);
+		if (session.status === 'planifiee' && day !== parisToday() && !parsed.data.offDay) {
+			return fail(409, { errors: {} as FieldErrors, values: {} as Record<string, string>, message: fill(t.rcp.session.offDay.confirm, { date: formatDate(day, event.locals.locale) }), offDay: true });
+		}
 		if (!(await startSession(getDb(), ctx, msRef, session.id))) return formError(400, 'Cette RCP ne peut plus être démarrée.');
 		await announceRcpStarted(session.id);
-		return { success: messages(event.locals.locale).rcp.session.started };
+		return { success: t.rcp.session.started };
+	},
+	/** Moves a session planned on another day to today (same duration), then starts it. */
+	moveToday: async (event) => {
+		const { session, msRef, ctx, actor, refused } = await forTeam(event);
+		if (refused) return refused;
+		const t = messages(event.locals.locale);
+		const form = await event.request.formData();
+		const parsed = parseForm(z.object({ date: date(), startTime: time() }), form, event.locals.locale);
+		if (!parsed.ok) return parsed.failure;
+		const today = parisToday();
+		if (parsed.data.date !== today) return formError(400, t.rcp.session.offDay.notToday, { startTime: parsed.data.startTime }, { date: t.rcp.session.offDay.notToday });
+		const db = getDb();
+		// Clashes as planning shows them: with the RCPs of every microstructure the person works in.
+		const moved = await moveSessionToToday(db, ctx, msRef, session.id, parsed.data.startTime, actor.microstructures.map((m) => m.id), today);
+		if (!moved.ok) return formError(400, moved.error, { startTime: parsed.data.startTime }, { startTime: moved.error });
+		if (await startSession(db, ctx, msRef, session.id)) await announceRcpStarted(session.id);
+		// A second click (or a colleague) started it meanwhile: it is live, which is what was asked.
+		else if ((await getSession(db, session.id))?.status !== 'en_cours') return formError(400, 'Cette RCP ne peut plus être démarrée.');
+		return { success: moved.moved ? t.rcp.session.offDay.moved : t.rcp.session.started };
 	},
 	cancel: async (event) => {
 		const { session, msRef, ctx, ms, refused } = await forTeam(event);

@@ -3,7 +3,7 @@ import { getDb } from '$lib/server/db';
 import { patientLabel } from '$lib/server/patients/patients';
 import { ppsContext, ownersFor } from '$lib/server/pps/context';
 import { getVersion } from '$lib/server/pps/pps';
-import { withLiveDoc } from '$lib/server/realtime/attach';
+import { withLiveDoc } from '$lib/server/live';
 import { audit } from '$lib/server/audit/audit';
 import { formError } from '$lib/server/forms';
 import { messages } from '$lib/i18n';

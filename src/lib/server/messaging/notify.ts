@@ -1,0 +1,78 @@
+// Notifications of new messages. None carries a patient name, message text or motive:
+// - in-app, for the people mentioned, linking to the conversation (opening it checks access);
+// - Web Push to the other readers' devices, outside their quiet hours, coalesced (push.ts);
+// - an e-mail after each reader's delay if they still have unread messages (email.ts).
+// Called after the message's commit. Nothing here may fail or slow the send: the e-mail's due row
+// is one statement (an error is logged, the message stays sent), the pushes run in the background.
+import type { Db } from '../db/index.ts';
+import { notify } from '../notifications/notifications.ts';
+import { nudgeUsers } from '../live.ts';
+import { log } from '../log.ts';
+import type { OpenedConversation } from './conversations.ts';
+import type { MessagePayload } from './messages.ts';
+import { pushNewMessage } from './push.ts';
+import { scheduleUnreadEmail } from './email.ts';
+
+/** Background pushes still running (tests and a graceful stop can wait for them). */
+const inFlight = new Set<Promise<unknown>>();
+
+export async function messageNotifications(db: Db, c: OpenedConversation, message: MessagePayload, readers: string[]): Promise<void> {
+	const others = readers.filter((id) => id !== message.senderId);
+	const mentioned = message.mentions.filter((id) => others.includes(id));
+	try {
+		if (mentioned.length) {
+			await notify(db, mentioned, { kind: 'message.mention', title: 'Vous avez été mentionné·e dans Microstructures', link: `/messages/${c.row.id}` });
+			nudgeUsers(mentioned);
+		}
+		await scheduleUnreadEmail(db, others);
+	} catch (error) {
+		log('error', 'message notifications failed', { error: error instanceof Error ? error.message : String(error) });
+	}
+	const pushing = pushNewMessage(db, c.row.id, others);
+	inFlight.add(pushing);
+	void pushing.finally(() => inFlight.delete(pushing));
+}
+
+/** Waits for the pushes started so far. */
+export async function settleNotifications(): Promise<void> {
+	await Promise.all([...inFlight]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each person's settings ("Mon compte" → Notifications)
+// ---------------------------------------------------------------------------------------------
+
+/** The delays offered before the e-mail for unread messages, in minutes. */
+export const EMAIL_DELAYS = [15, 30, 60, 120, 240, 480, 1440] as const;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export interface NotificationSettings {
+	quietStart: string;
+	quietEnd: string;
+	emailDelayMinutes: number;
+}
+
+export async function notificationSettings(db: Db, userId: string): Promise<NotificationSettings> {
+	const row = await db.selectFrom('app_user').select(['quiet_start', 'quiet_end', 'message_email_delay_minutes']).where('id', '=', userId).executeTakeFirstOrThrow();
+	return { quietStart: row.quiet_start?.slice(0, 5) ?? '', quietEnd: row.quiet_end?.slice(0, 5) ?? '', emailDelayMinutes: row.message_email_delay_minutes };
+}
+
+export type SettingsResult = { ok: true } | { ok: false; error: string; field?: 'quietStart' | 'quietEnd' | 'emailDelay' };
+
+/** Quiet hours (both or neither, Paris time, may span midnight) and the e-mail delay, checked. */
+export async function saveNotificationSettings(db: Db, userId: string, input: { quietStart: unknown; quietEnd: unknown; emailDelay: unknown }): Promise<SettingsResult> {
+	const start = typeof input.quietStart === 'string' ? input.quietStart.trim() : '';
+	const end = typeof input.quietEnd === 'string' ? input.quietEnd.trim() : '';
+	if (start && !TIME.test(start)) return { ok: false, error: 'Heure de début invalide (format HH:MM).', field: 'quietStart' };
+	if (end && !TIME.test(end)) return { ok: false, error: 'Heure de fin invalide (format HH:MM).', field: 'quietEnd' };
+	if (Boolean(start) !== Boolean(end)) return { ok: false, error: 'Indiquez le début et la fin des heures calmes, ou aucun des deux.', field: start ? 'quietEnd' : 'quietStart' };
+	if (start && start === end) return { ok: false, error: 'Le début et la fin des heures calmes doivent être différents.', field: 'quietEnd' };
+	const delay = Number(input.emailDelay);
+	if (!(EMAIL_DELAYS as readonly number[]).includes(delay)) return { ok: false, error: 'Délai avant l’e-mail invalide.', field: 'emailDelay' };
+	await db
+		.updateTable('app_user')
+		.set({ quiet_start: start || null, quiet_end: end || null, message_email_delay_minutes: delay })
+		.where('id', '=', userId)
+		.execute();
+	return { ok: true };
+}

@@ -1,0 +1,21 @@
+import { error } from '@sveltejs/kit';
+import { getDb } from '$lib/server/db';
+import { viewConversation } from '$lib/server/messaging/service';
+import { auditContext, requireActor } from '$lib/server/request';
+import { isCleanText } from '$lib/server/input';
+
+/** A draft handed by an entry point ("Écrire à l'équipe" from a decision): bounded, clean text only. */
+const MAX_DRAFT = 500;
+
+export async function load(event) {
+	const { user, actor } = requireActor(event);
+	// Missing and forbidden are the same answer (openConversation); reading a patient's thread is audited.
+	const view = await viewConversation(getDb(), { ...auditContext(event), actorId: user.id }, actor, event.params.id);
+	if (!view) error(404, { message: 'Page introuvable' });
+	const draft = event.url.searchParams.get('brouillon') ?? '';
+	return {
+		...view,
+		draft: draft.length <= MAX_DRAFT && isCleanText(draft) ? draft : '',
+		patientHref: view.conversation.kind === 'patient' ? `/ms/${view.conversation.microstructureId}/patients/${view.conversation.patientId}` : null
+	};
+}
