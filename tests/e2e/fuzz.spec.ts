@@ -218,6 +218,8 @@ const SPECS: Record<string, ActionSpec> = {
 	'/compte?/feedCreate': { as: 'ines', fields: null },
 	'/compte?/feedRevoke': { as: 'ines', fields: null },
 	'/compte?/notifications': { as: 'ines', fields: [time('quietStart', '22:00'), time('quietEnd', '07:00'), { name: 'emailDelay', kind: { t: 'int' }, ok: '60' }] },
+	'/messages/nouvelle?/direct': { as: 'ines', fields: [uuid('member')] },
+	'/messages/nouvelle?/group': { as: 'ines', fields: [text('title', 80, 'Coordination'), { name: 'members', kind: { t: 'uuids' } }] },
 	'/invitation/[token]?/accept': { as: 'ines', fields: null },
 	'/invitation/[token]?/register': { as: 'anonymous', fields: [text('firstName', 100), text('lastName', 100), secret('password'), { ...secret('passwordConfirm'), noiseOnly: true }] },
 	'/ms/[msId]/membres?/invite': { as: 'sophie', fields: invite },

@@ -75,6 +75,11 @@ test('files, a voice message and a search from a phone', async ({ browser }) => 
 	await expectAxeClean(page);
 	await results.getByRole('link', { name: /Équipe — Cabinet des Tanneurs/ }).click();
 	await expect(page).toHaveURL(new RegExp(`${conversationPath}\\?seq=\\d+$`));
+	// The conversation opens at that message, highlighted and focused.
+	const focused = page.locator('[data-testid="message"].focused');
+	await expect(focused).toContainText('Résultat de l’échographie');
+	await expect(focused).toBeFocused();
+	await expect(focused).toBeInViewport();
 
 	// Nothing found, and a query too short.
 	await page.goto('/messages/recherche?q=zzzyxwvutsrq');

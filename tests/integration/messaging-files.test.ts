@@ -189,7 +189,7 @@ describe('upload', () => {
 		const before = [await messageCount(), await attachmentCount()];
 		const html = await upload({ bytes: Buffer.from('<!doctype html><script>alert(document.cookie)</script>'), name: 'ordonnance.pdf', type: 'application/pdf' });
 		expect(html.status).toBe(415);
-		expect(html.json).toEqual({ ok: false, error: 'Ce type de fichier n’est pas accepté : envoyez un PDF ou une image (PNG, JPEG, WebP).' });
+		expect(html.json).toEqual({ ok: false, error: 'Ce type de fichier n’est pas accepté : envoyez un PDF ou une image (PNG, JPEG, WebP).' });
 		const svg = await upload({ bytes: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'), name: 'schema.svg', type: 'image/svg+xml' });
 		expect(svg.status).toBe(415);
 		const svgAsPng = await upload({ bytes: Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>'), name: 'schema.png', type: 'image/png' });

@@ -173,7 +173,7 @@ describe('limits and audit', () => {
 			expect(r.ok ? '' : r.error).toMatch(/caractères|recherche/);
 		}
 		const stop = await searchMessages(db, actors.gp, 'le la de');
-		expect(stop).toEqual({ ok: false, error: 'Ces mots sont trop courants pour une recherche : précisez.' });
+		expect(stop).toEqual({ ok: false, error: 'Ces mots sont trop courants pour une recherche : précisez.' });
 		expect((await searchMessages(db, actors.gp, 'x'.repeat(200))).ok).toBe(true);
 	});
 

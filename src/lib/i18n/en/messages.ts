@@ -67,5 +67,17 @@ export const messaging: Messages['messaging'] = {
 	groupMembers: 'Participants (at least two)',
 	groupSubmit: 'Create the group',
 	nobody: 'Nobody shares a microstructure or a network with you yet.',
-	chooseRecipient: 'Choose a recipient.'
+	chooseRecipient: 'Choose a recipient.',
+	searchLink: 'Search',
+	search: {
+		title: 'Search messages',
+		label: 'Search terms',
+		hint: 'Accents and word endings do not matter. Use quotes for a phrase and "-" to exclude a word.',
+		submit: 'Search',
+		back: 'Messages',
+		none: 'No message contains these words in the conversations you can read.',
+		one: '1 message found',
+		many: '{n} messages found (newest first)',
+		open: 'See in the conversation'
+	}
 };

@@ -70,5 +70,18 @@ export const messaging = {
 	groupMembers: 'Participants (au moins deux)',
 	groupSubmit: 'Créer le groupe',
 	nobody: 'Personne avec qui partager une microstructure ou un réseau pour l’instant.',
-	chooseRecipient: 'Choisissez un destinataire.'
+	chooseRecipient: 'Choisissez un destinataire.',
+	// Search
+	searchLink: 'Rechercher',
+	search: {
+		title: 'Rechercher dans les messages',
+		label: 'Mots recherchés',
+		hint: 'Les accents et les terminaisons ne comptent pas\u00a0: «\u00a0medecin\u00a0» trouve «\u00a0médecins\u00a0». Une expression entre guillemets, un mot à exclure précédé de «\u00a0-\u00a0».',
+		submit: 'Rechercher',
+		back: 'Messages',
+		none: 'Aucun message ne contient ces mots dans les conversations que vous pouvez lire.',
+		one: '1 message trouvé',
+		many: '{n} messages trouvés (les plus récents d’abord)',
+		open: 'Voir dans la conversation'
+	}
 };

@@ -134,16 +134,17 @@ export async function postMessage(
 	if (typeof input.clientId !== 'string' || !isUuid(input.clientId)) return { ok: false, error: 'Message invalide.' };
 	const checked = validateBody(input.body, attach !== undefined || (input.link ?? null) !== null);
 	if (!checked.ok) return checked;
-	const existing = await findByClientId(db, ctx.actorId, input.clientId, c.row.id);
-	if (existing) return existing;
+	// No lookup first: a resend is the rare case, and the unique (sender, client id) constraint
+	// catches it (the failed transaction takes its sequence number back with it).
 	const mentions = [...new Set(input.mentions ?? [])].filter((id) => isUuid(id)).slice(0, 50);
 	try {
-		const id = await db.transaction().execute(async (trx) => {
+		const posted = await db.transaction().execute(async (trx) => {
+			// The sender's name rides along, so the payload needs no query after the commit.
 			const seq = await trx
 				.updateTable('conversation')
 				.set({ last_seq: sql`last_seq + 1`, last_message_at: sql`now()` })
 				.where('id', '=', c.row.id)
-				.returning('last_seq')
+				.returning(['last_seq', sql<string>`(select u.first_name || ' ' || u.last_name from app_user u where u.id = ${ctx.actorId})`.as('sender_name')])
 				.executeTakeFirstOrThrow();
 			const row = await trx
 				.insertInto('message')
@@ -156,15 +157,16 @@ export async function postMessage(
 					link: input.link ? JSON.stringify(input.link) : null,
 					mentions
 				})
-				.returning('id')
+				.returning(['id', 'conversation_id', 'seq', 'sender_id', 'client_id', 'body', 'link', 'mentions', 'created_at', 'edited_at', 'deleted_at'])
 				.executeTakeFirstOrThrow();
 			if (attach) await attach(trx, row.id);
 			// One's own message is read.
 			await markReadIn(trx, ctx.actorId, c.row.id, Number(seq.last_seq));
 			await audit(trx, ctx, conversationAudit(c, 'message.posted', { message: row.id }));
-			return row.id;
+			return { ...row, sender_name: seq.sender_name, attachments: [] as AttachmentInfo[] };
 		});
-		return { ok: true, message: (await messageById(db, id))!, duplicate: false };
+		// Attachments were written by `attach`: read them back with the message.
+		return { ok: true, message: attach ? (await messageById(db, posted.id))! : toPayload(posted), duplicate: false };
 	} catch (error) {
 		if (!isUniqueViolation(error)) throw error;
 		const again = await findByClientId(db, ctx.actorId, input.clientId, c.row.id);

@@ -37,5 +37,5 @@ export async function purgeExpiredMessages(db: Db, days = config.messageRetentio
 export function retentionSummary(days = config.messageRetentionDays): string {
 	return days > 0
 		? `Les messages des conversations d’équipe, directes et de groupe sont effacés après ${days} jours ; les fils patients suivent le dossier du patient.`
-		: 'Les messages sont conservés ; les fils patients suivent le dossier du patient (effacés à son anonymisation).';
+		: 'Les messages sont conservés ; les fils patients suivent le dossier du patient (effacés à son anonymisation).';
 }

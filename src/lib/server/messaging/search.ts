@@ -167,7 +167,7 @@ export async function searchMessages(db: Db, actor: Actor, query: unknown, opts:
 	const limit = Math.min(Math.max(Math.trunc(opts.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
 	const tsquery = sql`websearch_to_tsquery('fr_unaccent', ${checked.query})`;
 	const rows = await db.transaction().execute((trx) => findHits(trx, actor, tsquery, limit));
-	if (!rows) return { ok: false, error: 'Ces mots sont trop courants pour une recherche : précisez.' };
+	if (!rows) return { ok: false, error: 'Ces mots sont trop courants pour une recherche : précisez.' };
 
 	const patients = new Map<string, Row>();
 	for (const r of rows) if (r.kind === 'patient' && r.patient_id) patients.set(r.patient_id, r);

@@ -24,14 +24,15 @@ import { messageNotifications } from './notify.ts';
 export type Ctx = AuditContext & { actorId: string };
 export const NOT_FOUND = { ok: false as const, error: 'Conversation introuvable.' };
 
-/** A conversation as a page shows it: title, access, the latest messages, who has read what. Audited for patient threads. */
-export async function viewConversation(db: Db, ctx: Ctx, actor: Actor, conversationId: unknown) {
+/** A conversation as a page shows it: title, access, the latest messages (or those around `aroundSeq`), who has read what. Audited for patient threads. */
+export async function viewConversation(db: Db, ctx: Ctx, actor: Actor, conversationId: unknown, opts: { aroundSeq?: number } = {}) {
 	const c = await openConversation(db, actor, conversationId);
 	if (!c) return null;
 	if (c.row.kind === 'patient') await audit(db, ctx, conversationAudit(c, 'patient.read', { purpose: 'messages' }));
 	const [title, messages, readers] = await Promise.all([
 		conversationTitle(db, actor, c),
-		listMessages(db, c.row.id),
+		// From a search result: a page starting a little before that message (the client catches up after).
+		listMessages(db, c.row.id, opts.aroundSeq ? { afterSeq: Math.max(0, opts.aroundSeq - 20) } : {}),
 		audience(db, c).then((ids) => readPositions(db, c.row.id, ids))
 	]);
 	return {
@@ -52,10 +53,15 @@ export async function sendMessage(
 ): Promise<PostResult> {
 	const c = await openConversation(db, actor, conversationId);
 	if (!c) return NOT_FOUND;
-	const readers = await audience(db, c);
+	// Who reads the conversation is looked up while the message is written (another connection of
+	// the pool), unless mentions must be checked against it first.
+	const reading = audience(db, c);
+	reading.catch(() => {});
+	const mentions = input.mentions?.length ? await reading : null;
 	// A mention names someone who reads the conversation; anything else is dropped.
-	const posted = await postMessage(db, ctx, c, { ...input, mentions: (input.mentions ?? []).filter((id) => readers.includes(id) && id !== actor.userId) }, attach);
+	const posted = await postMessage(db, ctx, c, { ...input, mentions: mentions ? (input.mentions ?? []).filter((id) => mentions.includes(id) && id !== actor.userId) : [] }, attach);
 	if (!posted.ok || posted.duplicate) return posted;
+	const readers = await reading;
 	deliver(readers, 'msg:new', posted.message);
 	await messageNotifications(db, c, posted.message, readers);
 	return posted;

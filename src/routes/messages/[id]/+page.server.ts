@@ -10,11 +10,15 @@ const MAX_DRAFT = 500;
 export async function load(event) {
 	const { user, actor } = requireActor(event);
 	// Missing and forbidden are the same answer (openConversation); reading a patient's thread is audited.
-	const view = await viewConversation(getDb(), { ...auditContext(event), actorId: user.id }, actor, event.params.id);
+	// `?seq=` comes from a search result: open the conversation at that message.
+	const seqParam = event.url.searchParams.get('seq') ?? '';
+	const focusSeq = /^[1-9]\d{0,14}$/.test(seqParam) ? Number(seqParam) : null;
+	const view = await viewConversation(getDb(), { ...auditContext(event), actorId: user.id }, actor, event.params.id, { aroundSeq: focusSeq ?? undefined });
 	if (!view) error(404, { message: 'Page introuvable' });
 	const draft = event.url.searchParams.get('brouillon') ?? '';
 	return {
 		...view,
+		focusSeq,
 		draft: draft.length <= MAX_DRAFT && isCleanText(draft) ? draft : '',
 		patientHref: view.conversation.kind === 'patient' ? `/ms/${view.conversation.microstructureId}/patients/${view.conversation.patientId}` : null
 	};
