@@ -102,6 +102,15 @@ describe('rcpOverview', () => {
 		expect((await rcpOverview(t.db, people.elsewhere, ...week())).map((r) => r.id)).not.toContain(sessionId);
 		expect(await rcpOverview(t.db, people.admin, ...week())).toEqual([]);
 	});
+
+	test('the coordinator sees each other microstructure once among the clashes, however many of its sessions overlap', async () => {
+		for (const title of ['RCP A', 'RCP B']) {
+			await createSession(t.db, ctx(people.coordinator), other, { title, date: today, startTime: '00:00', endTime: '23:59', roomId: null, visioUrl: null, programme: null });
+		}
+		const rows = await rcpOverview(t.db, people.coordinator, ...week());
+		const live = rows.find((r) => r.id === sessionId)!;
+		expect(live.access === 'team' && live.clashes).toEqual(['Autre cabinet']);
+	});
 });
 
 describe('namePatients', () => {

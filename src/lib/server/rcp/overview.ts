@@ -72,7 +72,8 @@ export async function rcpOverview(db: Db, actor: Actor, from: Date, to: Date): P
 			quorumMet: q.met,
 			missing: q.lines.filter((l) => !l.met).map((l) => l.profession),
 			connected: common.live ? present.length : null,
-			clashes: (clashes.get(s.id) ?? []).map((c) => c.microstructure_name)
+			// One badge per other microstructure, however many of its sessions overlap this one.
+			clashes: [...new Set((clashes.get(s.id) ?? []).map((c) => c.microstructure_name))]
 		};
 	});
 	// Live sessions first, then by start.
