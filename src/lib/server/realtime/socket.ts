@@ -142,10 +142,16 @@ export function createSocketServer(maxMessageBytes: number): Server {
 		socket.on('disconnecting', () => {
 			const rooms = [...socket.rooms].filter((r) => r.startsWith('ms:'));
 			const sessions = [...socket.rooms].filter((r) => r.startsWith('rcp:')).map((r) => r.slice(4));
-			// After the socket has left its rooms, tell the others who is still there.
-			setImmediate(() => {
+			// After the socket has left its rooms, tell the others who is still there; once more a
+			// moment later, so that a list computed while this socket was still counted somewhere (a
+			// process's answer in flight) is corrected without waiting for the next change.
+			const announce = () => {
 				for (const room of rooms) void announcePresence(io, room);
 				for (const sessionId of sessions) void announceRcpPresence(io, sessionId);
+			};
+			socket.once('disconnect', () => {
+				setImmediate(announce);
+				setTimeout(announce, PRESENCE_RECHECK_MS).unref();
 			});
 		});
 	});
@@ -171,6 +177,9 @@ export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handl
 		}
 	});
 }
+
+/** A second presence broadcast after a departure (see 'disconnecting'). */
+const PRESENCE_RECHECK_MS = 2000;
 
 /** Tells a microstructure room who is online now (in order: see latest.ts); returns that list. */
 function announcePresence(io: Server, room: string): Promise<SocketUser[]> {
