@@ -4,12 +4,13 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { expect, test, newUserPage } from './helpers';
 
-async function openTanneurs(page: Page) {
-	await page.getByRole('main').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
-	await expect(page.getByRole('heading', { level: 1, name: 'Cabinet des Tanneurs' })).toBeVisible();
+async function openMicrostructure(page: Page, name: string) {
+	await page.getByRole('main').getByRole('link', { name }).first().click();
+	await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
 	await expect(page.getByTestId('notes-status')).toHaveText('Synchronisé');
 	return new URL(page.url()).pathname.split('/').pop()!;
 }
+const openTanneurs = (page: Page) => openMicrostructure(page, 'Cabinet des Tanneurs');
 
 test('two GPs see each other online and co-edit the team notes live', async ({ browser }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');
@@ -44,13 +45,23 @@ test('two GPs see each other online and co-edit the team notes live', async ({ b
 	await ines.reload();
 	await expect(ines.getByTestId('notes-status')).toHaveText('Synchronisé');
 	await expect(ines.getByRole('textbox', { name: "Notes d'équipe" })).toHaveValue(merged);
+});
 
-	// When Paul leaves, Inès sees it.
-	await paul.context().close();
+// Presence is per person: the departing colleague must be someone no other spec signs in as, or a
+// parallel worker's session keeps them rightly listed. Saint-Herblain's GP and nurse are used here only.
+test('a colleague who closes the app leaves the online list', async ({ browser }) => {
+	const antoine = await newUserPage(browser, 'antoine.bernard');
+	const manon = await newUserPage(browser, 'manon.robin');
+	const name = 'Cabinet médical de Saint-Herblain';
+	await openMicrostructure(antoine, name);
+	await openMicrostructure(manon, name);
+	await expect(antoine.getByTestId('online-list')).toContainText('Manon Robin');
+	await manon.context().close();
 	// A closed tab is usually seen at once; a connection that just drops is seen by the heartbeat
 	// (10 s interval + 5 s timeout, socket.ts), which is the bound promised here, with room for a
 	// loaded CI machine.
-	await expect(ines.getByTestId('online-list')).not.toContainText('Paul Schmitt', { timeout: 30_000 });
+	await expect(antoine.getByTestId('online-list')).not.toContainText('Manon Robin', { timeout: 30_000 });
+	await expect(antoine.getByTestId('online-list')).toContainText('Antoine Bernard');
 });
 
 test('an unauthenticated Yjs upgrade is refused', async ({ browser, baseURL }) => {
