@@ -8,6 +8,7 @@ import type { Db } from '../db/index.ts';
 import { notify } from '../notifications/notifications.ts';
 import { nudgeUsers } from '../live.ts';
 import { log } from '../log.ts';
+import { hasUncleanText } from '../input.ts';
 import type { OpenedConversation } from './conversations.ts';
 import type { MessagePayload } from './messages.ts';
 import { pushNewMessage } from './push.ts';
@@ -61,6 +62,8 @@ export type SettingsResult = { ok: true } | { ok: false; error: string; field?: 
 
 /** Quiet hours (both or neither, Paris time, may span midnight) and the e-mail delay, checked. */
 export async function saveNotificationSettings(db: Db, userId: string, input: { quietStart: unknown; quietEnd: unknown; emailDelay: unknown }): Promise<SettingsResult> {
+	// Control characters are refused, not trimmed into an empty (and so valid) field.
+	if (hasUncleanText([input.quietStart, input.quietEnd, input.emailDelay])) return { ok: false, error: 'Ce champ contient des caractères non autorisés.', field: 'quietStart' };
 	const start = typeof input.quietStart === 'string' ? input.quietStart.trim() : '';
 	const end = typeof input.quietEnd === 'string' ? input.quietEnd.trim() : '';
 	if (start && !TIME.test(start)) return { ok: false, error: 'Heure de début invalide (format HH:MM).', field: 'quietStart' };
