@@ -4,10 +4,11 @@ import { listNetworksFor } from '$lib/server/org/networks';
 import { can } from '$lib/server/access/policy';
 import { unreadCount } from '$lib/server/notifications/notifications';
 import { unreadTotal } from '$lib/server/messaging/conversations';
+import { cockpitNetworkIds } from '$lib/server/cockpit/guard';
 
 export async function load({ locals }) {
 	const { user, actor, locale } = locals;
-	if (!user || !actor) return { user: null, locale, microstructures: [], adminNetworks: [], unread: 0, messagesUnread: 0 };
+	if (!user || !actor) return { user: null, locale, microstructures: [], adminNetworks: [], cockpitNetworks: [], unread: 0, messagesUnread: 0 };
 	const db = getDb();
 	const [microstructures, networks, unread, messagesUnread] = await Promise.all([
 		listVisibleMicrostructures(db, actor),
@@ -23,6 +24,7 @@ export async function load({ locals }) {
 		adminNetworks: networks
 			.filter((n) => can(actor, 'network.manage', { networkId: n.id }))
 			.map((n) => ({ id: n.id, name: n.name })),
+		cockpitNetworks: cockpitNetworkIds(actor),
 		platformAdmin: actor.platformAdmin,
 		unread,
 		messagesUnread

@@ -133,6 +133,8 @@ type Kind =
 	| { t: 'date' }
 	| { t: 'optDate' }
 	| { t: 'time' }
+	/** A time that may be left out (both quiet hours empty is a valid choice): corrupted, never missing. */
+	| { t: 'optTime' }
 	| { t: 'enum' }
 	| { t: 'uuid' }
 	| { t: 'uuids' }
@@ -217,7 +219,7 @@ const SPECS: Record<string, ActionSpec> = {
 	'/compte?/logoutEverywhere': { as: 'ines', fields: null },
 	'/compte?/feedCreate': { as: 'ines', fields: null },
 	'/compte?/feedRevoke': { as: 'ines', fields: null },
-	'/compte?/notifications': { as: 'ines', fields: [time('quietStart', '22:00'), time('quietEnd', '07:00'), { name: 'emailDelay', kind: { t: 'int' }, ok: '60' }] },
+	'/compte?/notifications': { as: 'ines', fields: [{ name: 'quietStart', kind: { t: 'optTime' }, ok: '22:00' }, { name: 'quietEnd', kind: { t: 'optTime' }, ok: '07:00' }, { name: 'emailDelay', kind: { t: 'int' }, ok: '60' }] },
 	'/messages/nouvelle?/direct': { as: 'ines', fields: [uuid('member')] },
 	'/messages/nouvelle?/group': { as: 'ines', fields: [text('title', 80, 'Coordination'), { name: 'members', kind: { t: 'uuids' } }] },
 	'/invitation/[token]?/accept': { as: 'ines', fields: null },
@@ -279,6 +281,27 @@ const SPECS: Record<string, ActionSpec> = {
 	'/ms/[msId]/rcp/trame?/saveNetwork': { as: 'sophie', fields: template },
 	'/ms/[msId]/rcp/trame?/reset': { as: 'sophie', fields: null },
 	'/notifications?/read': { as: 'ines', fields: null },
+	// Billing: amounts are text fields here, since a plausible-looking number ('1.5') is a valid amount in euros.
+	'/pilotage/[networkId]/alertes?/acknowledge': { as: 'sophie', fields: [uuid('id')] },
+	'/pilotage/[networkId]/alertes?/check': { as: 'sophie', fields: null },
+	'/pilotage/[networkId]/alertes?/thresholds': {
+		as: 'sophie',
+		fields: [
+			{ name: 'noInclusionDays', kind: { t: 'int' }, ok: '60' },
+			{ name: 'rcpDays', kind: { t: 'int' }, ok: '42' },
+			{ name: 'socialOrientationDays', kind: { t: 'int' }, ok: '90' },
+			{ name: 'absenceHorizonDays', kind: { t: 'int' }, ok: '30' },
+			{ name: 'renewalGraceDays', kind: { t: 'int' }, ok: '0' },
+			{ name: 'firstContactDays', kind: { t: 'int' }, ok: '30' }
+		]
+	},
+	'/pilotage/[networkId]/facturation?/run': { as: 'sophie', fields: [date('from', '2026-01-01'), date('to', '2026-06-30'), { name: 'ms', kind: { t: 'uuids' } }] },
+	'/pilotage/[networkId]/facturation?/correct': { as: 'sophie', fields: [uuid('id')] },
+	'/pilotage/[networkId]/facturation?/tariff': {
+		as: 'sophie',
+		fields: [en('programme', 'MSMA'), date('validFrom', '2026-01-01'), text('total', 12, '806'), text('psychologist', 12, '353'), text('socialWorker', 12, '228'), text('adminCoordination', 12, '38'), text('medicalCoordination', 12, '54')]
+	},
+	'/pilotage/[networkId]/facturation?/funding': { as: 'sophie', fields: [uuid('microstructureId'), en('funding', 'liberal')] },
 	// Booking pages (BOOKUI): a slot is its occurrence, professional and start (epoch ms); each form carries a request key.
 	'/agenda?/attendance': { as: 'camille', fields: [uuid('appointmentId'), uuid('microstructureId'), en('status', 'venu')] },
 	'/ms/[msId]/rendez-vous?/attendance': { as: 'ines', fields: [uuid('appointmentId'), uuid('microstructureId'), en('status', 'absent')] },
@@ -382,6 +405,8 @@ function corrupt(kind: Kind): fc.Arbitrary<string | null | { file: Uint8Array; n
 			return fc.oneof(fc.constantFrom(...IMPOSSIBLE_DATES), unclean);
 		case 'time':
 			return fc.oneof(fc.constantFrom(...BAD_TIMES, ''), missing, unclean);
+		case 'optTime':
+			return fc.oneof(fc.constantFrom(...BAD_TIMES.filter((b) => b.trim() !== '')), unclean);
 		case 'enum':
 			return fc.oneof(fc.constantFrom(...PROTO_KEYS, 'inexistant', 'MSMA ', 'OUI'), missing, unclean);
 		case 'uuid':

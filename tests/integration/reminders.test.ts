@@ -277,6 +277,7 @@ describe('upkeep', () => {
 		running.push(again);
 		const schedules = await jobs.boss.getSchedules();
 		expect(schedules.map((s) => `${s.name} ${s.cron} ${s.timezone}`).sort()).toEqual([
+			`${QUEUES.driftAlerts} 0 6 * * * Europe/Paris`,
 			`${QUEUES.extendOccurrences} 15 3 * * * Europe/Paris`,
 			`${QUEUES.messageEmailDispatch} * * * * * Europe/Paris`,
 			`${QUEUES.messageRetention} 45 3 * * * Europe/Paris`,

@@ -4,6 +4,10 @@ import { permanences } from './en/permanences.ts';
 import { appointments } from './en/appointments.ts';
 import { reminders } from './en/reminders.ts';
 import { messaging } from './en/messages.ts';
+import { cockpit } from './en/cockpit.ts';
+import { alerts } from './en/alerts.ts';
+import { reports } from './en/reports.ts';
+import { billing } from './en/billing.ts';
 
 export const en: Messages = {
 	app: { name: 'Microstructures', tagline: 'The shared workspace for medical microstructures' },
@@ -302,6 +306,20 @@ export const en: Messages = {
 		prev: 'Newer',
 		pagination: 'Log pages',
 		actions: {
+			// Cockpit, alerts, billing and reports (issue 14).
+			'cockpit.viewed': 'Cockpit viewed',
+			'cockpit.exported': 'Cockpit CSV exported',
+			'alert.acknowledged': 'Alert acknowledged',
+			'alert.thresholds_updated': 'Alert thresholds changed',
+			'billing.tariff_updated': 'Package tariff changed',
+			'billing.funding_updated': 'Psychologist funding changed (billing)',
+			'billing.checked': 'Billing checks viewed',
+			'billing.run': 'Billing export run',
+			'billing.downloaded': 'Billing file downloaded (with NIR)',
+			'billing.corrected': 'Billing export corrected',
+			'patient.control_file': 'Control file viewed',
+			'evaluation.exported': 'Evaluation export',
+			'report.activity': 'Yearly activity report generated',
 			// Permanences, rooms and absences (booking/permanences.ts, rooms.ts, absences.ts).
 			'permanence.created': 'Permanence created',
 			'permanence.edited': 'Permanence changed from a date',
@@ -394,6 +412,9 @@ export const en: Messages = {
 		/** An action without a label of its own (added since): never its raw code. */
 		unknownAction: 'Other recorded action',
 		targets: {
+			billing_run: 'Billing export',
+			drift_alert: 'Alert',
+			billing_tariff: 'Tariff',
 			calendar_feed: 'Calendar link',
 			permanence: 'Permanence',
 			permanence_occurrence: 'Permanence date',
@@ -987,6 +1008,10 @@ export const en: Messages = {
 	appointments,
 	reminders,
 	messaging,
+	cockpit,
+	alerts,
+	reports,
+	billing,
 	errors: {
 		required: 'This field is required.',
 		email: 'Invalid email address.',

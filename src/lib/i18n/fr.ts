@@ -3,6 +3,10 @@ import { permanences } from './fr/permanences.ts';
 import { appointments } from './fr/appointments.ts';
 import { reminders } from './fr/reminders.ts';
 import { messaging } from './fr/messages.ts';
+import { cockpit } from './fr/cockpit.ts';
+import { alerts } from './fr/alerts.ts';
+import { reports } from './fr/reports.ts';
+import { billing } from './fr/billing.ts';
 export const fr = {
 	app: { name: 'Microstructures', tagline: 'Le poste de travail partagé des microstructures médicales' },
 	nav: {
@@ -301,6 +305,20 @@ export const fr = {
 		prev: 'Plus récents',
 		pagination: 'Pages du journal',
 		actions: {
+			// Cockpit, alerts, billing and reports (issue 14).
+			'cockpit.viewed': 'Consultation du pilotage',
+			'cockpit.exported': 'Export CSV du pilotage',
+			'alert.acknowledged': 'Alerte prise en compte',
+			'alert.thresholds_updated': 'Seuils d’alerte modifiés',
+			'billing.tariff_updated': 'Tarif des forfaits modifié',
+			'billing.funding_updated': 'Statut du psychologue modifié (facturation)',
+			'billing.checked': 'Contrôles de facturation consultés',
+			'billing.run': 'Export de facturation',
+			'billing.downloaded': 'Fichier de facturation téléchargé (avec NIR)',
+			'billing.corrected': 'Correction d’un export de facturation',
+			'patient.control_file': 'Fichier de contrôle consulté',
+			'evaluation.exported': 'Export pour l’évaluation',
+			'report.activity': 'Rapport d’activité annuel généré',
 			// Permanences, rooms and absences (booking/permanences.ts, rooms.ts, absences.ts).
 			'permanence.created': 'Permanence créée',
 			'permanence.edited': 'Permanence modifiée à partir d’une date',
@@ -393,6 +411,9 @@ export const fr = {
 		/** An action without a label of its own (added since): never its raw code. */
 		unknownAction: 'Autre action enregistrée',
 		targets: {
+			billing_run: 'Export de facturation',
+			drift_alert: 'Alerte',
+			billing_tariff: 'Tarif',
 			calendar_feed: 'Lien d’agenda',
 			permanence: 'Permanence',
 			permanence_occurrence: 'Date de permanence',
@@ -987,6 +1008,10 @@ export const fr = {
 	appointments,
 	reminders,
 	messaging,
+	cockpit,
+	alerts,
+	reports,
+	billing,
 	errors: {
 		required: 'Ce champ est obligatoire.',
 		email: 'Adresse e-mail invalide.',

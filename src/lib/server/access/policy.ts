@@ -58,7 +58,17 @@ export type Action =
 	/** A professional's absences, across every microstructure they work in (resource: the professional and their networks). */
 	| 'absence.manage'
 	/** The programmes' yearly consultation budgets (one national table). */
-	| 'budget.manage';
+	| 'budget.manage'
+	/** A network's cockpit: indicators, comparisons and their CSV, drift alerts (resource: the network). */
+	| 'cockpit.view'
+	/** Acknowledge a drift alert, set the network's alert thresholds. */
+	| 'cockpit.alerts'
+	/** The cockpit across every network (national coordination). */
+	| 'cockpit.national'
+	/** A network's billing: tariffs, checks, export runs and their CSV with the NIR. */
+	| 'billing.manage'
+	/** Pseudonymised evaluation export and the yearly activity report of a network. */
+	| 'cockpit.reports';
 
 export type Resource =
 	| { microstructure: MicrostructureRef; professionalId?: string }
@@ -157,7 +167,18 @@ export function can(actor: Actor, action: Action, resource: Resource = {}): bool
 			return resource.professionalId === actor.userId || resource.networkIds.some((id) => coordinatesNetwork(actor, id));
 		}
 		case 'budget.manage':
+		case 'cockpit.national':
 			return actor.platformAdmin;
+		case 'cockpit.view':
+		case 'cockpit.alerts':
+		case 'cockpit.reports':
+		case 'billing.manage': {
+			if (!('networkId' in resource)) return false;
+			// Billing is the administrative coordination's job (it alone sees the NIR); indicators, alerts
+			// and reports belong to both coordinators. A bare network admin runs accounts, not care.
+			if (action === 'billing.manage') return networkRoles(actor, resource.networkId).includes('coordination_administrative');
+			return coordinatesNetwork(actor, resource.networkId);
+		}
 		case 'microstructure.view':
 		case 'microstructure.manage_members': {
 			if (!('microstructure' in resource)) return false;

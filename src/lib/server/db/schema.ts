@@ -19,6 +19,7 @@ export type Profession =
 export type MicrostructureRole = 'soignant' | 'coordination' | 'secretariat';
 export type NetworkRole = 'coordination_medicale' | 'coordination_administrative' | 'admin';
 export type MembershipRole = MicrostructureRole | NetworkRole;
+export type PsychologistFunding = 'ems' | 'liberal';
 
 export interface NetworkTable {
 	id: Generated<string>;
@@ -36,6 +37,8 @@ export interface MicrostructureTable {
 	city: Generated<string>;
 	created_at: Generated<Date>;
 	archived_at: Date | null;
+	/** Who seconds the psychologist: the specialised centre (EMS, code 18N27A1) or a private psychologist (18N27B1 + 18N27B2). */
+	psychologist_funding: Generated<PsychologistFunding>;
 }
 
 export interface SiteTable {
@@ -653,6 +656,11 @@ export interface Database {
 	push_subscription: PushSubscriptionTable;
 	app_setting: AppSettingTable;
 	message_email_due: MessageEmailDueTable;
+	billing_tariff: BillingTariffTable;
+	billing_run: BillingRunTable;
+	billing_line: BillingLineTable;
+	drift_alert: DriftAlertTable;
+	alert_threshold: AlertThresholdTable;
 }
 
 export type ConversationKind = 'patient' | 'team' | 'direct' | 'group';
@@ -749,3 +757,69 @@ export type Microstructure = Selectable<MicrostructureTable>;
 export type Network = Selectable<NetworkTable>;
 export type NewAuditEvent = Insertable<AuditEventTable>;
 export type Patient = Selectable<PatientTable>;
+
+// Cockpit and billing (migration 0011).
+export type BillingCode = '18N27A1' | '18N27B1' | '18N27B2' | '18N27C1';
+export type PackageKind = 'include' | 'reinclude' | 'renew';
+
+export interface BillingTariffTable {
+	network_id: string;
+	programme: Programme;
+	valid_from: string;
+	total_cents: number;
+	psychologist_cents: number;
+	social_worker_cents: number;
+	admin_coordination_cents: number;
+	medical_coordination_cents: number;
+	updated_by: string | null;
+	updated_at: Generated<Date>;
+}
+
+export interface BillingRunTable {
+	id: Generated<string>;
+	network_id: string;
+	number: number;
+	period_from: string;
+	period_to: string;
+	microstructure_ids: string[];
+	corrects_run_id: string | null;
+	created_by: string;
+	created_at: Generated<Date>;
+	line_count: Generated<number>;
+	/** bigint, read as a string. */
+	total_cents: ColumnType<string, string | number | undefined, string | number>;
+}
+
+export interface BillingLineTable {
+	id: Generated<string>;
+	run_id: string;
+	patient_event_id: string;
+	patient_id: string;
+	microstructure_id: string;
+	programme: Programme;
+	package_kind: PackageKind;
+	package_start: string;
+	code: BillingCode;
+	amount_cents: number;
+	voided_by_run: string | null;
+}
+
+export interface DriftAlertTable {
+	id: Generated<string>;
+	microstructure_id: string;
+	network_id: string;
+	kind: string;
+	period_key: string;
+	details: ColumnType<Record<string, unknown>, string | undefined, string>;
+	raised_at: Generated<Date>;
+	resolved_at: Date | null;
+	acknowledged_at: Date | null;
+	acknowledged_by: string | null;
+}
+
+export interface AlertThresholdTable {
+	network_id: string;
+	settings: ColumnType<Record<string, unknown>, string | undefined, string>;
+	updated_by: string | null;
+	updated_at: Generated<Date>;
+}

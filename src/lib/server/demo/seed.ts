@@ -19,6 +19,7 @@ import { DemoPlans, type DemoPatient, type Role } from './pps.ts';
 import { LIVE_MICROSTRUCTURE, seedDemoRcp, seedLiveRcp, type DemoMicrostructure } from './rcp.ts';
 import { seedDemoBooking } from './booking.ts';
 import { seedDemoMessaging } from './messaging.ts';
+import { seedDemoAlerts } from './alerts.ts';
 import { parisInstant } from '../rcp/schedule.ts';
 
 export const DEMO_PASSWORD = 'Demo-Microstructures-2026';
@@ -122,6 +123,8 @@ export async function seedDemo(db: Db, today = parisToday()): Promise<{ networks
 	await seedDemoBooking(db, msRefs, seeded.users, today, now);
 	// Messages between the Tanneurs' professionals, some still unread by Inès.
 	await seedDemoMessaging(db, microstructures.tanneurs, seeded.users, now);
+	// The coordinators' drift alerts on that data (some acknowledged, one resolved).
+	await seedDemoAlerts(db, networks, microstructures, seeded.users, today, now);
 	return { networks, microstructures, users: seeded.users };
 }
 

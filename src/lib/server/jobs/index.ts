@@ -21,13 +21,15 @@ import { extendOccurrences, horizon } from '../booking/permanences.ts';
 import { log } from '../log.ts';
 import { dispatchUnreadEmails } from '../messaging/email.ts';
 import { purgeExpiredMessages } from '../messaging/retention.ts';
+import { detectAlerts } from '../cockpit/alerts.ts';
 
 export const QUEUES = {
 	reminderDispatch: 'reminder-dispatch',
 	reminderSend: 'reminder-send',
 	extendOccurrences: 'extend-occurrences',
 	messageEmailDispatch: 'message-email-dispatch',
-	messageRetention: 'message-retention'
+	messageRetention: 'message-retention',
+	driftAlerts: 'drift-alerts'
 } as const;
 
 /** A dispatch enqueues the reminders falling due within this window, each timed to its instant. */
@@ -139,6 +141,18 @@ async function start(options: JobsOptions): Promise<Jobs> {
 			await purgeExpiredMessages(db);
 		});
 		await boss.schedule(QUEUES.messageRetention, '45 3 * * *', null, { tz: 'Europe/Paris' });
+
+		// Every morning at 06:00 Paris time, the coordinators' drift alerts (cockpit/alerts.ts), and once
+		// at each start to catch up after a restart. Exclusive: a start while a run waits or runs adds
+		// nothing; the detection itself is idempotent and serialised per network, so a second run only
+		// refreshes numbers and never notifies twice.
+		await boss.createQueue(QUEUES.driftAlerts, { policy: 'exclusive', retryLimit: 3, retryDelay: 300, expireInSeconds: 900 });
+		await boss.work(QUEUES.driftAlerts, { pollingIntervalSeconds: Math.max(polling, 10) }, async () => {
+			const outcome = await detectAlerts(db);
+			log('info', 'drift alerts', { ...outcome });
+		});
+		await boss.schedule(QUEUES.driftAlerts, '0 6 * * *', null, { tz: 'Europe/Paris' });
+		await boss.send(QUEUES.driftAlerts, null);
 	}
 
 	const dispatchNow = async () => {

@@ -1,0 +1,113 @@
+import type { Messages } from '../fr.ts';
+
+export const billing: Messages['billing'] = {
+	title: 'Billing',
+	intro: 'Packages follow from what the team recorded during care: inclusions, renewals, consent, NIR, RCP passages. Fix what is flagged, then export: an exported package is never exported twice.',
+	period: {
+		title: 'Period to bill',
+		from: 'From',
+		to: 'To',
+		microstructures: 'Microstructures',
+		allMicrostructures: 'All microstructures of the network',
+		check: 'Check',
+		hint: 'A package belongs to the period in which it starts (inclusion, or the anniversary of a renewal).'
+	},
+	preview: {
+		title: 'Checks before export',
+		ready: 'Packages ready',
+		blocked: 'Packages blocked',
+		total: 'Amount ready',
+		byMicrostructure: 'By microstructure',
+		microstructure: 'Microstructure',
+		consistencyTitle: 'National consistency rules',
+		ruleC1: '18N27C1 = 18N27A1 + 18N27B1',
+		ruleB1: '18N27B1 = 18N27B2',
+		respected: 'respected',
+		broken: 'broken',
+		counts: 'Lines per code',
+		code: 'Code',
+		lines: 'Lines',
+		none: 'No package to bill in this period: everything is exported, or no inclusion or renewal starts in it.',
+		failuresTitle: 'To fix before export',
+		failuresIntro: 'These packages will not be exported until the flagged point is fixed. They stay to be billed by the next export.',
+		patient: 'Patient',
+		package: 'Package',
+		problem: 'To fix',
+		fix: 'Fix',
+		more: 'Only the first 500 are listed.',
+		noFailures: 'Nothing blocking.'
+	},
+	packageKinds: { include: 'Inclusion', reinclude: 'Re-inclusion', renew: 'Renewal' },
+	failures: {
+		nir_missing: 'NIR missing or invalid',
+		nir_refused: 'NIR refused by the patient',
+		nir_provisional: 'Provisional NIR, to be regularised',
+		nir_special: 'Special scheme (AME…): not in this file',
+		consent_missing: 'Consent not recorded',
+		no_rcp_passage: 'No RCP passage yet for this package',
+		already_covered: 'A package already covers this year (since {date})',
+		same_nir: 'Same NIR as patient {code}: probable duplicate',
+		no_tariff: 'No tariff in force on that date',
+		anonymised: 'Anonymised patient'
+	},
+	run: {
+		title: 'Export',
+		button: 'Export {n} ready package(s)',
+		confirm: 'Export {n} package(s)? They will be marked as billed.',
+		done: 'Export no. {number} recorded: {lines} line(s). {skipped} package(s) still to fix.',
+		nothing: 'Nothing to export: no package is ready in this period (already exported, or blocked by a check).',
+		inconsistent: 'Export refused: the national consistency rules would not hold. Nothing was billed.',
+		download: 'Download the CSV',
+		nirNote: 'The file holds the NIR in clear: every download is logged.'
+	},
+	runs: {
+		title: 'Exports',
+		number: 'No.',
+		date: 'Date',
+		by: 'By',
+		period: 'Period',
+		lines: 'Lines',
+		total: 'Amount',
+		status: 'Status',
+		active: 'Billed',
+		corrected: 'Corrected by no. {n}',
+		correction: 'Correction of no. {n}',
+		correct: 'Correct',
+		correctConfirm: 'Void the lines of export no. {n} and bill them again with the current data?',
+		empty: 'No export yet.',
+		actions: 'Actions'
+	},
+	tariffs: {
+		title: 'Package tariffs',
+		intro: 'The yearly package is split between the professionals; the GP gets the rest. 18N27C1 carries the GP and coordination shares, 18N27A1 (or 18N27B1 and 18N27B2) the psychologist and social worker shares.',
+		programme: 'Programme',
+		validFrom: 'In force from',
+		total: 'Package (€)',
+		psychologist: 'Psychologist (€)',
+		socialWorker: 'Social worker (€)',
+		adminCoordination: 'Administrative coordination (€)',
+		medicalCoordination: 'Medical coordination (€)',
+		gp: 'GP (€)',
+		defaultBadge: 'national default',
+		add: 'Save the tariff',
+		addTitle: 'New tariff',
+		saved: 'Tariff saved: it applies to packages starting from its date.'
+	},
+	funding: {
+		title: 'Psychologist of the microstructures',
+		intro: 'Seconded by the specialised centre (EMS): code 18N27A1. Private psychologist: 18N27B1 for the social worker and 18N27B2 for the psychologist.',
+		ems: 'Seconded by the EMS',
+		liberal: 'Private practice',
+		save: 'Save',
+		saved: 'Status saved for the next exports.',
+		label: 'Psychologist of {ms}'
+	},
+	errors: {
+		inverted: 'The end of the period is before its start.',
+		tooLong: 'A billing period lasts 18 months at most.',
+		unknownMs: 'Unknown microstructure in this network.',
+		amount: 'Amount in euros, positive, with at most two decimals (e.g. 353 or 353.50).',
+		total: 'The package must be more than €0.',
+		shares: 'The shares exceed the package amount.'
+	}
+};
