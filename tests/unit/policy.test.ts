@@ -119,6 +119,22 @@ const NETWORK_VIEW: Record<ActorKey, PerNet> = {
 	outsider: net(false, false)
 };
 
+// The cockpit (indicators, alerts, reports): the network's two coordinators. Billing (with the
+// NIR): the administrative coordination only. Never a bare network administrator, nor the
+// platform administrator, who has the national view instead.
+const COCKPIT: Record<ActorKey, PerNet> = {
+	gp: net(false, false),
+	psychologist: net(false, false),
+	secretariat: net(false, false),
+	msCoordination: net(false, false),
+	networkMedical: net(true, false),
+	networkAdministrative: net(true, false),
+	networkAdmin: net(false, false),
+	platformAdmin: net(false, false),
+	outsider: net(false, false)
+};
+const BILLING: Record<ActorKey, PerNet> = { ...COCKPIT, networkMedical: net(false, false) };
+
 // network.manage and network.audit: network administrators and the platform administrator only.
 const NETWORK_ADMINISTER: Record<ActorKey, PerNet> = {
 	gp: net(false, false),
@@ -230,6 +246,19 @@ describe('can: network actions', () => {
 	});
 	test.each(netRows(NETWORK_ADMINISTER))('user.reset_second_factor: $actor on $network → $expected', ({ actor, network, expected }) => {
 		expect(can(ACTORS[actor], 'user.reset_second_factor', { networkId: NETWORK_IDS[network] })).toBe(expected);
+	});
+	for (const action of ['cockpit.view', 'cockpit.alerts', 'cockpit.reports'] as const) {
+		test.each(netRows(COCKPIT))(`${action}: $actor on $network → $expected`, ({ actor, network, expected }) => {
+			expect(can(ACTORS[actor], action, { networkId: NETWORK_IDS[network] })).toBe(expected);
+			// A microstructure is not a network: the cockpit is never decided on one.
+			expect(can(ACTORS[actor], action, { microstructure: MS.a })).toBe(false);
+		});
+	}
+	test.each(netRows(BILLING))('billing.manage: $actor on $network → $expected', ({ actor, network, expected }) => {
+		expect(can(ACTORS[actor], 'billing.manage', { networkId: NETWORK_IDS[network] })).toBe(expected);
+	});
+	test.each(ACTOR_KEYS.map((actor) => ({ actor, expected: actor === 'platformAdmin' })))('cockpit.national: $actor → $expected', ({ actor, expected }) => {
+		expect(can(ACTORS[actor], 'cockpit.national')).toBe(expected);
 	});
 	test.each(ACTOR_KEYS.map((actor) => ({ actor, expected: NETWORK_CREATE[actor] })))(
 		'network.create: $actor → $expected',
