@@ -596,7 +596,17 @@ test('malformed query strings and paths never give a server error', async () => 
 		`/admin/reseaux/$`,
 		`/admin/audit?from=$&to=$&page=$&network=$&action=$`,
 		`/invitation/$`,
-		`/login?redirectTo=$`
+		`/login?redirectTo=$`,
+		`/pilotage/${f.networkId}?from=$&to=$&programme=$&ms=$`,
+		`/pilotage/${f.networkId}/indicateurs.csv?from=$&to=$&programme=$&ms=$`,
+		`/pilotage/$`,
+		`/pilotage/${f.networkId}/facturation?from=$&to=$&ms=$`,
+		`/pilotage/${f.networkId}/facturation/export/$`,
+		`/pilotage/${f.networkId}/rapports?from=$&to=$`,
+		`/pilotage/${f.networkId}/rapports/evaluation.csv?from=$&to=$`,
+		`/pilotage/${f.networkId}/rapports/agregats.csv?from=$&to=$`,
+		`/pilotage/${f.networkId}/rapports/activite.pdf?year=$`,
+		`/ms/${f.msId}/patients/${f.patientId}/controle/controle.csv?x=$`
 	];
 	const param = fc.oneof(
 		fc.constantFrom('%00', '%ED%A0%80', '%FF', '1.5', '1e400', '-1', '1e20', '0x10', '__proto__', 'constructor', '%0D%0ALocation:%20x', '..%2F..%2Fetc', '9999-99-99', '2027-02-30', '%'),

@@ -8,6 +8,10 @@ import { ppsPdf, type PpsPdfInfo } from '../pps/pdf.ts';
 import { fhirBundle } from '../pps/fhir.ts';
 import { compteRenduPdf } from '../rcp/report-pdf.ts';
 import type { Report } from '../rcp/report.ts';
+import { controlFilePdf } from './control-file-pdf.ts';
+import type { ControlFile } from '../cockpit/control-file.ts';
+import { activityReportPdf } from './activity-report-pdf.ts';
+import type { ActivityReport } from '../cockpit/activity-report.ts';
 
 type FhirArgs = Parameters<typeof fhirBundle>;
 
@@ -30,6 +34,16 @@ export const tasks = {
 	/** The minutes of a closed RCP as a PDF. */
 	minutesPdf(input: { report: Report; locale: Locale }) {
 		return compteRenduPdf(input.report, messages(input.locale), input.locale);
+	},
+
+	/** A patient's control file (inclusions, consultations, RCP passages, renewals, exit) as a PDF. */
+	controlFilePdf(input: { file: ControlFile; locale: Locale }) {
+		return controlFilePdf(input.file, messages(input.locale), input.locale);
+	},
+
+	/** A network's yearly activity report (figures computed by the caller in SQL) as a PDF with its charts. */
+	activityReportPdf(input: { report: ActivityReport; locale: Locale }) {
+		return activityReportPdf(input.report, messages(input.locale), input.locale);
 	},
 
 	/** A validated version (its projection as JSON text) as a FHIR R4 bundle, serialised (UTF-8 JSON). */
