@@ -12,6 +12,7 @@ import { audit, type AuditContext } from '../audit/audit.ts';
 import { decryptNir, validateNir, type NirKeys } from '../patients/nir.ts';
 import { consistency, packageEnd, pendingPackages, type Package, type PackageFilter } from './packages.ts';
 import { listTariffs } from './tariffs.ts';
+import { csvDocument } from '../csv.ts';
 
 export type RunResult =
 	| { ok: true; runId: string; number: number; lineCount: number; totalCents: number; skipped: Package[] }
@@ -264,16 +265,6 @@ export const RUN_CSV_HEADER = [
 
 const PACKAGE_LABELS: Record<PackageKind, string> = { include: 'inclusion', reinclude: 're-inclusion', renew: 'renouvellement' };
 
-function csvCell(value: string): string {
-	// Spreadsheet formula injection: a cell starting with = + - @ is read as text.
-	const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-	return /[;"\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
-export function toCsv(rows: string[][]): string {
-	return '\ufeff' + rows.map((r) => r.map(csvCell).join(';')).join('\r\n') + '\r\n';
-}
-
 /** The run's CSV with the NIR in clear; null when the run is not the network's. Audited. */
 export async function runCsv(db: Db, ctx: AuditContext, networkId: string, runId: string, keys: NirKeys): Promise<{ filename: string; body: string } | null> {
 	const run = await db.selectFrom('billing_run').select(['id', 'number', 'created_at']).where('id', '=', runId).where('network_id', '=', networkId).executeTakeFirst();
@@ -336,5 +327,5 @@ export async function runCsv(db: Db, ctx: AuditContext, networkId: string, runId
 		]);
 	}
 	await audit(db, ctx, { action: 'billing.downloaded', targetType: 'billing_run', targetId: run.id, networkId, details: { number: run.number, lines: lines.length } });
-	return { filename: `facturation-${run.number}-${day}.csv`, body: toCsv(rows) };
+	return { filename: `facturation-${run.number}-${day}.csv`, body: csvDocument([], rows[0], rows.slice(1)) };
 }

@@ -9,7 +9,7 @@ import type { AppointmentStatus, ExitReason, Patient, Profession, RcpDecision } 
 import type { Messages } from '../../i18n/fr.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import type { MicrostructureRef } from '../access/policy.ts';
-import { csvDocument } from './evaluation.ts';
+import { csvDocument } from '../csv.ts';
 
 export interface ControlFileConsultations {
 	professionalId: string;

@@ -21,30 +21,7 @@ import { can, type Actor } from '../access/policy.ts';
 import { parseForm } from '../forms.ts';
 import { calendarDate } from '../input.ts';
 import { messages, type Locale } from '../../i18n/index.ts';
-
-// ---------------------------------------------------------------------------------------------
-// CSV (shared with the control file)
-// ---------------------------------------------------------------------------------------------
-
-const BOM = '\ufeff';
-
-/** One CSV field: quoted when it holds the separator, a quote or a line break; text that a spreadsheet would run as a formula is prefixed with an apostrophe. */
-export function csvField(value: string | number | null | undefined): string {
-	if (value === null || value === undefined) return '';
-	if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-	let s = value;
-	if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-	return /[;"\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-/**
- * A CSV for French spreadsheets: UTF-8 with a BOM (so that Excel reads the accents), ';' between
- * fields, CRLF line ends, and the meaning of the columns in '#' comment lines before the header.
- */
-export function csvDocument(comments: string[], header: string[], rows: (string | number | null)[][]): string {
-	const lines = [...comments.map((c) => `# ${c.replace(/[\r\n]+/g, ' ')}`), header.map(csvField).join(';'), ...rows.map((r) => r.map(csvField).join(';'))];
-	return `${BOM}${lines.join('\r\n')}\r\n`;
-}
+import { csvDocument } from '../csv.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Period
