@@ -251,7 +251,7 @@ describe('can: network actions', () => {
 		test.each(netRows(COCKPIT))(`${action}: $actor on $network → $expected`, ({ actor, network, expected }) => {
 			expect(can(ACTORS[actor], action, { networkId: NETWORK_IDS[network] })).toBe(expected);
 			// A microstructure is not a network: the cockpit is never decided on one.
-			expect(can(ACTORS[actor], action, { microstructure: MS.a })).toBe(false);
+			expect(can(ACTORS[actor], action, { microstructure: MS.A })).toBe(false);
 		});
 	}
 	test.each(netRows(BILLING))('billing.manage: $actor on $network → $expected', ({ actor, network, expected }) => {
