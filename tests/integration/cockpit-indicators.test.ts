@@ -8,8 +8,11 @@ import type { Profession } from '../../src/lib/server/db/schema.ts';
 import { computeIndicators, expectedRcps, type Indicators } from '../../src/lib/server/cockpit/indicators.ts';
 import { parseIndicatorQuery } from '../../src/lib/server/cockpit/indicators-filter.ts';
 import { indicatorsCsv } from '../../src/lib/server/cockpit/indicators-csv.ts';
-import { fr } from '../../src/lib/i18n/fr.ts';
+import { withCockpit } from '../../src/lib/i18n/cockpit.ts';
 import { createTestDb, type TestDb } from '../helpers/db.ts';
+
+// The app's dictionary with the cockpit's sections (kept out of the one every page downloads).
+const fr = withCockpit('fr');
 
 const FROM = '2026-01-01';
 const TO = '2026-06-30';

@@ -25,7 +25,10 @@ import {
 import { activityReport, reportYears } from '../../src/lib/server/cockpit/activity-report.ts';
 import { tasks } from '../../src/lib/server/render/tasks.ts';
 import { nirKey, setNir, nirKeysFrom } from '../../src/lib/server/patients/nir.ts';
-import { fr } from '../../src/lib/i18n/fr.ts';
+import { withCockpit } from '../../src/lib/i18n/cockpit.ts';
+
+// The app's dictionary with the cockpit's sections (kept out of the one every page downloads).
+const fr = withCockpit('fr');
 
 let t: TestDb;
 let practice: Practice;

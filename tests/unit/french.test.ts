@@ -6,9 +6,17 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { fr } from '../../src/lib/i18n/fr.ts';
 import { en } from '../../src/lib/i18n/en.ts';
+import { withCockpit } from '../../src/lib/i18n/cockpit.ts';
+import { withPlanning } from '../../src/lib/i18n/planning.ts';
+import { withSecurity } from '../../src/lib/i18n/security.ts';
+import { withAudit } from '../../src/lib/i18n/audit.ts';
 import { formatDate, formatDay } from '../../src/lib/i18n/index.ts';
 import { auditActionLabel, auditTargetLabel } from '../../src/lib/audit-labels.ts';
 import { ALLOWED_FROM } from '../../src/lib/server/patients/lifecycle.ts';
+
+// The audit labels are a section of their own (downloaded only by the pages that show them).
+const frAudit = withAudit('fr');
+const enAudit = withAudit('en');
 
 const NBSP = '\u00a0';
 
@@ -43,7 +51,7 @@ describe('French typography', () => {
 	});
 
 	test('every French message puts a no-break space before : ; ? ! and inside « »', () => {
-		const bad = strings(fr).flatMap(({ path, text }) => typographyProblems(text).map((p) => `${path}: ${p} in ${JSON.stringify(text)}`));
+		const bad = strings(withAudit('fr', withPlanning('fr', withSecurity('fr', withCockpit('fr'))))).flatMap(({ path, text }) => typographyProblems(text).map((p) => `${path}: ${p} in ${JSON.stringify(text)}`));
 		expect(bad).toEqual([]);
 	});
 
@@ -90,25 +98,25 @@ describe('audit labels', () => {
 	});
 
 	test('every audit action code has a French label and an English twin', () => {
-		expect(codes.filter((code) => !Object.hasOwn(fr.audit.actions, code))).toEqual([]);
-		expect(codes.filter((code) => !Object.hasOwn(en.audit.actions, code))).toEqual([]);
-		expect(Object.keys(en.audit.actions).sort()).toEqual(Object.keys(fr.audit.actions).sort());
-		expect(Object.keys(en.audit.targets).sort()).toEqual(Object.keys(fr.audit.targets).sort());
+		expect(codes.filter((code) => !Object.hasOwn(frAudit.audit.actions, code))).toEqual([]);
+		expect(codes.filter((code) => !Object.hasOwn(enAudit.audit.actions, code))).toEqual([]);
+		expect(Object.keys(enAudit.audit.actions).sort()).toEqual(Object.keys(frAudit.audit.actions).sort());
+		expect(Object.keys(enAudit.audit.targets).sort()).toEqual(Object.keys(frAudit.audit.targets).sort());
 	});
 
 	test('labels are phrases, never codes', () => {
-		for (const label of [...Object.values(fr.audit.actions), ...Object.values(fr.audit.targets)]) expect(label).not.toMatch(/\b[a-z]+[._][a-z_]+\b/);
-		expect(auditActionLabel(fr, 'patient.read')).toBe('Consultation du dossier patient');
-		expect(auditActionLabel(fr, 'rcp.started')).toBe('RCP démarrée');
-		expect(auditActionLabel(en, 'rcp.started')).toBe('Meeting started');
-		expect(auditTargetLabel(fr, 'rcp_session')).toBe('RCP');
+		for (const label of [...Object.values(frAudit.audit.actions), ...Object.values(frAudit.audit.targets)]) expect(label).not.toMatch(/\b[a-z]+[._][a-z_]+\b/);
+		expect(auditActionLabel(frAudit, 'patient.read')).toBe('Consultation du dossier patient');
+		expect(auditActionLabel(frAudit, 'rcp.started')).toBe('RCP démarrée');
+		expect(auditActionLabel(enAudit, 'rcp.started')).toBe('Meeting started');
+		expect(auditTargetLabel(frAudit, 'rcp_session')).toBe('RCP');
 	});
 
 	test('an unknown code falls back to a generic French label', () => {
 		for (const code of ['patient.teleported', 'constructor', '__proto__', 'toString', '']) {
-			expect(auditActionLabel(fr, code)).toBe(fr.audit.unknownAction);
-			expect(auditTargetLabel(fr, code)).toBe(fr.audit.unknownTarget);
+			expect(auditActionLabel(frAudit, code)).toBe(frAudit.audit.unknownAction);
+			expect(auditTargetLabel(frAudit, code)).toBe(frAudit.audit.unknownTarget);
 		}
-		expect(fr.audit.unknownAction).not.toContain('.');
+		expect(frAudit.audit.unknownAction).not.toContain('.');
 	});
 });

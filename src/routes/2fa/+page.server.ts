@@ -6,7 +6,8 @@ import { DEVICE_COOKIE, rememberDevice } from '$lib/server/auth/device';
 import { retryDelay } from '$lib/server/auth/throttle';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm } from '$lib/server/forms';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withSecurity } from '$lib/i18n/security';
 import type { RequestEvent } from './$types';
 
 export function load({ locals }) {
@@ -21,7 +22,7 @@ const schema = z.object({ code: z.string({ error: 'errors.required' }).trim().mi
 async function check(event: RequestEvent, kind: 'totp' | 'recovery') {
 	const { user, session, locale } = event.locals;
 	if (!user || !session) redirect(303, '/login');
-	const t = messages(locale);
+	const t = withSecurity(locale);
 	const parsed = parseForm(schema, await event.request.formData(), locale);
 	if (!parsed.ok) return parsed.failure;
 	const db = getDb();

@@ -9,7 +9,8 @@ import { auditContext, requireActor } from '$lib/server/request';
 import { parisToday } from '$lib/server/patients/lifecycle';
 import { parisWallClock } from '$lib/server/rcp/schedule';
 import { auditAll } from '$lib/server/audit/audit';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withPlanning } from '$lib/i18n/planning';
 import { ABSENCE_REASONS, absenceResource, absenceResources, absenceToMove, cancelAbsence, createAbsence, getAbsence, listAbsences, manageableProfessionals } from '$lib/server/booking/absences';
 import type { ToMove } from '$lib/server/booking/permanences';
 import type { RequestEvent } from './$types';
@@ -89,7 +90,7 @@ function ctxOf(event: RequestEvent, userId: string) {
 export const actions = {
 	create: async (event) => {
 		const { user, actor } = requireActor(event);
-		const t = messages(event.locals.locale).permanences.absences;
+		const t = withPlanning(event.locals.locale).permanences.absences;
 		const parsed = parseForm(createSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
@@ -100,7 +101,7 @@ export const actions = {
 	},
 	cancel: async (event) => {
 		const { user, actor } = requireActor(event);
-		const t = messages(event.locals.locale).permanences.absences;
+		const t = withPlanning(event.locals.locale).permanences.absences;
 		const parsed = parseForm(idSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const absence = await getAbsence(getDb(), parsed.data.id);

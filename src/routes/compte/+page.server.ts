@@ -11,7 +11,9 @@ import { audit } from '$lib/server/audit/audit';
 import { disconnectUser } from '$lib/server/live';
 import { auditContext, requireActor } from '$lib/server/request';
 import { choice, formError, optionalText, parseForm, password, text } from '$lib/server/forms';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withPlanning } from '$lib/i18n/planning';
+import { withSecurity } from '$lib/i18n/security';
 import { createFeed, feedStatus, revokeFeed } from '$lib/server/booking/calendar-feed';
 import { EMAIL_DELAYS, notificationSettings, saveNotificationSettings } from '$lib/server/messaging/notify';
 
@@ -55,11 +57,11 @@ export const actions = {
 		const d = parsed.data;
 		await updateProfile(getDb(), user.id, { firstName: d.firstName, lastName: d.lastName, rpps: d.rpps || null, adeli: d.adeli || null, locale: d.locale });
 		event.cookies.set('lang', d.locale, { path: '/', httpOnly: false, sameSite: 'lax', maxAge: 365 * 24 * 3600 });
-		return { success: messages(d.locale).account.saved };
+		return { success: withPlanning(d.locale, withSecurity(d.locale)).account.saved };
 	},
 	password: async (event) => {
 		const { user } = requireActor(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale, withSecurity(event.locals.locale));
 		const parsed = parseForm(passwordSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const db = getDb();
@@ -79,7 +81,7 @@ export const actions = {
 	},
 	recoveryCodes: async (event) => {
 		const { user } = requireActor(event);
-		if (!user.twoFactorEnabled) return formError(400, messages(event.locals.locale).errors.forbidden);
+		if (!user.twoFactorEnabled) return formError(400, withPlanning(event.locals.locale, withSecurity(event.locals.locale)).errors.forbidden);
 		const db = getDb();
 		const recoveryCodes = await regenerateRecoveryCodes(db, user.id);
 		await audit(db, auditContext(event), { action: 'auth.recovery_codes_regenerated', targetType: 'user', targetId: user.id });
@@ -89,11 +91,11 @@ export const actions = {
 	feedCreate: async (event) => {
 		const { user } = requireActor(event);
 		const { token } = await createFeed(getDb(), auditContext(event), user.id);
-		return { success: messages(event.locals.locale).reminders.feed.created, feedUrl: new URL(`/calendrier/${token}.ics`, event.url.origin).href };
+		return { success: withPlanning(event.locals.locale, withSecurity(event.locals.locale)).reminders.feed.created, feedUrl: new URL(`/calendrier/${token}.ics`, event.url.origin).href };
 	},
 	feedRevoke: async (event) => {
 		const { user } = requireActor(event);
-		const t = messages(event.locals.locale).reminders.feed;
+		const t = withPlanning(event.locals.locale, withSecurity(event.locals.locale)).reminders.feed;
 		const revoked = await revokeFeed(getDb(), auditContext(event), user.id);
 		return { success: revoked ? t.revoked : t.nothingToRevoke };
 	},

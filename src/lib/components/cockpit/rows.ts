@@ -1,7 +1,7 @@
 // The indicators laid out as rows (one value per unit): the comparison table of the cockpit pages
 // and the CSV export read this one list, so the screen and the file always show the same figures.
 import type { UnitIndicators } from '../../server/cockpit/indicators.ts';
-import type { Messages } from '../../i18n/fr.ts';
+import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 
 export type RowKind = 'int' | 'percent' | 'decimal' | 'days';
 export type RowCode = keyof Messages['cockpit']['rows'];

@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { CockpitMessages } from '../cockpit.ts';
 
-export const alerts: Messages['alerts'] = {
+export const alerts: CockpitMessages['alerts'] = {
 	title: 'Alerts',
 	intro: 'Microstructures drifting, checked every morning at 6 am: why, and what to do. An alert goes away by itself once the situation is back to normal.',
 	checkNow: 'Check now',

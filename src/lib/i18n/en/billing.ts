@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { CockpitMessages } from '../cockpit.ts';
 
-export const billing: Messages['billing'] = {
+export const billing: CockpitMessages['billing'] = {
 	title: 'Billing',
 	intro: 'Packages follow from what the team recorded during care: inclusions, renewals, consent, NIR, RCP passages. Fix what is flagged, then export: an exported package is never exported twice.',
 	period: {

@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { CockpitMessages } from '../cockpit.ts';
 
-export const cockpit: Messages['cockpit'] = {
+export const cockpit: CockpitMessages['cockpit'] = {
 	title: 'Cockpit',
 	sections: 'Cockpit sections',
 	otherNetworks: 'My other networks',

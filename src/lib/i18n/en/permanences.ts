@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { PlanningMessages } from '../planning.ts';
 
-export const permanences: Messages['permanences'] = {
+export const permanences: PlanningMessages['permanences'] = {
 	title: 'Permanences',
 	nav: 'Permanences and rooms',
 	absencesNav: 'Absences',

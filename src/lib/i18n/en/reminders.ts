@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { PlanningMessages } from '../planning.ts';
 
-export const reminders: Messages['reminders'] = {
+export const reminders: PlanningMessages['reminders'] = {
 	title: 'Reminders',
 	smsUnavailable: 'SMS reminders are not sent: no SMS provider is configured.',
 	saved: 'Contact and reminder consent saved.',

@@ -1,6 +1,6 @@
-import type { Messages } from '../fr.ts';
+import type { CockpitMessages } from '../cockpit.ts';
 
-export const reports: Messages['reports'] = {
+export const reports: CockpitMessages['reports'] = {
 	title: 'Reports and exports',
 	downloading: 'Downloading…',
 	downloadFailed: 'The download failed. Try again in a moment.',

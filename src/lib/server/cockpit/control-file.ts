@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { AppointmentStatus, ExitReason, Patient, Profession, RcpDecision } from '../db/schema.ts';
-import type { Messages } from '../../i18n/fr.ts';
+import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import type { MicrostructureRef } from '../access/policy.ts';
 import { csvDocument } from '../csv.ts';

@@ -20,7 +20,8 @@ import type { ExitReason, Motif, Orientation, Profession, Programme } from '../d
 import { can, type Actor } from '../access/policy.ts';
 import { parseForm } from '../forms.ts';
 import { calendarDate } from '../input.ts';
-import { messages, type Locale } from '../../i18n/index.ts';
+import { type Locale } from '../../i18n/index.ts';
+import { withCockpit } from '../../i18n/cockpit.ts';
 import { csvDocument } from '../csv.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,8 +51,8 @@ export function parsePeriod(params: URLSearchParams, locale: Locale): { ok: true
 	const values = { from: (params.get('from') ?? '').slice(0, 10), to: (params.get('to') ?? '').slice(0, 10) };
 	const parsed = parseForm(periodSchema, form, locale);
 	if (!parsed.ok) return { ok: false, errors: parsed.failure.data.errors, values };
-	if (parsed.data.from > parsed.data.to) return { ok: false, errors: { to: messages(locale).reports.period.inverted }, values };
-	if (Date.parse(parsed.data.to) - Date.parse(parsed.data.from) > MAX_PERIOD_DAYS * 86_400_000) return { ok: false, errors: { to: messages(locale).reports.period.tooLong }, values };
+	if (parsed.data.from > parsed.data.to) return { ok: false, errors: { to: withCockpit(locale).reports.period.inverted }, values };
+	if (Date.parse(parsed.data.to) - Date.parse(parsed.data.from) > MAX_PERIOD_DAYS * 86_400_000) return { ok: false, errors: { to: withCockpit(locale).reports.period.tooLong }, values };
 	return { ok: true, period: parsed.data };
 }
 
@@ -268,7 +269,7 @@ export const EVALUATION_HEADER = [
 ];
 
 export function evaluationCsv(rows: EvaluationRow[], period: Period, networkName: string, locale: Locale): string {
-	const t = messages(locale).reports.evaluation;
+	const t = withCockpit(locale).reports.evaluation;
 	return csvDocument(
 		[`${t.csvTitle} — ${networkName} — ${period.from} → ${period.to}`, ...t.csvColumns],
 		EVALUATION_HEADER,
@@ -401,7 +402,7 @@ export function aggregateTables(rows: EvaluationRow[], microstructures: { id: st
 
 /** The aggregate tables as one long CSV (table, microstructure, category, count): blank where hidden. */
 export function aggregatesCsv(tables: AggregateTable[], period: Period, networkName: string, locale: Locale): string {
-	const t = messages(locale).reports.evaluation;
+	const t = withCockpit(locale).reports.evaluation;
 	const rows: (string | number | null)[][] = [];
 	const value = (c: Cell) => (c.suppressed ? null : c.value);
 	for (const table of tables) {

@@ -14,7 +14,7 @@
 // inclusion (orientation_*), wait to first contact (wait_*) and inclusions by month (inclusions_YYYY-MM).
 // No patient-level data: the overdue patients' codes stay on the page.
 import { INDICATOR_ROWS, type RowKind } from '../../components/cockpit/rows.ts';
-import type { Messages } from '../../i18n/fr.ts';
+import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 import { csvDocument } from '../csv.ts';
 import { AGE_BANDS, EXIT_REASONS, ORIENTATIONS, WAIT_BUCKETS, type Indicators, type UnitIndicators } from './indicators.ts';
 

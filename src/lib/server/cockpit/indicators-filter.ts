@@ -3,7 +3,8 @@
 // view) chosen among those the page offers. Anything wrong gives a French message per field and no
 // filter, so that nothing is computed with it; nothing here can throw.
 import { z } from 'zod';
-import { messages, type Locale } from '../../i18n/index.ts';
+import { type Locale } from '../../i18n/index.ts';
+import { withCockpit } from '../../i18n/cockpit.ts';
 import type { Programme } from '../db/schema.ts';
 import { calendarDate } from '../input.ts';
 import { addDays, addYears } from '../patients/lifecycle.ts';
@@ -35,7 +36,7 @@ export function parseIndicatorQuery(
 	params: URLSearchParams,
 	options: { allowedIds: string[]; idParam: string; today: string; locale: Locale }
 ): ParsedIndicatorQuery {
-	const t = messages(options.locale).cockpit.errors;
+	const t = withCockpit(options.locale).cockpit.errors;
 	const year = options.today.slice(0, 4);
 	// Checked as sent (bounded); shown back in the form well-formed and without control characters.
 	const get = (name: string) => (params.get(name) ?? '').slice(0, 100).trim();

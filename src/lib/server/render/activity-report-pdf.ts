@@ -2,7 +2,7 @@
 // figures, then each microstructure's, with bar charts drawn as pdfkit vector shapes. Runs in a
 // render worker (plain relative imports only); the figures were computed by the caller in SQL.
 import PDFDocument from 'pdfkit';
-import type { Messages } from '../../i18n/fr.ts';
+import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 import { fill, formatDate, type Locale } from '../../i18n/index.ts';
 import type { ActivityReport, ReportUnit } from '../cockpit/activity-report.ts';
 import { clip } from './pdf-text.ts';

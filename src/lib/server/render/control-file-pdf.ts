@@ -2,7 +2,7 @@
 // render worker: plain relative imports only; at most CONTROL_LIMITS lines a section, the rest
 // counted in a note, so a long follow-up still prints in bounded time.
 import PDFDocument from 'pdfkit';
-import type { Messages } from '../../i18n/fr.ts';
+import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 import { fill, formatDate, type Locale } from '../../i18n/index.ts';
 import type { ControlFile } from '../cockpit/control-file.ts';
 import { clip } from './pdf-text.ts';

@@ -4,6 +4,7 @@
 import * as Y from 'yjs';
 import { project, type PpsProjection } from '../../pps/model.ts';
 import { messages, type Locale } from '../../i18n/index.ts';
+import { withCockpit } from '../../i18n/cockpit.ts';
 import { ppsPdf, type PpsPdfInfo } from '../pps/pdf.ts';
 import { fhirBundle } from '../pps/fhir.ts';
 import { compteRenduPdf } from '../rcp/report-pdf.ts';
@@ -38,12 +39,12 @@ export const tasks = {
 
 	/** A patient's control file (inclusions, consultations, RCP passages, renewals, exit) as a PDF. */
 	controlFilePdf(input: { file: ControlFile; locale: Locale }) {
-		return controlFilePdf(input.file, messages(input.locale), input.locale);
+		return controlFilePdf(input.file, withCockpit(input.locale), input.locale);
 	},
 
 	/** A network's yearly activity report (figures computed by the caller in SQL) as a PDF with its charts. */
 	activityReportPdf(input: { report: ActivityReport; locale: Locale }) {
-		return activityReportPdf(input.report, messages(input.locale), input.locale);
+		return activityReportPdf(input.report, withCockpit(input.locale), input.locale);
 	},
 
 	/** A validated version (its projection as JSON text) as a FHIR R4 bundle, serialised (UTF-8 JSON). */

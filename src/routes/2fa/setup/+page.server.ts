@@ -12,7 +12,8 @@ import { mailChannel } from '$lib/server/mail/mailer';
 import { audit } from '$lib/server/audit/audit';
 import { auditContext } from '$lib/server/request';
 import { formError, parseForm } from '$lib/server/forms';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withSecurity } from '$lib/i18n/security';
 import type { RequestEvent } from './$types';
 
 // The key being enrolled stays in a short-lived httpOnly cookie, so a mistyped code does not
@@ -78,7 +79,7 @@ const codeSchema = z.object({
 export const actions = {
 	sendCode: async (event) => {
 		const { user, session, emailProven } = await enrolmentState(event);
-		const t = messages(event.locals.locale);
+		const t = withSecurity(event.locals.locale);
 		if (emailProven) redirect(303, '/2fa/setup');
 		const result = await sendEnrolmentCode(getDb(), auditContext(event), { id: session.id, userId: user.id });
 		if (result.status === 'no_mail') return formError(503, t.twoFactor.noMail);
@@ -89,7 +90,7 @@ export const actions = {
 	},
 	checkCode: async (event) => {
 		const { user, session, emailProven } = await enrolmentState(event);
-		const t = messages(event.locals.locale);
+		const t = withSecurity(event.locals.locale);
 		if (emailProven) redirect(303, '/2fa/setup');
 		const parsed = parseForm(codeSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
@@ -100,7 +101,7 @@ export const actions = {
 	},
 	enrol: async (event) => {
 		const { user, session, emailProven } = await enrolmentState(event);
-		const t = messages(event.locals.locale);
+		const t = withSecurity(event.locals.locale);
 		if (!emailProven) redirect(303, '/2fa/setup');
 		const parsed = parseForm(codeSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;

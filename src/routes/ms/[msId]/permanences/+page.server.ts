@@ -11,7 +11,8 @@ import { microstructureFor } from '$lib/server/org/guard';
 import { auditContext, requireActor } from '$lib/server/request';
 import { parisToday } from '$lib/server/patients/lifecycle';
 import { parisWallClock } from '$lib/server/rcp/schedule';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withPlanning } from '$lib/i18n/planning';
 import {
 	auditToMove,
 	changeOccurrenceRoom,
@@ -122,7 +123,7 @@ async function permanenceOf(msId: string, permanenceId: string) {
 export const actions = {
 	create: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		const parsed = parseForm(createSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
@@ -134,7 +135,7 @@ export const actions = {
 	},
 	edit: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		const parsed = parseForm(editSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
@@ -146,7 +147,7 @@ export const actions = {
 	},
 	end: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		const parsed = parseForm(endSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
@@ -158,7 +159,7 @@ export const actions = {
 	},
 	occurrenceRoom: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		const parsed = parseForm(occurrenceRoomSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
 		const d = parsed.data;
@@ -170,7 +171,7 @@ export const actions = {
 	},
 	roomCreate: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		if (!can(actor, 'room.manage', { microstructure: ref })) return formError(403, 'Vous ne pouvez pas gérer les salles de cette microstructure.');
 		const parsed = parseForm(roomCreateSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
@@ -180,7 +181,7 @@ export const actions = {
 	},
 	roomRename: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		if (!can(actor, 'room.manage', { microstructure: ref })) return formError(403, 'Vous ne pouvez pas gérer les salles de cette microstructure.');
 		const parsed = parseForm(roomRenameSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
@@ -190,7 +191,7 @@ export const actions = {
 	},
 	roomArchive: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		if (!can(actor, 'room.manage', { microstructure: ref })) return formError(403, 'Vous ne pouvez pas gérer les salles de cette microstructure.');
 		const parsed = parseForm(idSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
@@ -200,7 +201,7 @@ export const actions = {
 	},
 	sitePhone: async (event) => {
 		const { actor, ref, ctx } = await context(event);
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		if (!can(actor, 'room.manage', { microstructure: ref })) return formError(403, 'Vous ne pouvez pas gérer les sites de cette microstructure.');
 		const parsed = parseForm(phoneSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;

@@ -7,7 +7,8 @@ import { cockpitNetwork } from '$lib/server/cockpit/guard';
 import { acknowledgeAlert, detectAlerts, getThresholds, listAlerts, saveThresholds, thresholdSchema, THRESHOLDS } from '$lib/server/cockpit/alerts';
 import { formError, id, parseForm } from '$lib/server/forms';
 import { auditContext } from '$lib/server/request';
-import { fill, messages } from '$lib/i18n';
+import { fill } from '$lib/i18n';
+import { withCockpit } from '$lib/i18n/cockpit';
 
 export async function load(event) {
 	const { network } = await cockpitNetwork(event, 'cockpit.alerts');
@@ -21,7 +22,7 @@ const idSchema = z.object({ id: id() });
 export const actions = {
 	acknowledge: async (event) => {
 		const { user, network } = await cockpitNetwork(event, 'cockpit.alerts');
-		const t = messages(event.locals.locale).alerts;
+		const t = withCockpit(event.locals.locale).alerts;
 		const parsed = parseForm(idSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return formError(404, t.notFound);
 		const r = await acknowledgeAlert(getDb(), { ...auditContext(event), actorId: user.id }, network.id, parsed.data.id);
@@ -30,13 +31,13 @@ export const actions = {
 	},
 	check: async (event) => {
 		const { network } = await cockpitNetwork(event, 'cockpit.alerts');
-		const t = messages(event.locals.locale).alerts;
+		const t = withCockpit(event.locals.locale).alerts;
 		const r = await detectAlerts(getDb(), { networkId: network.id });
 		return { success: fill(t.checked, { raised: r.raised, resolved: r.resolved }) };
 	},
 	thresholds: async (event) => {
 		const { user, network } = await cockpitNetwork(event, 'cockpit.alerts');
-		const t = messages(event.locals.locale).alerts;
+		const t = withCockpit(event.locals.locale).alerts;
 		const schema = thresholdSchema((key) => fill(t.thresholds.range, { min: THRESHOLDS[key].min, max: THRESHOLDS[key].max }));
 		const parsed = parseForm(schema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;

@@ -13,7 +13,8 @@ import { loadNirKeys } from '$lib/server/patients/nir';
 import { consistency, pendingPackages, type Package } from '$lib/server/billing/packages';
 import { correctRun, listRuns, runBillingExport, type RunResult } from '$lib/server/billing/runs';
 import { gpCents, listTariffs, setFunding, setTariff, tariffSchema } from '$lib/server/billing/tariffs';
-import { fill, messages, type Locale } from '$lib/i18n';
+import { fill, type Locale } from '$lib/i18n';
+import { withCockpit, type WithCockpit } from '$lib/i18n/cockpit';
 import type { RequestEvent } from './$types';
 
 /** A billing period is at most this long: a year and a half of packages at most. */
@@ -32,7 +33,7 @@ function periodSchema(microstructureIds: string[]) {
 }
 
 function translate(locale: Locale, errors: Record<string, string>): Record<string, string> {
-	const t = messages(locale).billing.errors as Record<string, string>;
+	const t = withCockpit(locale).billing.errors as Record<string, string>;
 	return Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.startsWith('billing.errors.') ? (t[v.slice('billing.errors.'.length)] ?? v) : v]));
 }
 
@@ -90,7 +91,7 @@ export async function load(event) {
 		await audit(db, { ...auditContext(event), actorId: actor.userId }, { action: 'billing.checked', targetType: 'network', targetId: network.id, networkId: network.id, details: { from: parsed.data.from, to: parsed.data.to, packages: packages.length } });
 	} else {
 		const errors: Record<string, string> = {};
-		for (const issue of parsed.error.issues) errors[String(issue.path[0] ?? 'from')] ??= issue.message.startsWith('billing.') ? issue.message : messages(locale).errors.date;
+		for (const issue of parsed.error.issues) errors[String(issue.path[0] ?? 'from')] ??= issue.message.startsWith('billing.') ? issue.message : withCockpit(locale).errors.date;
 		periodErrors = translate(locale, errors);
 	}
 	return {
@@ -106,10 +107,10 @@ export async function load(event) {
 
 async function actionContext(event: RequestEvent) {
 	const { user, network } = await cockpitNetwork(event, 'billing.manage');
-	return { network, ctx: { ...auditContext(event), actorId: user.id }, t: messages(event.locals.locale), locale: event.locals.locale };
+	return { network, ctx: { ...auditContext(event), actorId: user.id }, t: withCockpit(event.locals.locale), locale: event.locals.locale };
 }
 
-function outcome(t: ReturnType<typeof messages>, result: RunResult) {
+function outcome(t: WithCockpit, result: RunResult) {
 	if (!result.ok) {
 		const message = result.reason === 'nothing' ? t.billing.run.nothing : t.billing.run.inconsistent;
 		return formError(result.reason === 'nothing' ? 409 : 422, message);

@@ -1,5 +1,6 @@
 import { error } from '@sveltejs/kit';
-import { messages } from '$lib/i18n';
+import { } from '$lib/i18n';
+import { withCockpit } from '$lib/i18n/cockpit';
 import { audit } from '$lib/server/audit/audit';
 import { cockpitNetwork } from '$lib/server/cockpit/guard';
 import { computeIndicators } from '$lib/server/cockpit/indicators';
@@ -22,7 +23,7 @@ export async function GET(event) {
 		.execute();
 	const locale = event.locals.locale;
 	const query = parseIndicatorQuery(event.url.searchParams, { allowedIds: microstructures.map((m) => m.id), idParam: 'ms', today: parisToday(), locale });
-	if (!query.ok) error(400, { message: Object.values(query.errors)[0] ?? messages(locale).cockpit.errors.title });
+	if (!query.ok) error(400, { message: Object.values(query.errors)[0] ?? withCockpit(locale).cockpit.errors.title });
 	const indicators = await computeIndicators(db, { microstructureIds: query.ids, from: query.from, to: query.to, programme: query.programme });
 	await audit(db, auditContext(event), {
 		action: 'cockpit.exported',
@@ -32,7 +33,7 @@ export async function GET(event) {
 		details: { from: query.from, to: query.to, programme: query.programme, microstructureIds: query.ids }
 	});
 	const filename = `pilotage-${query.from}-${query.to}.csv`;
-	return new Response(indicatorsCsv(indicators, messages(locale).cockpit), {
+	return new Response(indicatorsCsv(indicators, withCockpit(locale).cockpit), {
 		headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` }
 	});
 }

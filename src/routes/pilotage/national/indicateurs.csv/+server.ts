@@ -1,5 +1,6 @@
 import { error } from '@sveltejs/kit';
-import { messages } from '$lib/i18n';
+import { } from '$lib/i18n';
+import { withCockpit } from '$lib/i18n/cockpit';
 import { can } from '$lib/server/access/policy';
 import { audit } from '$lib/server/audit/audit';
 import { computeIndicators } from '$lib/server/cockpit/indicators';
@@ -17,7 +18,7 @@ export async function GET(event) {
 	const locale = event.locals.locale;
 	const networks = await db.selectFrom('network').select('id').execute();
 	const query = parseIndicatorQuery(event.url.searchParams, { allowedIds: networks.map((n) => n.id), idParam: 'reseau', today: parisToday(), locale });
-	if (!query.ok) error(400, { message: Object.values(query.errors)[0] ?? messages(locale).cockpit.errors.title });
+	if (!query.ok) error(400, { message: Object.values(query.errors)[0] ?? withCockpit(locale).cockpit.errors.title });
 	const microstructureIds = query.ids.length
 		? (await db.selectFrom('microstructure').select('id').where('network_id', 'in', query.ids).where('archived_at', 'is', null).execute()).map((m) => m.id)
 		: [];
@@ -28,7 +29,7 @@ export async function GET(event) {
 		targetId: 'national',
 		details: { from: query.from, to: query.to, programme: query.programme, networkIds: query.ids }
 	});
-	return new Response(indicatorsCsv(indicators, messages(locale).cockpit), {
+	return new Response(indicatorsCsv(indicators, withCockpit(locale).cockpit), {
 		headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="pilotage-national-${query.from}-${query.to}.csv"` }
 	});
 }

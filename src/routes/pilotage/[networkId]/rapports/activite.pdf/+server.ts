@@ -5,7 +5,8 @@ import { auditContext, notFound } from '$lib/server/request';
 import { parisToday } from '$lib/server/patients/lifecycle';
 import { activityReport, reportYears } from '$lib/server/cockpit/activity-report';
 import { renderResponse } from '$lib/server/render/http';
-import { messages } from '$lib/i18n';
+import { } from '$lib/i18n';
+import { withCockpit } from '$lib/i18n/cockpit';
 import { periodRefusal } from '../period';
 
 // The yearly activity report: the figures are computed here (SQL), the PDF with its charts is laid
@@ -16,7 +17,7 @@ export async function GET(event) {
 	const today = parisToday();
 	const raw = event.url.searchParams.get('year') ?? '';
 	const year = /^\d{4}$/.test(raw) ? Number(raw) : NaN;
-	if (!(await reportYears(db, network.id, today)).includes(year)) return periodRefusal({ year: messages(event.locals.locale).reports.activity.badYear });
+	if (!(await reportYears(db, network.id, today)).includes(year)) return periodRefusal({ year: withCockpit(event.locals.locale).reports.activity.badYear });
 	const report = await activityReport(db, actor, { id: network.id, name: network.name }, year, today);
 	if (!report) notFound();
 	await audit(db, { ...auditContext(event), actorId: user.id }, { action: 'report.activity', targetType: 'network', targetId: network.id, networkId: network.id, details: { year } });

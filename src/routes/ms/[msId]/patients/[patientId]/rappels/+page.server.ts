@@ -8,7 +8,7 @@ import { setReminderConsent } from '$lib/server/booking/reminders';
 import { smsAvailable } from '$lib/server/booking/sms';
 import { cleanPhone } from '$lib/server/booking/rooms';
 import { formError, optionalText, parseForm } from '$lib/server/forms';
-import { messages } from '$lib/i18n';
+import { withPlanning } from '$lib/i18n/planning';
 
 export async function load(event) {
 	const { actor, ref, patient } = await patientOf(event, 'reminders');
@@ -41,7 +41,7 @@ const consentSchema = z.object({
 export const actions = {
 	consent: async (event) => {
 		const { actor, ref, ctx, patient } = await patientOf(event, 'reminders');
-		const t = messages(event.locals.locale);
+		const t = withPlanning(event.locals.locale);
 		if (!can(actor, 'patient.write', { microstructure: ref })) return formError(403, t.errors.forbidden);
 		const parsed = parseForm(consentSchema, await event.request.formData(), event.locals.locale);
 		if (!parsed.ok) return parsed.failure;
