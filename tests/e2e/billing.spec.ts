@@ -94,5 +94,6 @@ test('billing is the administrative coordination’s: the medical coordinator ha
 	expect((await marc.request.get(`${networkPath}/facturation`)).status()).toBe(404);
 	expect((await gp.request.get(networkPath)).status()).toBe(404);
 	expect((await gp.request.get(`${networkPath}/facturation`)).status()).toBe(404);
+	expect((await gp.request.get(`${networkPath}/indicateurs.csv`)).status()).toBe(404);
 	await context.close();
 });

@@ -4,7 +4,7 @@
 // one refused in French), downloads the CSV of the same figures; a GP has no Pilotage link and gets
 // 404 on the network's cockpit.
 import { readFile } from 'node:fs/promises';
-import { expect, test, expectAxeClean, newUserPage, signInCoordinator } from './helpers';
+import { expect, test, expectAxeClean, signInCoordinator } from './helpers';
 
 let cockpitPath = '';
 
@@ -93,13 +93,5 @@ test('the platform admin reads the national view, network by network', async ({ 
 	await expectAxeClean(page);
 });
 
-test('a GP has no Pilotage link and gets 404 on the network’s cockpit', async ({ browser }) => {
-	test.skip(!cockpitPath, 'needs the network id from the first test');
-	const page = await newUserPage(browser, 'ines.haddad');
-	await expect(page.getByRole('link', { name: 'Pilotage', exact: true })).toHaveCount(0);
-	const response = await page.goto(cockpitPath);
-	expect(response?.status()).toBe(404);
-	// The export too (a request with the GP's session: a document, not a page to lay out).
-	expect((await page.request.get(`${cockpitPath}/indicateurs.csv`)).status()).toBe(404);
-	await page.context().close();
-});
+// A GP's refusal (no Pilotage link, 404 on the cockpit, its CSV and billing) is in billing.spec.ts, which
+// reads the network's path in the same test instead of relying on another test having run first.
