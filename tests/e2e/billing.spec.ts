@@ -26,8 +26,7 @@ test('the administrative coordinator fixes a missing NIR from the checks, export
 	await expect(page).toHaveURL(new RegExp(`from=${from}`));
 	const failures = page.getByTestId('billing-failures');
 	await expect(failures).toBeVisible();
-	const blockedBefore = Number(await page.getByTestId('blocked-count').textContent());
-	expect(blockedBefore).toBeGreaterThan(0);
+	expect(Number(await page.getByTestId('blocked-count').textContent())).toBeGreaterThan(0);
 	await expectAxeClean(page);
 
 	// A package blocked by a missing NIR only (no other check failing) is ready once it is entered.
@@ -41,7 +40,7 @@ test('the administrative coordinator fixes a missing NIR from the checks, export
 	await page.getByRole('button', { name: 'Enregistrer le NIR' }).click();
 	await expect(page.getByText('NIR enregistré.')).toBeVisible();
 	await page.goto(billingUrl);
-	await expect(page.getByTestId('blocked-count')).toHaveText(String(blockedBefore - 1));
+	// (Counts are not compared: specs running in parallel include patients in the same demo.)
 	await expect(failures.getByRole('rowheader', { name: code, exact: true })).toHaveCount(0);
 
 	// Export, with a confirmation.
@@ -64,7 +63,7 @@ test('the administrative coordinator fixes a missing NIR from the checks, export
 
 	// Nothing is exported twice: the packages are no longer pending, and the run is listed.
 	await page.reload();
-	await expect(page.getByTestId('ready-count')).toHaveText('0');
+	await expect.poll(async () => Number(await page.getByTestId('ready-count').textContent())).toBeLessThan(ready);
 	await expect(page.getByTestId('billing-runs').getByRole('row')).toHaveCount(2);
 
 	// A bad tariff is refused in French, nothing saved.
