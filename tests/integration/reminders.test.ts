@@ -311,6 +311,14 @@ describe('kill -9', () => {
 		if (dbName && base) {
 			const admin = new pg.Client({ connectionString: base });
 			await admin.connect();
+			// pg's Pool.end() resolves before its clients have disconnected: wait for the server to see
+			// them gone, or the forced drop kills a closing client (an uncaught error), as in helpers/db.ts.
+			const deadline = Date.now() + 10_000;
+			while (Date.now() < deadline) {
+				const r = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [dbName]);
+				if (r.rows[0].n === 0) break;
+				await sleep(20);
+			}
 			await admin.query(`drop database if exists ${dbName} with (force)`);
 			await admin.end();
 		}
@@ -363,6 +371,8 @@ describe('kill -9', () => {
 
 		if (base) {
 			const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 5 });
+			// A connection the final forced drop ends is expected, not a test failure.
+			pool.on('error', () => {});
 			const d = createDb(pool);
 			childDb = { db: d, pool, close: () => d.destroy() };
 		} else {
