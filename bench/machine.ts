@@ -83,3 +83,19 @@ export function statusKb(pid: number, key: string): number {
 		return 0;
 	}
 }
+
+/** Pids of the processes whose name (comm) is `name`, and whose command line holds `argument` if given. */
+export function pidsNamed(name: string, argument?: string): number[] {
+	const pids: number[] = [];
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== name) continue;
+			if (argument && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(argument)) continue;
+			pids.push(Number(entry));
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return pids;
+}
