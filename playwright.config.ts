@@ -42,7 +42,7 @@ export default defineConfig({
 		}
 	},
 	projects: [
-		{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined }, testIgnore: /(fuzz|render)\.spec\.ts/ },
+		{ name: 'chromium', use: { ...devices['Desktop Chrome'], channel: undefined }, testIgnore: /(fuzz|render|scale-out)\.spec\.ts/ },
 		// The fuzz test drives a server of its own (its own database, so that it can check that nothing
 		// changed); it runs after the browser tests so that the two do not compete for the machine.
 		// Alone: `npx playwright test --project fuzz --no-deps`.
@@ -50,7 +50,11 @@ export default defineConfig({
 		// The render spec measures /healthz latency (< 100 ms) while PDFs render on its own server: it
 		// needs the machine to itself, not a second worker driving Chromium beside it (it measured
 		// 200–340 ms then). Alone: `npx playwright test --project render --no-deps`.
-		{ name: 'render', testMatch: /render\.spec\.ts/, dependencies: ['fuzz'] }
+		{ name: 'render', testMatch: /render\.spec\.ts/, dependencies: ['fuzz'] },
+		// The scale-out spec runs two app processes behind HAProxy on a database of its own
+		// (scripts/topology.ts): last, so that three servers and the browsers do not share two cores
+		// with the other projects. Alone: `npx playwright test --project scale-out --no-deps`.
+		{ name: 'scale-out', testMatch: /scale-out\.spec\.ts/, dependencies: ['render'] }
 	],
 	webServer: {
 		command: `npm run build && tsx tests/e2e/start-server.ts`,
