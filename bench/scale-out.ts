@@ -33,10 +33,12 @@
 // the CPU of each is printed for every level (% of one core; the machine's cores are the ceiling).
 // The database `msh_bench_scaleout` on DATABASE_URL's server (default PostgreSQL on 127.0.0.1) is
 // created, migrated and seeded with the demo by the harness, then given the RCPs and care teams
-// here, and dropped at the end; Redis is REDIS_URL (default redis://127.0.0.1:6379). Ports
-// BENCH_PORT (default 4340, the balancer) to BENCH_PORT+3. Other knobs: BENCH_PROCESSES (default
-// "1,2,3"), BENCH_LEVELS (ops/s, comma-separated), BENCH_CLASSIFIED_OPS, BENCH_STEP_S,
-// BENCH_WARMUP_S. Not part of `npm test`.
+// here, and dropped at the end. Redis: a redis-server of this run's own on BENCH_PORT+10, or
+// REDIS_URL's (see REDIS_PORT). Ports: BENCH_PORT (default 4340, the balancer) to BENCH_PORT+3.
+// Other knobs: BENCH_PROCESSES (default "1,2,3"), BENCH_LEVELS (ops/s, comma-separated),
+// BENCH_CLASSIFIED_OPS, BENCH_STEP_S, BENCH_WARMUP_S. Not part of `npm test`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -59,12 +61,12 @@ const PPS_DOCS = Number(process.env.BENCH_PPS_DOCS || (QUICK ? 12 : 24));
 const EDITORS = 6;
 const CLIENT_THREADS = Math.max(1, Number(process.env.BENCH_CLIENT_THREADS || 2));
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 2);
-const STEP_S = Number(process.env.BENCH_STEP_S || (QUICK ? 5 : 8));
+const STEP_S = Number(process.env.BENCH_STEP_S || (QUICK ? 4 : 8));
 /** Offered ops/s of each step of the ramp. */
-const LEVELS = (process.env.BENCH_LEVELS || (QUICK ? '150,400,800,1200' : '150,300,500,700,900,1200,1500')).split(',').map(Number);
+const LEVELS = (process.env.BENCH_LEVELS || (QUICK ? '150,500,1000' : '150,300,500,700,900,1200,1500')).split(',').map(Number);
 /** The level of the classified (direct-connection) phase: moderate, so that the ratio shows the relay, not saturation. */
 const CLASSIFIED_OPS = Number(process.env.BENCH_CLASSIFIED_OPS || 300);
-const CLASSIFIED_S = Number(process.env.BENCH_CLASSIFIED_S || (QUICK ? 6 : 12));
+const CLASSIFIED_S = Number(process.env.BENCH_CLASSIFIED_S || (QUICK ? 5 : 12));
 /** A propagation that has not arrived this long after the window closed is lost (and counted at this value). */
 const LOST_MS = Number(process.env.BENCH_LOST_MS || 2000);
 const TARGET_P99_MS = 100;
@@ -574,7 +576,14 @@ async function clientThread(data: { docs: { spec: DocSpec; index: number }[]; se
 // =============================================================================================
 
 const BASE = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+/**
+ * Redis: a private redis-server on BENCH_PORT+10 unless REDIS_URL is given. socket.io's adapter,
+ * the live bus and the Yjs relay use fixed channel names, and pub/sub ignores Redis's database
+ * numbers: app processes of other topologies on a shared Redis (tests running meanwhile) would
+ * receive this run's traffic, and be counted among the processes a fetchSockets() waits for (a
+ * stopped one never answers, and every rcp:join then times out after 5 s).
+ */
+const REDIS_PORT = PORT + 10;
 const BENCH_DATABASE = 'msh_bench_scaleout';
 const TSX_API = import.meta.resolve('tsx/esm/api');
 
@@ -614,6 +623,25 @@ async function prepareDatabase(createDemoDatabase: (base: string, name: string, 
 	return { url, docs, sessions: rcps.slice(0, RCPS).map((r) => r.spec) };
 }
 
+/** The private Redis (see REDIS_PORT), or REDIS_URL's; pids to read its CPU from. */
+async function startRedis(): Promise<{ url: string; pids: () => number[]; stop(): void }> {
+	if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, pids: () => pidsNamed('redis-server'), stop() {} };
+	const child: ChildProcess = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'ignore', 'inherit'] });
+	process.once('exit', () => child.kill('SIGKILL'));
+	const deadline = performance.now() + 10_000;
+	for (;;) {
+		const up = await new Promise<boolean>((resolve) => {
+			const socket = createConnection(REDIS_PORT, '127.0.0.1');
+			socket.once('connect', () => (socket.end(), resolve(true)));
+			socket.once('error', () => resolve(false));
+		});
+		if (up) break;
+		if (child.exitCode !== null || performance.now() > deadline) throw new Error(`redis-server did not start on ${REDIS_PORT}`);
+		await sleep(100);
+	}
+	return { url: `redis://127.0.0.1:${REDIS_PORT}`, pids: () => [child.pid!], stop: () => child.kill('SIGTERM') };
+}
+
 async function dropBenchDatabase() {
 	const admin = new pg.Client({ connectionString: BASE });
 	await admin.connect();
@@ -649,9 +677,8 @@ function withLost(samples: Float64Array[], lost: number): Float64Array {
 }
 
 /** CPU seconds of everything on the machine that takes part, read at the start and end of a window. */
-function cpuSnapshot(appPids: number[], logDir: string) {
+function cpuSnapshot(appPids: number[], logDir: string, redis: number[]) {
 	const haproxy = pidsNamed('haproxy', logDir);
-	const redis = pidsNamed('redis-server');
 	return {
 		wall: performance.now(),
 		apps: appPids.map(cpuSeconds),
@@ -732,14 +759,21 @@ function ratesFor(ops: number, editors: number, sessions: number): Rates {
 	};
 }
 
-async function runStep(threads: ClientThread[], step: number, ops: number, measureS: number, editors: number, sessions: number, appPids: number[], logDir: string): Promise<StepResult> {
+/** The processes of a topology whose CPU is read. */
+interface Where {
+	appPids: number[];
+	logDir: string;
+	redisPids: number[];
+}
+
+async function runStep(threads: ClientThread[], step: number, ops: number, measureS: number, editors: number, sessions: number, where: Where): Promise<StepResult> {
 	const reports = threads.map((t) => t.next('report'));
 	const started = performance.now();
 	for (const t of threads) t.send({ type: 'step', step, rates: ratesFor(ops, editors, sessions), warmupMs: WARMUP_S * 1000, measureMs: measureS * 1000 });
 	await sleep(started + WARMUP_S * 1000 - performance.now());
-	const c0 = cpuSnapshot(appPids, logDir);
+	const c0 = cpuSnapshot(where.appPids, where.logDir, where.redisPids);
 	await sleep(started + (WARMUP_S + measureS) * 1000 - performance.now());
-	const c1 = cpuSnapshot(appPids, logDir);
+	const c1 = cpuSnapshot(where.appPids, where.logDir, where.redisPids);
 	const r = await Promise.all(reports);
 	const pool = (f: (x: StepReport) => ByClass<Float64Array>) => ({ same: concat(r.map((x) => f(x).same)), cross: concat(r.map((x) => f(x).cross)), unknown: concat(r.map((x) => f(x).unknown)) });
 	const lost = (f: (x: StepReport) => ByClass<number>) => ({ same: r.reduce((n, x) => n + f(x).same, 0), cross: r.reduce((n, x) => n + f(x).cross, 0), unknown: r.reduce((n, x) => n + f(x).unknown, 0) });
@@ -789,21 +823,50 @@ function stepLine(s: StepResult, classifiedYjs: boolean): string {
 	);
 }
 
+/** What the CPU figures of a step say about its limit. */
+function bottleneck(s: StepResult): string {
+	const c = s.cpu;
+	const parts: [string, number][] = [
+		...c.apps.map((x, i): [string, number] => [`app process ${i + 1}`, x]),
+		['PostgreSQL', c.pg],
+		['Redis', c.redis],
+		['HAProxy', c.haproxy],
+		['load generator', c.generator],
+		['other processes', c.other]
+	];
+	parts.sort((a, b) => b[1] - a[1]);
+	const top = parts.slice(0, 3).map(([name, x]) => `${name} ${fmt(x, 0)}%`).join(', ');
+	const cores = cpus().length * 100;
+	const lost = sumClasses(s.yjsLost) + sumClasses(s.rcpLost);
+	if (lost > 0.01 * (s.yjs.length + s.rcp.length)) return `${lost} propagations lost (not a CPU limit); busiest: ${top}`;
+	if (c.machine > 0.9 * cores) return `the machine's ${cpus().length} cores are saturated (${fmt(c.machine, 0)}% of ${cores}%); largest shares: ${top}`;
+	if (parts[0][1] > 90) return `${parts[0][0]} is near a full core (${top}): its event loop is the limit`;
+	return `no component near a full core (${top}; machine ${fmt(c.machine, 0)}%): latency, not CPU, is the limit`;
+}
+
 interface ConfigResult {
 	processes: number;
 	best: StepResult | null;
 	first: StepResult;
+	/** The first level whose p99 passed the bound (null: every level kept it). */
+	limit: StepResult | null;
 	steps: StepResult[];
 	/** With 2+ processes: the classified phase (direct connections). */
 	classified?: { same: number; cross: number; ratio: number; step: StepResult };
 }
 
-async function runConfig(processes: number, setup: Awaited<ReturnType<typeof prepareDatabase>>, nirKeys: string, startTopology: typeof import('../scripts/topology.ts').startTopology): Promise<ConfigResult> {
+async function runConfig(
+	processes: number,
+	setup: Awaited<ReturnType<typeof prepareDatabase>>,
+	nirKeys: string,
+	redis: Awaited<ReturnType<typeof startRedis>>,
+	startTopology: typeof import('../scripts/topology.ts').startTopology
+): Promise<ConfigResult> {
 	console.log(`\n${processes} process${processes > 1 ? 'es' : ''}: starting the topology…`);
-	const topology = await startTopology({ processes, port: PORT, databaseUrl: setup.url, redisUrl: REDIS_URL, env: { NIR_KEYS: nirKeys, LOG_LEVEL: 'warn' } });
+	const topology = await startTopology({ processes, port: PORT, databaseUrl: setup.url, redisUrl: redis.url, env: { NIR_KEYS: nirKeys, LOG_LEVEL: 'warn' } });
 	// 127.0.0.1 rather than localhost: HAProxy listens on IPv4 only, and every connection would try ::1 first.
 	const lbUrl = topology.url.replace('//localhost:', '//127.0.0.1:');
-	const appPids = topology.backends.map((b) => b.pid);
+	const where: Where = { appPids: topology.backends.map((b) => b.pid), logDir: topology.logDir, redisPids: redis.pids() };
 	const editors = setup.docs.length * EDITORS;
 	const sessions = setup.sessions.length;
 	const threads = Array.from({ length: CLIENT_THREADS }, (_, t) =>
@@ -830,11 +893,11 @@ async function runConfig(processes: number, setup: Awaited<ReturnType<typeof pre
 	};
 	try {
 		await connect({ kind: 'balancer', url: lbUrl });
-		await waitForQuietMachine('', 20_000);
+		await waitForQuietMachine('', QUICK ? 10_000 : 20_000);
 		const steps: StepResult[] = [];
 		let step = 0;
 		for (const ops of LEVELS) {
-			const s = await runStep(threads, step++, ops, STEP_S, editors, sessions, appPids, topology.logDir);
+			const s = await runStep(threads, step++, ops, STEP_S, editors, sessions, where);
 			console.log(stepLine(s, processes > 1));
 			steps.push(s);
 			if (!(s.p99 <= TARGET_P99_MS)) break;
@@ -846,7 +909,7 @@ async function runConfig(processes: number, setup: Awaited<ReturnType<typeof pre
 			await disconnect();
 			const names = topology.backends.map((_, i) => `app${i + 1}`); // HAProxy's names for them
 			await connect({ kind: 'direct', urls: topology.backends.map((b) => `http://127.0.0.1:${b.port}`), names });
-			const s = await runStep(threads, step++, CLASSIFIED_OPS, CLASSIFIED_S, editors, sessions, appPids, topology.logDir);
+			const s = await runStep(threads, step++, CLASSIFIED_OPS, CLASSIFIED_S, editors, sessions, where);
 			console.log(stepLine(s, true));
 			const same = withLost([s.yjsByClass.same, s.rcpByClass.same], s.yjsLost.same + s.rcpLost.same);
 			const cross = withLost([s.yjsByClass.cross, s.rcpByClass.cross], s.yjsLost.cross + s.rcpLost.cross);
@@ -864,7 +927,7 @@ async function runConfig(processes: number, setup: Awaited<ReturnType<typeof pre
 					`(${classified.ratio <= TARGET_RATIO ? 'within' : 'ABOVE'} the ${TARGET_RATIO}× target)`
 			);
 		}
-		return { processes, best, first: steps[0], steps, classified };
+		return { processes, best, first: steps[0], limit: steps.find((s) => !(s.p99 <= TARGET_P99_MS)) ?? null, steps, classified };
 	} finally {
 		await Promise.all(threads.map((t) => t.worker.terminate()));
 		await topology.stop();
@@ -891,15 +954,18 @@ async function main() {
 	const nirKeys = throwawayNirKeys('scaleout');
 	console.log('setting up the database (demo, RCPs, care teams, PPS documents)…');
 	const setup = await prepareDatabase(createDemoDatabase, nirKeys);
+	const redis = await startRedis();
+	console.log(`  Redis: ${redis.url}${process.env.REDIS_URL ? '' : ' (private to this run)'}`);
 	console.log(`  ready after ${fmt((performance.now() - t0) / 1000)} s`);
 	const results: ConfigResult[] = [];
 	let exitCode = 0;
 	try {
-		for (const n of PROCESS_COUNTS) results.push(await runConfig(n, setup, nirKeys, startTopology));
+		for (const n of PROCESS_COUNTS) results.push(await runConfig(n, setup, nirKeys, redis, startTopology));
 	} catch (error) {
 		console.error(error);
 		exitCode = 1;
 	} finally {
+		redis.stop();
 		await dropBenchDatabase().catch((error) => console.error(`could not drop ${BENCH_DATABASE}: ${error}`));
 	}
 	if (exitCode) process.exit(exitCode);
@@ -912,11 +978,18 @@ async function main() {
 				(b
 					? `${fmt(b.ops, 0)} ops/s with p99 ${fmt(b.p99)} ms (Yjs ${fmt(percentile(b.yjs, 99))}, RCP ${fmt(percentile(b.rcp, 99))}); CPU there: ${cpuLine(b.cpu)}`
 					: `no level kept p99 within ${TARGET_P99_MS} ms (the lowest, ${fmt(r.first.ops, 0)} ops/s: p99 ${fmt(r.first.p99)} ms)`) +
+				(r.limit ? `\n      past it, at ${fmt(r.limit.ops, 0)} ops/s (p99 ${fmt(r.limit.p99)} ms): ${bottleneck(r.limit)}` : `\n      every level kept p99 within ${TARGET_P99_MS} ms: the ramp did not reach the limit`) +
 				(r.classified ? `\n      same-process p99 ${fmt(r.classified.same)} ms, cross-process p99 ${fmt(r.classified.cross)} ms (${fmt(r.classified.ratio, 2)}×)` : '')
 		);
 	}
-	const saturated = results.flatMap((r) => r.steps).filter((s) => s.cpu.machine > 0.9 * cpus().length * 100);
-	if (saturated.length) console.log(`  ${saturated.length} step(s) ran with the machine over 90% busy: there, the cores are the limit, not any one process.`);
+	const all = results.flatMap((r) => [...r.steps, ...(r.classified ? [r.classified.step] : [])]);
+	const saturated = all.filter((s) => s.cpu.machine > 0.9 * cpus().length * 100);
+	if (saturated.length) console.log(`  ${saturated.length} of ${all.length} steps ran with the machine over 90% busy: there, the cores are the limit, not any one process.`);
+	const disturbed = all.filter((s) => s.cpu.other > 25);
+	if (disturbed.length) {
+		const worst = Math.max(...disturbed.map((s) => s.cpu.other));
+		console.log(`  note: in ${disturbed.length} of ${all.length} steps, processes outside this benchmark used over 25% of a core (up to ${fmt(worst, 0)}%): those figures are skewed by them.`);
+	}
 	// The last line: each configuration's sustained throughput (none: 0, with the p99 of its lowest
 	// level) and the worst cross-process p99 of the classified phases.
 	const figure = (r: ConfigResult | undefined) => (r ? (r.best ? `${fmt(r.best.ops, 0)} ops/s p99 ${fmt(r.best.p99)} ms` : `0 ops/s p99 ${fmt(r.first.p99)} ms`) : 'not run');
