@@ -99,3 +99,11 @@ export function pidsNamed(name: string, argument?: string): number[] {
 	}
 	return pids;
 }
+
+/** Threads runnable right now on the whole machine (procs_running of /proc/stat, this reader included). */
+export function runnableThreads(): number {
+	const line = readFileSync('/proc/stat', 'utf8')
+		.split('\n')
+		.find((l) => l.startsWith('procs_running '));
+	return line ? Number(line.split(' ')[1]) : NaN;
+}

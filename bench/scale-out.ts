@@ -48,7 +48,7 @@ import pg from 'pg';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { io, type Socket } from 'socket.io-client';
-import { cpuSeconds, machineBusySeconds, pidsNamed, postgresCpu, postgresCpuDelta, waitForQuietMachine } from './machine.ts';
+import { cpuSeconds, machineBusySeconds, pidsNamed, postgresCpu, postgresCpuDelta, runnableThreads, waitForQuietMachine } from './machine.ts';
 import { concat, percentile } from './figures.ts';
 import type { SessionSpec } from './rcp-setup.ts';
 
@@ -740,6 +740,9 @@ interface StepResult {
 	rcpLost: ByClass<number>;
 	p99: number;
 	cpu: CpuShares;
+	/** Mean runnable threads on the machine (this sampler excluded), and the share of samples with more than one per core. */
+	runnable: number;
+	contended: number;
 	loopUtilization: number;
 	ackErrors: number;
 	reconnects: number;
@@ -772,7 +775,11 @@ async function runStep(threads: ClientThread[], step: number, ops: number, measu
 	for (const t of threads) t.send({ type: 'step', step, rates: ratesFor(ops, editors, sessions), warmupMs: WARMUP_S * 1000, measureMs: measureS * 1000 });
 	await sleep(started + WARMUP_S * 1000 - performance.now());
 	const c0 = cpuSnapshot(where.appPids, where.logDir, where.redisPids);
+	// Average CPU hides bursts: threads waiting for a core, sampled, show whether the cores are contended.
+	const runnable: number[] = [];
+	const sampler = setInterval(() => runnable.push(runnableThreads() - 1), 50);
 	await sleep(started + (WARMUP_S + measureS) * 1000 - performance.now());
+	clearInterval(sampler);
 	const c1 = cpuSnapshot(where.appPids, where.logDir, where.redisPids);
 	const r = await Promise.all(reports);
 	const pool = (f: (x: StepReport) => ByClass<Float64Array>) => ({ same: concat(r.map((x) => f(x).same)), cross: concat(r.map((x) => f(x).cross)), unknown: concat(r.map((x) => f(x).unknown)) });
@@ -795,6 +802,8 @@ async function runStep(threads: ClientThread[], step: number, ops: number, measu
 		// Both loads must meet the bound: the worse of the two p99s.
 		p99: Math.max(percentile(yjs, 99), percentile(rcp, 99)),
 		cpu: cpuShares(c0, c1),
+		runnable: runnable.reduce((n, x) => n + x, 0) / runnable.length,
+		contended: runnable.filter((x) => x > cpus().length).length / runnable.length,
 		loopUtilization: Math.max(...r.map((x) => x.loopUtilization)),
 		ackErrors: r.reduce((n, x) => n + x.ackErrors, 0),
 		reconnects: r.reduce((n, x) => n + x.reconnects, 0),
@@ -819,7 +828,8 @@ function stepLine(s: StepResult, classifiedYjs: boolean): string {
 		`(Yjs p50 ${fmt(percentile(s.yjs, 50))} p99 ${fmt(percentile(s.yjs, 99))}${yjsClasses}, n ${s.yjs.length}${lostYjs ? `, ${lostYjs} lost` : ''}; ` +
 		`RCP p50 ${fmt(percentile(s.rcp, 50))} p99 ${fmt(percentile(s.rcp, 99))}, n ${s.rcp.length}${lostRcp ? `, ${lostRcp} lost` : ''})` +
 		`${s.ackErrors ? `, ${s.ackErrors} refused/timed-out acks (${s.errorSamples.join(' | ')})` : ''}${s.reconnects ? `, ${s.reconnects} reconnects` : ''}\n` +
-		`      CPU % of a core: ${cpuLine(s.cpu)}; generator threads' loop busy ${fmt(100 * s.loopUtilization, 0)}%`
+		`      CPU % of a core: ${cpuLine(s.cpu)}; runnable threads ${fmt(s.runnable)} on average, more than the cores ${fmt(100 * s.contended, 0)}% of the time; ` +
+		`generator threads' loop busy ${fmt(100 * s.loopUtilization, 0)}%`
 	);
 }
 
@@ -839,6 +849,8 @@ function bottleneck(s: StepResult): string {
 	const cores = cpus().length * 100;
 	const lost = sumClasses(s.yjsLost) + sumClasses(s.rcpLost);
 	if (lost > 0.01 * (s.yjs.length + s.rcp.length)) return `${lost} propagations lost (not a CPU limit); busiest: ${top}`;
+	if (c.machine > 0.9 * cores || s.contended > 0.25)
+		return `the machine's ${cpus().length} cores are contended (${fmt(c.machine, 0)}% of ${cores}% busy on average, more runnable threads than cores ${fmt(100 * s.contended, 0)}% of the time); largest shares: ${top}`;
 	if (c.machine > 0.9 * cores) return `the machine's ${cpus().length} cores are saturated (${fmt(c.machine, 0)}% of ${cores}%); largest shares: ${top}`;
 	if (parts[0][1] > 90) return `${parts[0][0]} is near a full core (${top}): its event loop is the limit`;
 	return `no component near a full core (${top}; machine ${fmt(c.machine, 0)}%): latency, not CPU, is the limit`;
