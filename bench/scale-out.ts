@@ -863,7 +863,7 @@ interface ConfigResult {
 	/** The first level whose p99 passed the bound (null: every level kept it). */
 	limit: StepResult | null;
 	steps: StepResult[];
-	/** With 2+ processes: the classified phase (direct connections). */
+	/** With 2+ processes: the classified phase (direct connections): p99s of both loads pooled, the worse per-load ratio. */
 	classified?: { same: number; cross: number; ratio: number; step: StepResult };
 }
 
@@ -928,14 +928,17 @@ async function runConfig(
 			const kind = (name: string, a: Float64Array, la: number, b: Float64Array, lb: number) => {
 				const x = classFigure(a, la);
 				const y = classFigure(b, lb);
-				return `${name} same ${fmt(x.p99)} ms (n ${x.n}${x.lost ? `, ${x.lost} lost` : ''}) / cross ${fmt(y.p99)} ms (n ${y.n}${y.lost ? `, ${y.lost} lost` : ''}) = ${fmt(y.p99 / x.p99, 2)}×`;
+				return { ratio: y.p99 / x.p99, text: `${name} same ${fmt(x.p99)} ms (n ${x.n}${x.lost ? `, ${x.lost} lost` : ''}) / cross ${fmt(y.p99)} ms (n ${y.n}${y.lost ? `, ${y.lost} lost` : ''}) = ${fmt(y.p99 / x.p99, 2)}×` };
 			};
-			classified = { same: percentile(same, 99), cross: percentile(cross, 99), ratio: percentile(cross, 99) / percentile(same, 99), step: s };
+			const yjsRatio = kind('Yjs', s.yjsByClass.same, s.yjsLost.same, s.yjsByClass.cross, s.yjsLost.cross);
+			const rcpRatio = kind('RCP', s.rcpByClass.same, s.rcpLost.same, s.rcpByClass.cross, s.rcpLost.cross);
+			// The target is checked per load: the two classes hold the loads in different proportions
+			// (more cross-process replicas per Yjs keystroke than per RCP event), so a pooled ratio
+			// would compare different mixes.
+			classified = { same: percentile(same, 99), cross: percentile(cross, 99), ratio: Math.max(yjsRatio.ratio, rcpRatio.ratio), step: s };
 			console.log(
-				`  classified at ${CLASSIFIED_OPS} ops/s, direct connections: ` +
-					`${kind('Yjs', s.yjsByClass.same, s.yjsLost.same, s.yjsByClass.cross, s.yjsLost.cross)}; ` +
-					`${kind('RCP', s.rcpByClass.same, s.rcpLost.same, s.rcpByClass.cross, s.rcpLost.cross)}\n` +
-					`  → same-process p99 ${fmt(classified.same)} ms, cross-process p99 ${fmt(classified.cross)} ms: ${fmt(classified.ratio, 2)}× ` +
+				`  classified at ${CLASSIFIED_OPS} ops/s, direct connections: ${yjsRatio.text}; ${rcpRatio.text}\n` +
+					`  → both loads: same-process p99 ${fmt(classified.same)} ms, cross-process p99 ${fmt(classified.cross)} ms; worse ratio of the two loads ${fmt(classified.ratio, 2)}× ` +
 					`(${classified.ratio <= TARGET_RATIO ? 'within' : 'ABOVE'} the ${TARGET_RATIO}× target)`
 			);
 		}
@@ -991,7 +994,9 @@ async function main() {
 					? `${fmt(b.ops, 0)} ops/s with p99 ${fmt(b.p99)} ms (Yjs ${fmt(percentile(b.yjs, 99))}, RCP ${fmt(percentile(b.rcp, 99))}); CPU there: ${cpuLine(b.cpu)}`
 					: `no level kept p99 within ${TARGET_P99_MS} ms (the lowest, ${fmt(r.first.ops, 0)} ops/s: p99 ${fmt(r.first.p99)} ms)`) +
 				(r.limit ? `\n      past it, at ${fmt(r.limit.ops, 0)} ops/s (p99 ${fmt(r.limit.p99)} ms): ${bottleneck(r.limit)}` : `\n      every level kept p99 within ${TARGET_P99_MS} ms: the ramp did not reach the limit`) +
-				(r.classified ? `\n      same-process p99 ${fmt(r.classified.same)} ms, cross-process p99 ${fmt(r.classified.cross)} ms (${fmt(r.classified.ratio, 2)}×)` : '')
+				(r.classified
+					? `\n      same-process p99 ${fmt(r.classified.same)} ms, cross-process p99 ${fmt(r.classified.cross)} ms; worse per-load ratio ${fmt(r.classified.ratio, 2)}× (target ≤ ${TARGET_RATIO}×)`
+					: '')
 		);
 	}
 	const all = results.flatMap((r) => [...r.steps, ...(r.classified ? [r.classified.step] : [])]);
@@ -1003,7 +1008,7 @@ async function main() {
 		console.log(`  note: in ${disturbed.length} of ${all.length} steps, processes outside this benchmark used over 25% of a core (up to ${fmt(worst, 0)}%): those figures are skewed by them.`);
 	}
 	// The last line: each configuration's sustained throughput (none: 0, with the p99 of its lowest
-	// level) and the worst cross-process p99 of the classified phases.
+	// level) and the worst cross-process p99 (both loads) of the classified phases.
 	const figure = (r: ConfigResult | undefined) => (r ? (r.best ? `${fmt(r.best.ops, 0)} ops/s p99 ${fmt(r.best.p99)} ms` : `0 ops/s p99 ${fmt(r.first.p99)} ms`) : 'not run');
 	const cross = results.filter((r) => r.classified).map((r) => r.classified!.cross);
 	const at = (n: number) => results.find((r) => r.processes === n);
