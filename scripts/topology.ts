@@ -264,6 +264,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
 				...(process.env as Record<string, string>),
 				NODE_ENV: 'production',
 				LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+				// One deployment's namespace in Redis: other topologies or test runs on the same Redis
+				// would otherwise count as processes of this one (socket.io waits for their answers).
+				REDIS_PREFIX: `topology-${options.port}`,
 				...options.env,
 				PORT: String(options.port + i),
 				HOST: '127.0.0.1',

@@ -8,7 +8,9 @@ import pg from 'pg';
 import { startMailbox } from '../helpers/mailbox.ts';
 import { e2eSharedDir } from './shared-dir.ts';
 
-// Before anything reads the configuration.
+// Before anything reads the configuration. Its own namespace in Redis: other runs and the test
+// files' servers on the same Redis are not processes of this deployment.
+process.env.REDIS_PREFIX ??= `e2e-${process.env.PORT ?? '4173'}`;
 const shared = e2eSharedDir(process.env.PORT ?? '4173');
 rmSync(shared, { recursive: true, force: true });
 mkdirSync(join(shared, 'mail'), { recursive: true });

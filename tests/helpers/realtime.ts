@@ -2,6 +2,7 @@
 // timeouts, a real http server with the realtime layer attached, sessions, y-websocket clients
 // that send a cookie like a browser would, the sync barrier and raw websocket handshakes.
 import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -36,13 +37,19 @@ export function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = 10
 
 // Server and sessions ------------------------------------------------------------------------------
 
+/**
+ * The Redis namespace of this test file's "processes" (REDIS_PREFIX): test files run in parallel on
+ * one Redis, and socket.io's adapter waits for every process it hears (presence asks them all).
+ */
+export const TEST_REDIS_PREFIX = `test-${randomUUID()}`;
+
 /** A real http server (404 for plain requests) with the realtime layer attached, listening on a free port. */
 export async function startRealtimeServer(): Promise<{ server: Server; realtime: Realtime; port: number }> {
 	const server = createServer((_req, res) => {
 		res.statusCode = 404;
 		res.end();
 	});
-	const realtime = await attachRealtime(server);
+	const realtime = await attachRealtime(server, { redisPrefix: TEST_REDIS_PREFIX });
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	return { server, realtime, port: (server.address() as AddressInfo).port };
 }

@@ -15,7 +15,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
-import { addGoal, barrier, destroy, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
+import { addGoal, barrier, destroy, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, TEST_REDIS_PREFIX, stopRealtimeServer, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { attachRealtime, type Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { YjsServer } from '../../src/lib/server/realtime/yjs-server.ts';
@@ -456,7 +456,7 @@ describe('signing out ends the live connections of that session', () => {
 	test.runIf(Boolean(process.env.REDIS_URL))('with Redis, ending a session closes its Yjs connections in another process', async () => {
 		// A second realtime layer on its own http server: another app process, as far as Redis is concerned.
 		const other = createServer();
-		const otherRealtime = await attachRealtime(other);
+		const otherRealtime = await attachRealtime(other, { redisPrefix: TEST_REDIS_PREFIX });
 		await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
 		const otherBase = `ws://127.0.0.1:${(other.address() as AddressInfo).port}`;
 		try {

@@ -4,6 +4,8 @@ import { io, type Socket } from 'socket.io-client';
 let socket: Socket | undefined;
 
 export function getSocket(): Socket {
-	socket ??= io({ path: '/socket.io', withCredentials: true, transports: ['websocket', 'polling'] });
+	// WebSocket only: long-polling's successive requests would reach different app processes behind
+	// a load balancer without sticky sessions (README, "Deployment"); the Yjs editors need websockets anyway.
+	socket ??= io({ path: '/socket.io', withCredentials: true, transports: ['websocket'] });
 	return socket;
 }

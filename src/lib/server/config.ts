@@ -8,6 +8,11 @@ export interface Config {
 	databasePoolMax: number;
 	dataDir: string;
 	redisUrl: string | undefined;
+	/**
+	 * Names this deployment's keys and channels in Redis (REDIS_PREFIX): the processes of one
+	 * deployment share it, and two deployments (or test runs) on one Redis do not hear each other.
+	 */
+	redisPrefix: string;
 	port: number;
 	origin: string | undefined;
 	production: boolean;
@@ -35,6 +40,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		databasePoolMax: Number(env.DATABASE_POOL_MAX || 20),
 		dataDir: resolve(env.DATA_DIR || '.data'),
 		redisUrl: env.REDIS_URL || undefined,
+		redisPrefix: env.REDIS_PREFIX || 'microstructures',
 		port: Number(env.PORT || 3000),
 		origin: env.ORIGIN || undefined,
 		production: env.NODE_ENV === 'production',

@@ -36,6 +36,8 @@ export interface LiveLayer {
 	bookingChanged(microstructureId: string, professionalId: string): void;
 	/** Sends an event to every open tab of these users, in every process. */
 	emitToUsers(userIds: string[], event: string, payload: unknown): void;
+	/** Live connections are accepted (false while Redis, shared by the processes, is unreachable). */
+	available(): boolean;
 }
 
 const KEY = Symbol.for('microstructures.live');
@@ -58,6 +60,14 @@ const layer = () => g[KEY];
 export async function withLiveDoc<T>(docName: string, fn: (doc: Y.Doc) => T): Promise<T> {
 	const live = layer();
 	if (live) return live.withDoc(docName, fn);
+	return withStoredDoc(docName, fn);
+}
+
+/**
+ * Runs `fn` on the document as storage holds it and stores its changes: without a live layer, or
+ * while the live layer cannot serve documents (no process holds them open then).
+ */
+export async function withStoredDoc<T>(docName: string, fn: (doc: Y.Doc) => T): Promise<T> {
 	const doc = await loadDoc(getDb(), docName);
 	const updates: Uint8Array[] = [];
 	doc.on('update', (u: Uint8Array) => updates.push(u));
@@ -137,4 +147,9 @@ export function announceBookingChanged(microstructureId: string, professionalId:
  */
 export function emitToUsers(userIds: string[], event: string, payload: unknown): void {
 	if (userIds.length) layer()?.emitToUsers(userIds, event, payload);
+}
+
+/** This process accepts live connections (for readiness: /healthz). */
+export function liveAvailable(): boolean {
+	return layer()?.available() ?? true;
 }

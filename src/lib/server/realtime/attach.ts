@@ -18,7 +18,9 @@ import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
 import { resolveRcpItem } from '../rcp/sessions.ts';
-import { registerLiveLayer } from '../live.ts';
+import { registerLiveLayer, withStoredDoc } from '../live.ts';
+import { connectRedis, type RedisLink } from './redis.ts';
+import { createYjsRelay } from './yjs-relay.ts';
 import { broadcastRcp, markConnectedPresent, rcpPresence } from './rcp-socket.ts';
 
 export interface Realtime {
@@ -68,19 +70,36 @@ async function auditPatientDoc(docName: string, userId: string, action: 'patient
 	});
 }
 
-export async function attachRealtime(server: HttpServer): Promise<Realtime> {
-	const io = createSocketServer(config.maxMessageBytes);
-	if (config.redisUrl) {
-		const { createClient } = await import('redis');
-		const { createAdapter } = await import('@socket.io/redis-adapter');
-		const pub = createClient({ url: config.redisUrl });
-		const sub = pub.duplicate();
-		await Promise.all([pub.connect(), sub.connect()]);
-		io.adapter(createAdapter(pub, sub));
+/**
+ * @param options.redisUrl defaults to REDIS_URL (a test gives its own Redis, to stop it).
+ * @param options.redisPrefix defaults to REDIS_PREFIX (tests keep to their own).
+ */
+export async function attachRealtime(server: HttpServer, options: { redisUrl?: string; redisPrefix?: string } = {}): Promise<Realtime> {
+	// With REDIS_URL, several processes serve the same rooms and documents: socket.io through the
+	// Redis streams adapter, Yjs through the relay, connection events through the bus.
+	const redisUrl = options.redisUrl ?? config.redisUrl;
+	const redis: RedisLink | null = redisUrl ? await connectRedis(redisUrl, options.redisPrefix ?? config.redisPrefix) : null;
+	const available = () => redis?.up ?? true;
+	const io = createSocketServer(config.maxMessageBytes, available);
+	if (redis) {
+		const { createAdapter } = await import('@socket.io/redis-streams-adapter');
+		io.adapter(
+			createAdapter(redis.publisher, {
+				streamName: `${redis.prefix}:socket.io`,
+				channelPrefix: `${redis.prefix}:socket.io`,
+				sessionKeyPrefix: `${redis.prefix}:sio-session:`,
+				// A process that died is counted out within seconds, not the default 10 s; and before a
+				// cross-process request (presence) gives up on it (5 s), which then answers with the
+				// processes still alive instead of failing.
+				heartbeatInterval: 1000,
+				heartbeatTimeout: 3500
+			})
+		);
 	}
 	io.attach(server);
 
 	const yjs = new YjsServer({
+		relay: redis ? createYjsRelay(redis) : null,
 		db: getDb,
 		maxMessageBytes: config.maxMessageBytes,
 		compactEvery: config.yjsCompactEvery,
@@ -107,7 +126,7 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 	});
 
 	// socket.io rooms cross processes through its adapter; Yjs connections are closed by each process.
-	const bus = await createBus(config.redisUrl, async (event: BusEvent) => {
+	const bus = await createBus(redis, async (event: BusEvent) => {
 		switch (event.kind) {
 			case 'sessions-ended':
 				return yjs.endSessions(new Set(event.sessionIds));
@@ -149,6 +168,8 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 
 	const unregister = registerLiveLayer({
 		withDoc: async (docName, fn) => {
+			// Redis away: no process holds documents open (each closed them), storage is the truth.
+			if (!yjs.available) return withStoredDoc(docName, fn);
 			const result = await yjs.withDoc(docName, fn);
 			await yjs.flush(docName);
 			return result;
@@ -193,7 +214,8 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 		},
 		emitToUsers(userIds, event, payload) {
 			io.to([...new Set(userIds)].map((id) => `user:${id}`)).emit(event, payload);
-		}
+		},
+		available
 	});
 
 	return {
@@ -206,6 +228,7 @@ export async function attachRealtime(server: HttpServer): Promise<Realtime> {
 			await new Promise<void>((resolve) => io.close(() => resolve()));
 			await yjs.close();
 			await bus.close();
+			await redis?.close();
 		}
 	};
 }

@@ -4,6 +4,7 @@
 // already cross processes through its Redis adapter; Yjs connections do not).
 import { randomUUID } from 'node:crypto';
 import { log } from '../log.ts';
+import type { RedisLink } from './redis.ts';
 
 export type BusEvent =
 	| { kind: 'sessions-ended'; sessionIds: string[] }
@@ -12,7 +13,6 @@ export type BusEvent =
 	| { kind: 'document-changed'; docName: string }
 	| { kind: 'document-evicted'; docName: string };
 
-const CHANNEL = 'microstructures:live';
 
 export interface Bus {
 	/** Applies the event here, then tells the other processes. */
@@ -20,16 +20,11 @@ export interface Bus {
 	close(): Promise<void>;
 }
 
-export async function createBus(redisUrl: string | undefined, apply: (event: BusEvent) => Promise<void>): Promise<Bus> {
-	if (!redisUrl) return { publish: apply, async close() {} };
-	const { createClient } = await import('redis');
+export async function createBus(redis: RedisLink | null, apply: (event: BusEvent) => Promise<void>): Promise<Bus> {
+	if (!redis) return { publish: apply, async close() {} };
 	const origin = randomUUID();
-	const publisher = createClient({ url: redisUrl });
-	const subscriber = publisher.duplicate();
-	publisher.on('error', (error) => log('error', 'bus: redis error', { error: String(error) }));
-	subscriber.on('error', (error) => log('error', 'bus: redis error', { error: String(error) }));
-	await Promise.all([publisher.connect(), subscriber.connect()]);
-	await subscriber.subscribe(CHANNEL, (message) => {
+	const CHANNEL = `${redis.prefix}:live`;
+	const listener = (message: string) => {
 		let parsed: { origin: string; event: BusEvent };
 		try {
 			parsed = JSON.parse(message);
@@ -38,14 +33,21 @@ export async function createBus(redisUrl: string | undefined, apply: (event: Bus
 		}
 		if (parsed.origin === origin) return;
 		apply(parsed.event).catch((error) => log('error', 'bus: event failed', { kind: parsed.event?.kind, error: String(error) }));
-	});
+	};
+	await redis.subscriber.subscribe(CHANNEL, listener);
 	return {
 		async publish(event) {
 			await apply(event);
-			await publisher.publish(CHANNEL, JSON.stringify({ origin, event }));
+			// Redis away: the other processes have closed their live documents (see redis.ts) and
+			// check sessions on their own; the caller's action (a sign-out) must not fail or wait for it.
+			if (!redis.up) return;
+			await redis.publisher
+				.publish(CHANNEL, JSON.stringify({ origin, event }))
+				.catch((error) => log('warn', 'bus: publish failed', { kind: event.kind, error: String(error) }));
 		},
 		async close() {
-			await Promise.allSettled([subscriber.quit(), publisher.quit()]);
+			// Not awaited: after Redis came back, the answer may never come; closing the link ends it anyway.
+			redis.subscriber.unsubscribe(CHANNEL, listener).catch(() => {});
 		}
 	};
 }

@@ -47,7 +47,11 @@ const KNOWN_EVENTS = new Set(['ms:join', 'ms:leave', 'patient:watch', 'booking:j
  */
 export const bookingRoom = (microstructureId: string) => `booking:${microstructureId}`;
 
-export function createSocketServer(maxMessageBytes: number): Server {
+/**
+ * @param available false while this process cannot serve live connections (Redis, shared by the
+ *   processes, unreachable): new connections are refused and go to another process.
+ */
+export function createSocketServer(maxMessageBytes: number, available: () => boolean = () => true): Server {
 	const io = new Server({
 		path: '/socket.io',
 		serveClient: false,
@@ -58,7 +62,11 @@ export function createSocketServer(maxMessageBytes: number): Server {
 		pingTimeout: 5_000,
 		// Leave upgrades on other paths (Yjs, Vite HMR) to their owners.
 		destroyUpgrade: false,
-		allowRequest: (req, callback) => callback(null, originAllowed(req))
+		allowRequest: (req, callback) => callback(null, available() && originAllowed(req)),
+		// A phone that lost its network for a moment, or whose process died, gets back its rooms and
+		// the events it missed, in whichever process it reaches (the streams adapter keeps them in
+		// Redis). The session is checked again all the same, and its rooms too (recheckRooms).
+		connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false }
 	});
 	// engine.io exists once the server is attached: its answers (polling and the websocket
 	// upgrade) get the same security headers as the pages.
@@ -87,6 +95,13 @@ export function createSocketServer(maxMessageBytes: number): Server {
 
 	io.on('connection', (socket: AppSocket) => {
 		socket.join([`user:${socket.data.user.id}`, sessionRoom(socket.data.sessionId)]);
+		// Rooms restored with the connection's state were granted before it dropped: access may have
+		// changed meanwhile.
+		if (socket.recovered) {
+			loadActor(getDb(), socket.data.user.id)
+				.then((actor) => recheckRooms(io, actor, [socket]))
+				.catch((error) => log('error', 'socket: recovered rooms not checked', { error: String(error) }));
+		}
 
 		on(socket, 'ms:join', msPayload, async ({ microstructureId }) => {
 			const room = `ms:${microstructureId}`;
@@ -203,8 +218,13 @@ async function presence(io: Server, room: string): Promise<SocketUser[]> {
 /** Makes a user's sockets leave the microstructure and patient rooms they may no longer see. */
 export async function reauthorizeSockets(io: Server, userId: string): Promise<void> {
 	const actor = await loadActor(getDb(), userId);
+	await recheckRooms(io, actor, await io.in(`user:${userId}`).fetchSockets());
+}
+
+/** Makes these sockets of one user leave the rooms the user may no longer be in, and says so. */
+async function recheckRooms(io: Server, actor: Awaited<ReturnType<typeof loadActor>>, sockets: { rooms: Set<string>; leave(room: string): unknown }[]): Promise<void> {
 	const left = new Set<string>();
-	for (const socket of await io.in(`user:${userId}`).fetchSockets()) {
+	for (const socket of sockets) {
 		for (const room of socket.rooms) {
 			const session = rcpRoomSession(room);
 			const checked = session ? `rcp:${session}` : room;

@@ -13,6 +13,7 @@ import * as decoding from 'lib0/decoding';
 import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
 import { compact, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
+import type { RelayMessage, YjsRelay } from './yjs-relay.ts';
 import { checkChanges, defineRoots, REFUSALS, type DocSchema } from '../../realtime/doc-schema.ts';
 import { MESSAGE_REFUSED, MESSAGE_STORED } from '../../realtime/save-state.ts';
 import { log } from '../log.ts';
@@ -38,6 +39,18 @@ const PING_INTERVAL_MS = 30_000;
 const AWARENESS_STATE_MAX = 4096;
 const AWARENESS_BURST = 40;
 const AWARENESS_PER_SECOND = 20;
+/**
+ * How long an update relayed from another process may stay unconfirmed ("stored") before this
+ * process stores it itself: that process has died or lost its database. Yjs updates are
+ * idempotent, so storing one twice costs a row until the next compaction, never a wrong document.
+ */
+const RELAY_STORE_GRACE_MS = 5000;
+const RELAY_SWEEP_MS = 1000;
+/** The origin of updates that other processes received (relayed, or caught up from storage). */
+const RELAYED = Symbol('relayed');
+
+/** Thrown when a document is opened while Redis, and so the other processes' edits, are out of reach. */
+export class RelayUnavailable extends Error {}
 
 export interface YjsConnectionInfo {
 	userId: string;
@@ -63,6 +76,8 @@ export interface YjsServerOptions {
 	onChange?(docName: string, doc: Y.Doc): void;
 	/** Called the first time a connection's write is accepted (for the audit log). */
 	onFirstWrite?(docName: string, userId: string): void;
+	/** With several processes: how documents reach the others (see yjs-relay.ts). */
+	relay?: YjsRelay | null;
 }
 
 interface Connection extends YjsConnectionInfo {
@@ -77,6 +92,26 @@ interface Connection extends YjsConnectionInfo {
 	unacknowledged: Uint8Array | null;
 	acknowledgedAt: number;
 	acknowledgement: NodeJS.Timeout | undefined;
+}
+
+/**
+ * A connection that opened while part of the document was not stored yet (this process's pending
+ * rows, or other processes' updates not confirmed): it is told the snapshot of the document as it
+ * found it once all of that is stored. It may be holding those very edits unacknowledged (its
+ * process died before telling it), and would otherwise wait for its next edit to see "Enregistré".
+ */
+interface AwaitingStored {
+	snapshot: Uint8Array;
+	/** This process's updates up to this count must be stored. */
+	localSeq: number;
+	/** Each other process's updates up to its count must be confirmed. */
+	remote: Map<string, number>;
+}
+
+interface RemoteUpdate {
+	seq: number;
+	update: Uint8Array;
+	at: number;
 }
 
 /**
@@ -126,6 +161,20 @@ class SharedDoc implements DirtyDoc {
 	/** The connection whose update is being applied, when it need not get it back. */
 	private author: WebSocket | null = null;
 	unloadTimer: NodeJS.Timeout | undefined;
+	/** The last stored row applied here (to catch up with rows other processes wrote). */
+	private lastRowId: string | null = null;
+	/** This process's updates to the document (relayed with this count), and how many are stored. */
+	private seq = 0;
+	private storedSeq = 0;
+	/** Rows taken and not yet committed or failed. */
+	private inFlight = 0;
+	/** Other processes' updates not yet confirmed stored, by process. */
+	private remotePending = new Map<string, RemoteUpdate[]>();
+	readonly awaiting = new Map<WebSocket, AwaitingStored>();
+	/** Relay messages received while the document loads, applied once it has. */
+	private early: RelayMessage[] | null = [];
+	/** The awareness client ids other processes speak for, by process. */
+	private readonly remoteClients = new Map<string, Set<number>>();
 
 	constructor(
 		readonly name: string,
@@ -133,7 +182,8 @@ class SharedDoc implements DirtyDoc {
 		private readonly writer: UpdateWriter,
 		private readonly schema: DocSchema | null,
 		private readonly compactEvery: number,
-		onChange?: (docName: string, doc: Y.Doc) => void
+		onChange?: (docName: string, doc: Y.Doc) => void,
+		private readonly relay: YjsRelay | null = null
 	) {
 		if (schema) {
 			defineRoots(this.doc, schema);
@@ -144,23 +194,30 @@ class SharedDoc implements DirtyDoc {
 		this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
 			if (transaction.deleteSet.clients.size > 0) this.deleteSet = null;
 			if (origin === this) return; // loading from storage
-			// Clients' updates went through the trial first; the server's own edits follow here.
+			// Clients' updates went through the trial first; the server's own edits and other
+			// processes' updates (checked there) follow here.
 			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder), origin === this.author ? this.author : null);
+			// Another process received it: that process stores it.
+			if (origin === RELAYED) return;
 			if (this.pending.length === 0) this.writer.markDirty(this);
 			this.pending.push(update);
 			if (origin instanceof WebSocket) this.authors.add(origin);
+			this.relay?.publish(this.name, { type: 'update', seq: ++this.seq, update });
 			onChange?.(this.name, this.doc);
 		});
-		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>) => {
+		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
 			const changed = [...added, ...updated, ...removed];
+			const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-			encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+			encoding.writeVarUint8Array(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder));
+			// Every process times out stale states on its own.
+			if (origin !== RELAYED && origin !== 'timeout') this.relay?.publish(this.name, { type: 'awareness', update });
 		});
 	}
 
@@ -177,7 +234,8 @@ class SharedDoc implements DirtyDoc {
 	}
 
 	async load(): Promise<void> {
-		const { updates } = await loadUpdates(this.db(), this.name);
+		const { updates, lastId } = await loadUpdates(this.db(), this.name);
+		this.lastRowId = lastId;
 		Y.transact(
 			this.doc,
 			() => {
@@ -189,6 +247,166 @@ class SharedDoc implements DirtyDoc {
 		this.approxBytes = updates.reduce((sum, u) => sum + u.byteLength, 0);
 		this.storedSnapshot = this.snapshot();
 		if (updates.length > this.compactEvery) this.compact();
+	}
+
+	/**
+	 * The document is loaded (and upgraded): apply what other processes relayed meanwhile, then ask
+	 * them for what storage does not hold yet.
+	 */
+	loaded(): void {
+		const early = this.early ?? [];
+		this.early = null;
+		for (const message of early) this.onRelay(message);
+		this.relay?.publish(this.name, { type: 'sync-request', stateVector: Y.encodeStateVector(this.doc) });
+	}
+
+	/** Applies another process's message about this document. */
+	onRelay(message: RelayMessage): void {
+		if (this.early) {
+			this.early.push(message);
+			return;
+		}
+		try {
+			switch (message.type) {
+				case 'update':
+					this.trackRemote(message.origin, message.seq, message.update);
+					Y.applyUpdate(this.doc, message.update, RELAYED);
+					break;
+				case 'awareness':
+					this.applyRemoteAwareness(message.origin, message.update);
+					break;
+				case 'stored': {
+					const list = this.remotePending.get(message.origin);
+					if (!list) break;
+					const left = list.filter((u) => u.seq > message.seq);
+					if (left.length > 0) this.remotePending.set(message.origin, left);
+					else this.remotePending.delete(message.origin);
+					this.settleAwaiting();
+					break;
+				}
+				case 'sync-request': {
+					const update = Y.encodeStateAsUpdate(this.doc, message.stateVector);
+					const own = [...this.conns.values()].flatMap((c) => (c.clientId !== null && this.awareness.getStates().has(c.clientId) ? [c.clientId] : []));
+					const awareness = own.length > 0 ? awarenessProtocol.encodeAwarenessUpdate(this.awareness, own) : null;
+					// An empty update is two bytes (no structs, no deletions).
+					if (update.byteLength <= 2 && !awareness) break;
+					this.relay?.publish(this.name, { type: 'sync-reply', to: message.origin, seq: this.seq, storedSeq: this.storedSeq, update, awareness });
+					break;
+				}
+				case 'sync-reply':
+					if (message.to !== this.relay?.origin) break;
+					if (message.update.byteLength > 2) {
+						// What the answering process has not stored yet is tracked like its updates; what it
+						// holds from others, they answer for themselves.
+						if (message.seq > message.storedSeq) this.trackRemote(message.origin, message.seq, message.update);
+						Y.applyUpdate(this.doc, message.update, RELAYED);
+					}
+					if (message.awareness) this.applyRemoteAwareness(message.origin, message.awareness);
+					break;
+			}
+		} catch (error) {
+			log('warn', 'yjs relay: message not applied', { docName: this.name, type: message.type, error: String(error) });
+		}
+	}
+
+	private applyRemoteAwareness(origin: string, update: Uint8Array): void {
+		let ids = this.remoteClients.get(origin);
+		if (!ids) this.remoteClients.set(origin, (ids = new Set()));
+		const known = ids;
+		filterAwarenessUpdate(update, (id, state) => {
+			if (state === 'null') known.delete(id);
+			else {
+				known.add(id);
+				// An editor whose process died comes back through another under the same id.
+				for (const [other, set] of this.remoteClients) if (other !== origin) set.delete(id);
+			}
+			return true;
+		});
+		awarenessProtocol.applyAwarenessUpdate(this.awareness, update, RELAYED);
+	}
+
+	/** The processes whose connections have awareness states here. */
+	remoteOrigins(): string[] {
+		return [...this.remoteClients.keys()];
+	}
+
+	/** A process died: its connections are gone from "who is here" at once, not after 30 s. */
+	dropOrigin(origin: string): void {
+		const ids = this.remoteClients.get(origin);
+		this.remoteClients.delete(origin);
+		// Except the editors that came back here under their id.
+		const local = new Set([...this.conns.values()].map((c) => c.clientId));
+		const gone = [...(ids ?? [])].filter((id) => !local.has(id));
+		if (gone.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, gone, RELAYED);
+	}
+
+	private trackRemote(origin: string, seq: number, update: Uint8Array): void {
+		const list = this.remotePending.get(origin);
+		const entry = { seq, update, at: performance.now() };
+		if (list) list.push(entry);
+		else this.remotePending.set(origin, [entry]);
+	}
+
+	/**
+	 * Stores the other processes' updates that stayed unconfirmed past the grace period (their
+	 * process died before storing them), as this process's own.
+	 */
+	sweepRemote(now: number): void {
+		let taken = false;
+		for (const [origin, list] of this.remotePending) {
+			const due = list.filter((u) => now - u.at >= RELAY_STORE_GRACE_MS);
+			if (due.length === 0) continue;
+			const left = list.filter((u) => now - u.at < RELAY_STORE_GRACE_MS);
+			if (left.length > 0) this.remotePending.set(origin, left);
+			else this.remotePending.delete(origin);
+			if (this.pending.length === 0) this.writer.markDirty(this);
+			for (const u of due) this.pending.push(u.update);
+			taken = true;
+		}
+		if (!taken) return;
+		log('warn', 'yjs relay: storing updates another process did not confirm', { docName: this.name });
+		// Counted as this process's: connections waiting for them now wait for this count.
+		this.seq++;
+		for (const waiting of this.awaiting.values()) waiting.localSeq = this.seq;
+	}
+
+	/** Rows applied from storage since this process loaded the document: what other processes stored. */
+	async catchUp(): Promise<void> {
+		const { updates, lastId } = await loadUpdates(this.db(), this.name, this.lastRowId);
+		if (lastId) this.lastRowId = lastId;
+		for (const u of updates) Y.applyUpdate(this.doc, u, RELAYED);
+	}
+
+	/** Everything the document holds is in storage. */
+	private fullyStored(): boolean {
+		return this.pending.length === 0 && this.inFlight === 0 && !this.unstored && this.remotePending.size === 0;
+	}
+
+	/** What a connection opening now is told is stored, and what it must wait for if not all is. */
+	openingSnapshot(): { snapshot: Uint8Array; awaiting: AwaitingStored | null } {
+		if (this.fullyStored()) {
+			this.storedSnapshot = this.snapshot();
+			return { snapshot: this.storedSnapshot, awaiting: null };
+		}
+		const remote = new Map<string, number>();
+		for (const [origin, list] of this.remotePending) remote.set(origin, Math.max(...list.map((u) => u.seq)));
+		// Every row this process writes (a failed one's rewrite included) covers its count so far.
+		return { snapshot: this.storedSnapshot, awaiting: { snapshot: this.snapshot(), localSeq: this.seq, remote } };
+	}
+
+	/** Tells the waiting connections whose document, as they found it, is now stored. */
+	private settleAwaiting(): void {
+		for (const [ws, waiting] of this.awaiting) {
+			if (waiting.localSeq > this.storedSeq) continue;
+			let confirmed = true;
+			for (const [origin, seq] of waiting.remote) {
+				if (this.remotePending.get(origin)?.some((u) => u.seq <= seq)) confirmed = false;
+			}
+			if (!confirmed) continue;
+			this.awaiting.delete(ws);
+			const conn = this.conns.get(ws);
+			if (conn) acknowledge(conn, waiting.snapshot);
+		}
 	}
 
 	/**
@@ -258,21 +476,30 @@ class SharedDoc implements DirtyDoc {
 		const row = full ? Y.encodeStateAsUpdate(this.doc) : this.pending.length === 1 ? this.pending[0] : Y.mergeUpdates(this.pending);
 		const snapshot = this.snapshot();
 		const authors = this.authors;
+		const seq = this.seq;
 		this.pending = [];
 		this.authors = new Set();
 		this.unstored = false;
+		this.inFlight++;
 		return {
 			docName: this.name,
 			row,
 			stored: () => {
+				this.inFlight--;
 				this.storedSnapshot = snapshot;
 				for (const ws of authors) {
 					const conn = this.conns.get(ws);
 					if (conn) acknowledge(conn, snapshot);
 				}
+				if (seq > this.storedSeq) {
+					this.storedSeq = seq;
+					this.relay?.publish(this.name, { type: 'stored', seq });
+				}
+				this.settleAwaiting();
 				if (++this.sinceCompaction >= this.compactEvery) this.compact();
 			},
 			failed: (error) => {
+				this.inFlight--;
 				log('error', 'yjs: persistence failed', { docName: this.name, error: String(error) });
 				this.unstored = true;
 				for (const ws of authors) this.authors.add(ws);
@@ -370,6 +597,9 @@ export class YjsServer {
 	private readonly docs = new Map<string, Promise<SharedDoc>>();
 	private readonly heartbeat: NodeJS.Timeout;
 	private readonly writer: UpdateWriter;
+	private readonly relay: YjsRelay | null;
+	private readonly sweep: NodeJS.Timeout | undefined;
+	private readonly stopWatchingRelay: () => void = () => {};
 
 	constructor(private readonly options: YjsServerOptions) {
 		this.writer = new UpdateWriter(options.db, STORE_EVERY_MS);
@@ -378,11 +608,57 @@ export class YjsServer {
 		this.wss.on('headers', addSecurityHeaderLines);
 		this.heartbeat = setInterval(() => this.ping(), PING_INTERVAL_MS);
 		this.heartbeat.unref();
+		this.relay = options.relay ?? null;
+		if (this.relay) {
+			this.sweep = setInterval(() => void this.sweepRelayed(), RELAY_SWEEP_MS);
+			this.sweep.unref();
+			this.stopWatchingRelay = this.relay.onChange((up) => {
+				if (!up) void this.relayLost();
+			});
+		}
+	}
+
+	/** Documents are served (Redis reachable, when several processes share them). */
+	get available(): boolean {
+		return this.relay?.up ?? true;
+	}
+
+	private async sweepRelayed(): Promise<void> {
+		const now = performance.now();
+		const open: SharedDoc[] = [];
+		for (const pending of this.docs.values()) {
+			const shared = await pending.catch(() => undefined);
+			if (!shared) continue;
+			shared.sweepRemote(now);
+			open.push(shared);
+		}
+		const origins = [...new Set(open.flatMap((shared) => shared.remoteOrigins()))];
+		if (origins.length === 0 || !this.relay) return;
+		const alive = await this.relay.alive(origins).catch(() => new Set(origins));
+		for (const origin of origins) {
+			if (!alive.has(origin)) for (const shared of open) shared.dropOrigin(origin);
+		}
+	}
+
+	/**
+	 * Redis is out of reach: the documents open here would miss the other processes' edits from now
+	 * on. Their connections are closed (the editors keep their edits and reconnect, here or
+	 * elsewhere, once Redis is back) and the documents forgotten once stored: they are loaded again
+	 * from storage, converged, when next opened.
+	 */
+	private async relayLost(): Promise<void> {
+		const names = [...this.docs.keys()];
+		if (names.length > 0) log('warn', 'yjs: Redis lost, closing the open documents', { documents: names.length });
+		await Promise.all(names.map((name) => this.evict(name, 1012, 'Service momentanément indisponible')));
 	}
 
 	/** Handles an HTTP upgrade on /yjs/<docName>. */
 	async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, docName: string): Promise<void> {
 		socket.on('error', () => socket.destroy());
+		if (!this.available) {
+			socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n');
+			return;
+		}
 		let decision: Awaited<ReturnType<YjsServerOptions['authorize']>>;
 		try {
 			decision = await this.options.authorize(req, docName);
@@ -407,12 +683,25 @@ export class YjsServer {
 	private getDoc(name: string): Promise<SharedDoc> {
 		let pending = this.docs.get(name);
 		if (!pending) {
-			const shared = new SharedDoc(name, this.options.db, this.writer, this.options.schema?.(name) ?? null, this.options.compactEvery, this.options.onChange);
-			pending = shared.load().then(() => {
+			const relay = this.relay;
+			const shared = new SharedDoc(name, this.options.db, this.writer, this.options.schema?.(name) ?? null, this.options.compactEvery, this.options.onChange, relay);
+			pending = (async () => {
+				if (relay) {
+					if (!relay.up) throw new RelayUnavailable('Redis unreachable');
+					// Subscribed before loading: nothing another process relays after the load is missed.
+					await relay.subscribe(name, (message) => shared.onRelay(message));
+				}
+				await shared.load();
 				this.options.upgrade?.(name, shared.doc);
+				shared.loaded();
 				return shared;
+			})();
+			const current = pending;
+			pending.catch(() => {
+				if (this.docs.get(name) !== current) return;
+				this.docs.delete(name);
+				relay?.unsubscribe(name);
 			});
-			pending.catch(() => this.docs.delete(name));
 			this.docs.set(name, pending);
 		}
 		return pending;
@@ -460,7 +749,9 @@ export class YjsServer {
 		send(ws, encoding.toUint8Array(encoder));
 		// Edits stored before an acknowledgement could reach their author (a crash, a lost
 		// connection) are acknowledged on reconnection, when the author's sync adds nothing new.
-		send(ws, storedMessage(shared.storedSnapshot));
+		const opening = shared.openingSnapshot();
+		send(ws, storedMessage(opening.snapshot));
+		if (opening.awaiting) shared.awaiting.set(ws, opening.awaiting);
 		const states = shared.awareness.getStates();
 		if (states.size > 0) {
 			const aw = encoding.createEncoder();
@@ -569,6 +860,7 @@ export class YjsServer {
 
 	private onClose(shared: SharedDoc, conn: Connection): void {
 		shared.conns.delete(conn.ws);
+		shared.awaiting.delete(conn.ws);
 		clearTimeout(conn.acknowledgement);
 		if (conn.clientId !== null) awarenessProtocol.removeAwarenessStates(shared.awareness, [conn.clientId], null);
 		if (shared.conns.size === 0) this.scheduleUnload(shared);
@@ -576,12 +868,14 @@ export class YjsServer {
 
 	/** Frees a document nobody has open, once its updates are stored, after a grace period. */
 	private scheduleUnload(shared: SharedDoc): void {
+		const pendingSelf = this.docs.get(shared.name);
 		clearTimeout(shared.unloadTimer);
 		shared.unloadTimer = setTimeout(() => {
 			if (shared.conns.size > 0) return;
 			shared.flushed().then(() => {
-				if (shared.conns.size === 0) {
+				if (shared.conns.size === 0 && this.docs.get(shared.name) === pendingSelf) {
 					this.docs.delete(shared.name);
+					this.relay?.unsubscribe(shared.name);
 					shared.doc.destroy();
 				}
 			});
@@ -632,14 +926,20 @@ export class YjsServer {
 	 * Closes a document and forgets it, after its pending writes are stored (before its storage is
 	 * erased, e.g. anonymisation): nothing of it stays in memory to be served or written back.
 	 */
-	async evict(name: string): Promise<void> {
+	async evict(name: string, code = 4404, reason = 'Document retiré'): Promise<void> {
 		const pending = this.docs.get(name);
 		if (!pending) return;
 		const shared = await pending.catch(() => undefined);
-		this.docs.delete(name);
+		if (this.docs.get(name) === pending) {
+			this.docs.delete(name);
+			this.relay?.unsubscribe(name);
+		}
 		if (!shared) return;
 		clearTimeout(shared.unloadTimer);
-		for (const conn of shared.conns.values()) conn.ws.close(4404, 'Document retiré');
+		for (const conn of shared.conns.values()) {
+			conn.access = 'ro';
+			conn.ws.close(code, reason);
+		}
 		await shared.flushed();
 		shared.doc.destroy();
 	}
@@ -691,6 +991,9 @@ export class YjsServer {
 	 */
 	async withDoc<T>(name: string, fn: (doc: Y.Doc) => T): Promise<T> {
 		const shared = await this.getDoc(name);
+		// What other processes stored (acknowledged to their editors) is read too, even if a relayed
+		// message has not arrived yet.
+		if (this.relay) await shared.catchUp();
 		try {
 			return fn(shared.doc);
 		} finally {
@@ -710,6 +1013,9 @@ export class YjsServer {
 
 	async close(): Promise<void> {
 		clearInterval(this.heartbeat);
+		clearInterval(this.sweep);
+		this.stopWatchingRelay();
+		this.relay?.close();
 		for (const client of this.wss.clients) client.terminate();
 		await this.flushAll();
 		this.wss.close();

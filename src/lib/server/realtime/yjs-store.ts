@@ -7,13 +7,11 @@ import type { Db } from '../db/index.ts';
 /** The longest the writer keeps the event loop before letting other work run. */
 const SLICE_MS = 1;
 
-export async function loadUpdates(db: Db, docName: string): Promise<{ updates: Uint8Array[]; lastId: string | null }> {
-	const rows = await db
-		.selectFrom('yjs_update')
-		.select(['id', 'update'])
-		.where('doc_name', '=', docName)
-		.orderBy('id')
-		.execute();
+/** A document's stored rows in order, all of them or those after `afterId`. */
+export async function loadUpdates(db: Db, docName: string, afterId: string | null = null): Promise<{ updates: Uint8Array[]; lastId: string | null }> {
+	let query = db.selectFrom('yjs_update').select(['id', 'update']).where('doc_name', '=', docName);
+	if (afterId !== null) query = query.where('id', '>', afterId);
+	const rows = await query.orderBy('id').execute();
 	return { updates: rows.map((r) => r.update), lastId: rows.at(-1)?.id ?? null };
 }
 
