@@ -197,6 +197,8 @@ class SharedDoc implements DirtyDoc {
 			// Clients' updates went through the trial first; the server's own edits and other
 			// processes' updates (checked there) follow here.
 			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
+			// Published first: the other processes' editors wait for the Redis round trip, these do not.
+			if (origin !== RELAYED) this.relay?.publish(this.name, { type: 'update', seq: ++this.seq, update });
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
@@ -206,7 +208,6 @@ class SharedDoc implements DirtyDoc {
 			if (this.pending.length === 0) this.writer.markDirty(this);
 			this.pending.push(update);
 			if (origin instanceof WebSocket) this.authors.add(origin);
-			this.relay?.publish(this.name, { type: 'update', seq: ++this.seq, update });
 			onChange?.(this.name, this.doc);
 		});
 		this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
