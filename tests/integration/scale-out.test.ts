@@ -37,6 +37,7 @@ import { appendUpdate, loadDoc, loadUpdates } from '../../src/lib/server/realtim
 import { createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { addDays } from '../../src/lib/server/patients/lifecycle.ts';
 import { ppsDocName } from '../../src/lib/server/pps/pps.ts';
+import { rememberPeersAcrossReconnections } from '../../src/lib/realtime/peers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEAM = ['ines.haddad', 'paul.schmitt'];
@@ -156,6 +157,18 @@ describe.runIf(Boolean(process.env.REDIS_URL && process.env.DATABASE_URL))('Yjs 
 		// Written once, whichever process received it: no struct range appears in two rows.
 		const ranges = await storedRanges(docName);
 		expect(new Set(ranges).size).toBe(ranges.length);
+	});
+
+	test('an editor whose connection dropped sees the others again as soon as it reconnects, not at their next renewal', async () => {
+		const docName = await newPps();
+		const [a, b] = servers;
+		const onA = await connect(a.base, docName);
+		const onB = await connect(b.base, docName);
+		rememberPeersAcrossReconnections(onB.provider);
+		await waitUntil(() => onB.provider.awareness.getStates().has(onA.doc.clientID), 'A seen from B');
+		(onB.provider.ws as unknown as { close(): void }).close();
+		await waitUntil(() => !onB.provider.awareness.getStates().has(onA.doc.clientID), 'peers forgotten on disconnect');
+		await waitUntil(() => onB.provider.awareness.getStates().has(onA.doc.clientID), 'A seen again after reconnecting', 3000);
 	});
 
 	test('a process that opens a document late gets what the others hold and have not stored yet', async () => {

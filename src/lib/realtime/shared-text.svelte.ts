@@ -4,6 +4,7 @@
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { trackSaves } from './save-state';
+import { rememberPeersAcrossReconnections } from './peers';
 
 export type SyncStatus = 'connecting' | 'connected' | 'offline';
 
@@ -18,6 +19,7 @@ export function sharedText(docName: string, field = 'notes') {
 		const doc = new Y.Doc();
 		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`;
 		const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000 });
+		rememberPeersAcrossReconnections(provider);
 		// The team notes need no save indicator; a refusal resets the replica.
 		const saves = trackSaves(doc, provider, () => {}, (reason) => {
 			refused = reason;

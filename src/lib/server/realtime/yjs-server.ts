@@ -194,15 +194,15 @@ class SharedDoc implements DirtyDoc {
 		this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
 			if (transaction.deleteSet.clients.size > 0) this.deleteSet = null;
 			if (origin === this) return; // loading from storage
-			// Clients' updates went through the trial first; the server's own edits and other
-			// processes' updates (checked there) follow here.
-			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
 			// Published first: the other processes' editors wait for the Redis round trip, these do not.
 			if (origin !== RELAYED) this.relay?.publish(this.name, { type: 'update', seq: ++this.seq, update });
 			const encoder = encoding.createEncoder();
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder), origin === this.author ? this.author : null);
+			// Clients' updates went through the trial first; the server's own edits and other
+			// processes' updates (checked there) follow here, after the editors have them.
+			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
 			// Another process received it: that process stores it.
 			if (origin === RELAYED) return;
 			if (this.pending.length === 0) this.writer.markDirty(this);
