@@ -270,8 +270,9 @@ class SharedDoc implements DirtyDoc {
 		try {
 			switch (message.type) {
 				case 'update':
-					this.trackRemote(message.origin, message.seq, message.update);
+					// Tracked once applied: an update that cannot be applied must never be stored by the sweep.
 					Y.applyUpdate(this.doc, message.update, RELAYED);
+					this.trackRemote(message.origin, message.seq, message.update);
 					break;
 				case 'awareness':
 					this.applyRemoteAwareness(message.origin, message.update);
@@ -299,8 +300,8 @@ class SharedDoc implements DirtyDoc {
 					if (message.update.byteLength > 2) {
 						// What the answering process has not stored yet is tracked like its updates; what it
 						// holds from others, they answer for themselves.
-						if (message.seq > message.storedSeq) this.trackRemote(message.origin, message.seq, message.update);
 						Y.applyUpdate(this.doc, message.update, RELAYED);
+						if (message.seq > message.storedSeq) this.trackRemote(message.origin, message.seq, message.update);
 					}
 					if (message.awareness) this.applyRemoteAwareness(message.origin, message.awareness);
 					break;
