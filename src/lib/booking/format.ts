@@ -1,8 +1,9 @@
 // Times and days of appointments as the booking pages show them, in Paris whatever the device's zone.
 import { formatDay, type Locale } from '$lib/i18n';
+import { dateFormat, localeTag, parisDay } from '$lib/i18n/formatters';
 
 export function clock(value: Date | string, locale: Locale): string {
-	return new Date(value).toLocaleTimeString(locale === 'en' ? 'en-GB' : 'fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+	return dateFormat(localeTag(locale), { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' }).format(new Date(value));
 }
 
 /** "mardi 1er février" (the year only when it is not this year's). */
@@ -15,7 +16,7 @@ export function day(value: Date | string, locale: Locale): string {
 
 /** The Paris date (YYYY-MM-DD) of an instant. */
 export function parisDate(value: Date | string): string {
-	return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(value));
+	return parisDay(value);
 }
 
 /** A slot's key in a URL: its occurrence and start ("<uuid>_<epoch ms>"). */

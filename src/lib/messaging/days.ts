@@ -1,13 +1,12 @@
 // Day separators of a conversation, in Paris time: "Aujourd'hui", "Hier", "lundi 1er décembre"
 // (with the year when it is not this year's).
 import type { Locale } from '$lib/i18n';
+import { dateFormat, localeTag, numberFormat, parisDay } from '../i18n/formatters.ts';
 
 const ZONE = 'Europe/Paris';
 
 /** The calendar day of an instant in Paris, as YYYY-MM-DD (a key to group messages by). */
-export function parisDay(value: string | Date): string {
-	return new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(value));
-}
+export { parisDay };
 
 export function dayLabel(value: string, locale: Locale, words: { today: string; yesterday: string }, now = new Date()): string {
 	const day = parisDay(value);
@@ -15,8 +14,8 @@ export function dayLabel(value: string, locale: Locale, words: { today: string; 
 	if (day === parisDay(new Date(now.getTime() - 86_400_000))) return words.yesterday;
 	const sameYear = day.slice(0, 4) === parisDay(now).slice(0, 4);
 	const options: Intl.DateTimeFormatOptions = { weekday: 'long', day: 'numeric', month: 'long', timeZone: ZONE, ...(sameYear ? {} : { year: 'numeric' }) };
-	if (locale === 'en') return new Date(value).toLocaleDateString('en-GB', options);
-	return new Intl.DateTimeFormat('fr-FR', options)
+	if (locale === 'en') return dateFormat('en-GB', options).format(new Date(value));
+	return dateFormat('fr-FR', options)
 		.formatToParts(new Date(value))
 		.map((part) => (part.type === 'day' && part.value === '1' ? '1er' : part.value))
 		.join('');
@@ -24,12 +23,12 @@ export function dayLabel(value: string, locale: Locale, words: { today: string; 
 
 /** The time of a message ("14:05"). */
 export function timeOf(value: string, locale: Locale): string {
-	return new Date(value).toLocaleTimeString(locale === 'en' ? 'en-GB' : 'fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: ZONE });
+	return dateFormat(localeTag(locale), { hour: '2-digit', minute: '2-digit', timeZone: ZONE }).format(new Date(value));
 }
 
 /** A size for people ("1,2 Mo"). */
 export function sizeOf(bytes: number, locale: Locale): string {
-	const fmt = (n: number) => n.toLocaleString(locale === 'en' ? 'en-GB' : 'fr-FR', { maximumFractionDigits: 1 });
+	const fmt = (n: number) => numberFormat(localeTag(locale), { maximumFractionDigits: 1 }).format(n);
 	const [k, m] = locale === 'en' ? ['KB', 'MB'] : ['Ko', 'Mo'];
 	if (bytes < 1024) return `${bytes} o`;
 	if (bytes < 1024 * 1024) return `${fmt(bytes / 1024)} ${k}`;

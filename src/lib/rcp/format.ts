@@ -1,17 +1,16 @@
 // How sessions and reasons are written on screen, in Paris time whatever the browser's zone.
 import { fill, formatDate, formatDay, type Locale } from '../i18n/index.ts';
+import { dateFormat, localeTag } from '../i18n/formatters.ts';
 import type { Messages } from '../i18n/fr.ts';
 
 export function sessionWhen(startsAt: Date | string, endsAt: Date | string, locale: Locale): string {
-	const tag = locale === 'en' ? 'en-GB' : 'fr-FR';
 	const day = formatDay(startsAt, locale);
-	const time = (d: Date | string) => new Date(d).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
-	return `${day}, ${time(startsAt)}–${time(endsAt)}`;
+	return `${day}, ${sessionTime(startsAt, locale)}–${sessionTime(endsAt, locale)}`;
 }
 
 /** The Paris time of an instant ("14:05"): the minutes name one date, the session's. */
 export function sessionTime(value: Date | string, locale: Locale): string {
-	return new Date(value).toLocaleTimeString(locale === 'en' ? 'en-GB' : 'fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+	return dateFormat(localeTag(locale), { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' }).format(new Date(value));
 }
 
 export function reasonText(t: Messages, reason: { code: string; date?: string | null; question?: string }, locale: Locale): string {

@@ -2,6 +2,7 @@
 // and the CSV export read this one list, so the screen and the file always show the same figures.
 import type { UnitIndicators } from '../../server/cockpit/indicators.ts';
 import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
+import { dateFormat, localeTag, numberFormat } from '../../i18n/formatters.ts';
 
 export type RowKind = 'int' | 'percent' | 'decimal' | 'days';
 export type RowCode = keyof Messages['cockpit']['rows'];
@@ -51,7 +52,7 @@ export function formatValue(value: number | null, kind: RowKind, locale: 'fr' | 
 	const v = kind === 'percent' ? value * 100 : value;
 	const digits = DIGITS[kind];
 	// French groups thousands with a narrow no-break space; plain no-break spaces read better in tables.
-	return v.toLocaleString(locale === 'en' ? 'en-GB' : 'fr-FR', { minimumFractionDigits: 0, maximumFractionDigits: digits }).replace(/\u202f/g, '\u00a0');
+	return numberFormat(localeTag(locale), { minimumFractionDigits: 0, maximumFractionDigits: digits }).format(v).replace(/\u202f/g, '\u00a0');
 }
 
 /** A share as a percentage with its sign ("42,5 %"). */
@@ -63,5 +64,5 @@ export function formatPercent(value: number | null, locale: 'fr' | 'en', none = 
 /** 'YYYY-MM' as a month in words ("mars 2026"). */
 export function formatMonth(month: string, locale: 'fr' | 'en', style: 'long' | 'short' = 'long'): string {
 	const date = new Date(`${month}-15T12:00:00Z`);
-	return date.toLocaleDateString(locale === 'en' ? 'en-GB' : 'fr-FR', { month: style, year: 'numeric', timeZone: 'UTC' });
+	return dateFormat(localeTag(locale), { month: style, year: 'numeric', timeZone: 'UTC' }).format(date);
 }

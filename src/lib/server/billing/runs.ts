@@ -13,6 +13,7 @@ import { decryptNir, validateNir, type NirKeys } from '../patients/nir.ts';
 import { consistency, packageEnd, pendingPackages, type Package, type PackageFilter } from './packages.ts';
 import { listTariffs } from './tariffs.ts';
 import { csvDocument } from '../csv.ts';
+import { parisDay } from '../../i18n/formatters.ts';
 
 export type RunResult =
 	| { ok: true; runId: string; number: number; lineCount: number; totalCents: number; skipped: Package[] }
@@ -296,7 +297,7 @@ export async function runCsv(db: Db, ctx: AuditContext, networkId: string, runId
 		.orderBy('l.package_start')
 		.orderBy('l.code')
 		.execute();
-	const day = run.created_at.toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' });
+	const day = parisDay(run.created_at);
 	const rows: string[][] = [[...RUN_CSV_HEADER]];
 	for (const l of lines) {
 		let nir = '';

@@ -2,6 +2,7 @@
 // year) → sorti, plus transfert and ré-inclusion. Pure functions: every channel (form action,
 // socket, RCP decision later) goes through `applyAction`, which refuses invalid steps in French.
 import type { ConsentMethod, ExitReason, Orientation, Patient, PatientState } from '../db/schema.ts';
+import { parisDay } from '../../i18n/formatters.ts';
 
 /** The pathway part of a patient record: what the state machine reads and writes. */
 export type Pathway = Pick<
@@ -99,7 +100,7 @@ export function daysBetween(from: string, to: string): number {
 
 /** Today in France, as 'YYYY-MM-DD'. */
 export function parisToday(now = new Date()): string {
-	return now.toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' });
+	return parisDay(now);
 }
 
 function latest(...dates: (string | null)[]): string | null {

@@ -4,6 +4,7 @@
 import PDFDocument from 'pdfkit';
 import type { WithCockpit as Messages } from '../../i18n/cockpit.ts';
 import { fill, formatDate, type Locale } from '../../i18n/index.ts';
+import { dateFormat, localeTag, numberFormat } from '../../i18n/formatters.ts';
 import type { ActivityReport, ReportUnit } from '../cockpit/activity-report.ts';
 import { clip } from './pdf-text.ts';
 import { barChart, collect, columnChart, heading, INK, MUTED, paragraph, PRIMARY, table } from './pdf-layout.ts';
@@ -15,8 +16,8 @@ export function activityReportPdf(report: ActivityReport, t: Messages, locale: L
 	const r = t.reports.activity.pdf;
 	const ind = r.indicators;
 	const name = (s: string) => clip(s, 120, t.render.truncated);
-	const number = new Intl.NumberFormat(locale === 'en' ? 'en-GB' : 'fr-FR', { maximumFractionDigits: 1 });
-	const percent = new Intl.NumberFormat(locale === 'en' ? 'en-GB' : 'fr-FR', { style: 'percent', maximumFractionDigits: 0 });
+	const number = numberFormat(localeTag(locale), { maximumFractionDigits: 1 });
+	const percent = numberFormat(localeTag(locale), { style: 'percent', maximumFractionDigits: 0 });
 	// pdfkit's standard fonts have no narrow no-break space (French digit groups, before %).
 	const nbsp = (s: string) => s.replace(/\u202f/g, '\u00a0');
 	const num = (v: number | null) => (v === null ? r.none : nbsp(number.format(v)));
@@ -175,5 +176,5 @@ export function activityReportPdf(report: ActivityReport, t: Messages, locale: L
 
 /** 'YYYY-MM' as a short month name ("janv."). */
 function monthLabel(month: string, locale: Locale): string {
-	return new Date(`${month}-15T12:00:00Z`).toLocaleDateString(locale === 'en' ? 'en-GB' : 'fr-FR', { month: 'short', timeZone: 'UTC' });
+	return dateFormat(localeTag(locale), { month: 'short', timeZone: 'UTC' }).format(new Date(`${month}-15T12:00:00Z`));
 }
