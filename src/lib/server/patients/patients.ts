@@ -175,7 +175,8 @@ export type PatientFilter = {
 export async function listPatients(db: Db, ctx: AuditContext, ms: MicrostructureRef, filter: PatientFilter, today: string, limit = 200) {
 	let q = db
 		.selectFrom('patient')
-		.select(['id', 'code', 'last_name', 'first_name', 'birth_date', 'programme', 'motif', 'state', 'included_on', 'renewal_due_on', 'first_contact_on', 'last_contact_on', 'orientation'])
+		// What the list shows, no more: every column is serialised into each row of the page.
+		.select(['id', 'code', 'last_name', 'first_name', 'programme', 'motif', 'state', 'included_on', 'renewal_due_on'])
 		.where('microstructure_id', '=', ms.id);
 	if (filter.state === 'actifs') q = q.where('state', 'in', ['inclus', 'en_suivi']);
 	else if (filter.state) q = q.where('state', '=', filter.state);

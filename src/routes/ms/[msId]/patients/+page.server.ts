@@ -19,8 +19,9 @@ export async function load(event) {
 	const f = filterSchema.parse(Object.fromEntries(event.url.searchParams));
 	const state = f.etat === 'tous' ? undefined : (f.etat ?? 'actifs');
 	const db = getDb();
+	const today = parisToday();
 	const [{ patients, truncated }, counts] = await Promise.all([
-		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q, teamOf: f.equipe === '1' ? user.id : undefined }, parisToday()),
+		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q, teamOf: f.equipe === '1' ? user.id : undefined }, today),
 		countByState(db, ms.id)
 	]);
 	return {
@@ -29,6 +30,6 @@ export async function load(event) {
 		truncated,
 		counts,
 		filter: { etat: f.etat ?? 'actifs', programme: f.programme ?? '', renouvellement: f.renouvellement === '1', sans_contact: f.sans_contact === '1', equipe: f.equipe === '1', q: f.q ?? '' },
-		today: parisToday()
+		today
 	};
 }
