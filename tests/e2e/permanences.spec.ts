@@ -37,7 +37,7 @@ function saturdayFrom(date: string): string {
 test('a psychologist creates a fortnightly permanence on her phone; the coordinator records her absence and sees the appointment to move', async ({ browser }) => {
 	test.skip(!process.env.DATABASE_URL, 'needs the end-to-end PostgreSQL database');
 	// Two people, two sign-ins (one with a second factor) and three accessibility checks.
-	test.setTimeout(150_000);
+	test.setTimeout(240_000);
 	const first = saturdayFrom(addDays(parisToday(), 28));
 	const second = addDays(first, 14);
 
