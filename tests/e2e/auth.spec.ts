@@ -24,6 +24,37 @@ test('a GP signs in and sees her microstructure', async ({ page }) => {
 	await expectAxeClean(page);
 });
 
+test('the sign-in page downloads neither the socket.io client nor the outbox; signing in (client-side) starts them', async ({ page }) => {
+	// What the browser fetched, with its text: the socket.io client is the only script that speaks
+	// engine.io's protocol ("EIO="), the outbox the only one that opens IndexedDB.
+	const scripts: Promise<string>[] = [];
+	const sockets: string[] = [];
+	page.on('response', (r) => {
+		if (/\/_app\/immutable\/.*\.js$/.test(r.url())) scripts.push(r.text());
+	});
+	page.on('websocket', (ws) => sockets.push(ws.url()));
+	const fetched = async () => (await Promise.all(scripts)).join('\n');
+	await page.goto('/login');
+	await page.waitForLoadState('networkidle');
+	expect(scripts.length).toBeGreaterThan(0);
+	expect(await fetched()).not.toContain('EIO=');
+	expect(await fetched()).not.toContain('indexedDB');
+	expect(sockets).toEqual([]);
+	// Signing in is a client-side navigation: the layout, already mounted, fetches them then.
+	let documents = 0;
+	page.on('request', (r) => {
+		if (r.resourceType() === 'document') documents++;
+	});
+	await page.getByLabel('Adresse e-mail').fill(email('ines.haddad'));
+	await page.getByLabel('Mot de passe').fill(PASSWORD);
+	await submit(page, 'Se connecter');
+	await expect(page.getByRole('heading', { level: 1, name: 'Bonjour Inès' })).toBeVisible();
+	expect(documents).toBe(0);
+	await expect.poll(fetched).toContain('EIO=');
+	await expect.poll(fetched).toContain('indexedDB');
+	await expect.poll(() => sockets.some((url) => url.includes('/socket.io/'))).toBe(true);
+});
+
 test('a wrong password and an unknown e-mail get the same French message, and fields are checked', async ({ page }) => {
 	await signIn(page, 'paul.schmitt', 'mauvais-mot-de-passe');
 	await expect(page.getByRole('alert')).toHaveText('Adresse e-mail ou mot de passe incorrect.');
