@@ -15,3 +15,11 @@ export function concat(arrays: Float64Array[]): Float64Array {
 	}
 	return all.sort();
 }
+
+/** The median of a few figures (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+	if (values.length === 0) return NaN;
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = (sorted.length - 1) / 2;
+	return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
+}

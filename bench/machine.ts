@@ -23,14 +23,16 @@ export function cpuSeconds(pid: number): number {
 	}
 }
 
-/** CPU seconds of the PostgreSQL backends serving `database`, by pid. */
+/** CPU seconds of the PostgreSQL backends serving `database` (its autovacuum workers included), by pid. */
 export function postgresCpu(database: string): Map<number, number> {
 	const result = new Map<number, number>();
 	for (const entry of readdirSync('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
 		try {
 			if (!readFileSync(`/proc/${entry}/stat`, 'utf8').includes('(postgres)')) continue;
-			if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${database} `)) result.set(Number(entry), cpuSeconds(Number(entry)));
+			// "postgres: 15/main: postgres <database> 127.0.0.1(port) idle", "…: autovacuum worker <database>", NUL-padded
+			const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+			if (title.includes(` ${database} `)) result.set(Number(entry), cpuSeconds(Number(entry)));
 		} catch {
 			// gone meanwhile
 		}
@@ -49,6 +51,16 @@ export function machineBusySeconds(): number {
 	const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
 	const [user, nice, system, , , irq, softirq, steal] = fields;
 	return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
+/**
+ * CPU seconds that processes spent running (user, nice and system time of all cores): unlike
+ * machineBusySeconds, without interrupt handling (the loopback traffic of a benchmark lands there,
+ * charged to no process) and time stolen by the hypervisor.
+ */
+export function processesBusySeconds(): number {
+	const [user, nice, system] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 4).map(Number);
+	return (user + nice + system) / CLK_TCK;
 }
 
 /**

@@ -1,105 +1,119 @@
-// "Ours" for bench/yjs-sync.ts: the app's Yjs endpoint (attachRealtime: session cookie auth,
-// access policy, PostgreSQL persistence, stored acknowledgements) on a bare http.Server, against a
-// throwaway database `msh_bench_yjs` on DATABASE_URL's server (default: PostgreSQL on 127.0.0.1).
+// "Ours" for bench/yjs-sync.ts: the app's realtime layer as the production server runs it
+// (attachRealtime on an http.Server, through tests/helpers/realtime.ts's startRealtimeServer: cookie
+// session check at the upgrade, access policy, patient audit, PostgreSQL persistence, stored
+// acknowledgements, PPS projection), on the process-wide pool of DATABASE_URL (getDb(), the
+// production pool size), without Redis (one process: REDIS_URL unset, the default deployment).
+// Started by bench/yjs-sync.ts, never by hand, in one of two modes:
 //
-//   node --import tsx bench/yjs-server-ours.ts     (started by bench/yjs-sync.ts, not by hand)
-//
-// Migrates, seeds the demo, then adds BENCH_DOCS microstructures (in the demo networks) and
-// BENCH_EDITORS clinicians who are `soignant` in all of them, so that each microstructure's shared
-// notes `ms-notes:<id>` can be edited by every editor. One session per (document, editor)
-// connection, as separate browsers would have. Prints `READY <json>` (port, documents, cookies),
-// then serves. Exits when stdin closes (the benchmark died) or on SIGTERM; the benchmark drops the
-// database. On stdin, `reset` starts a measurement window and `stats` prints `STATS <json>`.
-process.env.LOG_LEVEL ??= 'silent';
+//   node --import tsx bench/yjs-server-ours.ts setup   fills DATABASE_URL's (empty) database, which
+//       bench/yjs-sync.ts then uses as the template of each run's database: migrations, the demo,
+//       BENCH_EDITORS clinicians who are `soignant` in BENCH_DOCS new microstructures, one patient per
+//       microstructure whose care team holds every editor (so that `pps:<patientId>` opens read-write
+//       for them), and one session per (document, editor) as separate browsers would have. Prints
+//       `DOCS <json>` ({ pps: [{ name, cookies }], notes: [...] }), then waits to be stopped.
+//   node --import tsx bench/yjs-server-ours.ts         serves DATABASE_URL on a free port; prints
+//       `READY <json>` ({ port }). On stdin, `reset` starts a measurement window and `stats` prints
+//       `STATS <json>`. Exits when stdin closes (the benchmark died) or on SIGTERM.
+export {};
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
-import { performance } from 'node:perf_hooks';
-import { serverWindow } from './server-window.mjs';
-import pg from 'pg';
-import { createDb, useDb, closeDb } from '../src/lib/server/db/index.ts';
-import { migrateToLatest } from '../src/lib/server/db/migrate.ts';
-import { seedDemo } from '../src/lib/server/demo/seed.ts';
-import { createMicrostructure } from '../src/lib/server/org/microstructures.ts';
-import { createUser } from '../src/lib/server/org/users.ts';
-import { addMembership } from '../src/lib/server/org/memberships.ts';
-import { createSession, generateSessionToken } from '../src/lib/server/auth/session.ts';
-import { attachRealtime } from '../src/lib/server/realtime/attach.ts';
+process.env.NODE_ENV ??= 'production';
+delete process.env.REDIS_URL;
 
-const BENCH_DATABASE = 'msh_bench_yjs';
-const BASE = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const { createInterface } = await import('node:readline');
+const { sql } = await import('kysely');
+const { serverWindow } = await import('./server-window.mjs');
+const { getDb, getPool, closeDb } = await import('../src/lib/server/db/index.ts');
+const { sessionCookie, startRealtimeServer, stopRealtimeServer } = await import('../tests/helpers/realtime.ts');
+
 const DOCS = Number(process.env.BENCH_DOCS || 50);
 const EDITORS = Number(process.env.BENCH_EDITORS || 10);
-const PORT = Number(process.env.PORT || 0);
 
-function urlFor(database: string) {
-	const u = new URL(BASE);
-	u.pathname = `/${database}`;
-	return u.toString();
+if (process.argv[2] === 'setup') {
+	const { migrateToLatest } = await import('../src/lib/server/db/migrate.ts');
+	const { seedDemo } = await import('../src/lib/server/demo/seed.ts');
+	const { createMicrostructure } = await import('../src/lib/server/org/microstructures.ts');
+	const { createUser } = await import('../src/lib/server/org/users.ts');
+	const { addMembership } = await import('../src/lib/server/org/memberships.ts');
+	const { createPatient, setCareTeam } = await import('../src/lib/server/patients/patients.ts');
+	const { ppsDocName } = await import('../src/lib/server/pps/pps.ts');
+
+	const db = getDb();
+	await migrateToLatest(db);
+	const demo = await seedDemo(db);
+	const today = new Date().toISOString().slice(0, 10);
+	const editors: string[] = [];
+	for (let e = 0; e < EDITORS; e++) {
+		editors.push(
+			await createUser(db, {
+				email: `bench.editeur${e + 1}@example.fr`,
+				firstName: 'Éditeur',
+				lastName: `Banc ${e + 1}`,
+				profession: e % 3 === 0 ? 'psychologue' : e % 3 === 1 ? 'travailleur_social' : 'medecin_generaliste',
+				password: `Bench-password-2026-${e}`
+			})
+		);
+	}
+	const networkIds = Object.values(demo.networks);
+	const pps: { name: string; cookies: string[] }[] = [];
+	const notes: { name: string; cookies: string[] }[] = [];
+	for (let d = 0; d < DOCS; d++) {
+		const ms = { id: '', networkId: networkIds[d % networkIds.length] };
+		ms.id = await createMicrostructure(db, {
+			networkId: ms.networkId,
+			name: `Microstructure de charge n°${d + 1}`,
+			programmes: ['MSMA'],
+			practiceKind: 'cabinet',
+			city: 'Strasbourg'
+		});
+		for (const userId of editors) await addMembership(db, { userId, microstructureId: ms.id, role: 'soignant', createdBy: null });
+		const patient = await createPatient(
+			db,
+			{ actorId: editors[0] },
+			ms,
+			{
+				identity: { lastName: `Banc-${d + 1}`, firstName: 'Camille', birthDate: '1975-03-14', sex: 'X', phone: null, email: null },
+				programme: 'MSMA',
+				motif: 'addiction',
+				orientationOrigin: null,
+				medecinTraitant: null,
+				start: { kind: 'include', on: today, orientation: 'psychologue', consent: { on: today, method: 'oral_atteste' } }
+			},
+			today
+		);
+		if (!patient.ok) throw new Error(`patient ${d + 1}: ${patient.error}`);
+		await setCareTeam(db, { actorId: editors[0] }, ms, patient.id, editors);
+		// The same browser (session) of an editor opens the PPS and the team notes.
+		const cookies: string[] = [];
+		for (const userId of editors) cookies.push(await sessionCookie(db, userId));
+		pps.push({ name: ppsDocName(patient.id), cookies });
+		notes.push({ name: `ms-notes:${ms.id}`, cookies });
+	}
+	await closeDb();
+	console.log(`DOCS ${JSON.stringify({ pps, notes })}`);
 }
 
 process.stdin.on('end', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
+if (process.argv[2] === 'setup') await new Promise(() => {}); // until bench/yjs-sync.ts has read DOCS
 
-const t0 = performance.now();
-const admin = new pg.Client({ connectionString: BASE });
-await admin.connect();
-await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
-await admin.query(`create database ${BENCH_DATABASE}`);
-await admin.end();
-
-// The same pool as the production server's getDb() with DATABASE_URL.
-const pool = new pg.Pool({ connectionString: urlFor(BENCH_DATABASE), max: 10 });
-const db = createDb(pool);
-useDb(db);
-await migrateToLatest(db);
-const demo = await seedDemo(db);
-
-const editors: string[] = [];
-for (let e = 0; e < EDITORS; e++) {
-	editors.push(
-		await createUser(db, {
-			email: `bench.editeur${e + 1}@example.fr`,
-			firstName: 'Éditeur',
-			lastName: `Banc ${e + 1}`,
-			profession: e % 3 === 0 ? 'psychologue' : e % 3 === 1 ? 'travailleur_social' : 'medecin_generaliste',
-			password: `Bench-password-2026-${e}`
-		})
-	);
-}
-const networkIds = Object.values(demo.networks);
-const docs: { name: string; cookies: string[] }[] = [];
-for (let d = 0; d < DOCS; d++) {
-	const ms = await createMicrostructure(db, {
-		networkId: networkIds[d % networkIds.length],
-		name: `Microstructure de charge n°${d + 1}`,
-		programmes: ['MSMA'],
-		practiceKind: 'cabinet',
-		city: 'Strasbourg'
-	});
-	const cookies: string[] = [];
-	for (const userId of editors) {
-		await addMembership(db, { userId, microstructureId: ms, role: 'soignant', createdBy: null });
-		const token = generateSessionToken();
-		await createSession(db, token, userId, { twoFactorVerified: true });
-		cookies.push(`session=${token}`);
-	}
-	docs.push({ name: `ms-notes:${ms}`, cookies });
-}
-const setupSeconds = (performance.now() - t0) / 1000;
-
-const server = createServer((_req, res) => {
-	res.statusCode = 404;
-	res.end();
-});
-const realtime = await attachRealtime(server);
-await new Promise<void>((resolve) => server.listen(PORT, '127.0.0.1', resolve));
-
+const { server, realtime, port } = await startRealtimeServer();
+const pool = (await getPool())!;
 const window = serverWindow();
 let maxWaiting = 0;
 const poolSampler = setInterval(() => (maxWaiting = Math.max(maxWaiting, pool.waitingCount)), 50);
 poolSampler.unref();
+
+/** Audit rows of patient documents: read at each PPS upgrade, written at each connection's first accepted edit. */
+async function patientDocAudits(): Promise<Record<string, number>> {
+	const rows = await getDb()
+		.selectFrom('audit_event')
+		.select(['action', (eb) => eb.fn.countAll<string>().as('n')])
+		.where('action', 'in', ['patient.read', 'patient.pps_edited'])
+		.groupBy('action')
+		.execute();
+	return Object.fromEntries(rows.map((r) => [r.action, Number(r.n)]));
+}
+const auditsBefore = await patientDocAudits();
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
 	if (line === 'reset') {
@@ -107,27 +121,24 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
 		maxWaiting = 0;
 	}
 	if (line === 'stats') {
-		const { rows } = await pool.query<{ n: string }>('select count(*) as n from yjs_update');
+		const { rows } = await sql<{ n: number }>`select count(*)::int as n from yjs_update`.execute(getDb());
+		const audits = await patientDocAudits();
 		const stats = {
 			...window.stats(),
 			docs: realtime.yjs.openDocumentCount(),
 			poolMaxWaiting: maxWaiting,
-			storedRows: Number(rows[0].n)
+			storedRows: rows[0].n,
+			readAudits: (audits['patient.read'] ?? 0) - (auditsBefore['patient.read'] ?? 0),
+			editAudits: (audits['patient.pps_edited'] ?? 0) - (auditsBefore['patient.pps_edited'] ?? 0)
 		};
 		console.log(`STATS ${JSON.stringify(stats)}`);
-	}
-	if (line === 'flush') {
-		await realtime.yjs.flushAll();
-		console.log('FLUSHED');
 	}
 });
 process.removeAllListeners('SIGTERM');
 process.on('SIGTERM', async () => {
-	server.close();
-	await Promise.race([realtime.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+	await Promise.race([stopRealtimeServer(realtime, server).catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
 	await closeDb();
 	process.exit(0);
 });
 
-const { port } = server.address() as AddressInfo;
-console.log(`READY ${JSON.stringify({ port, setupSeconds: Math.round(setupSeconds * 10) / 10, docs })}`);
+console.log(`READY ${JSON.stringify({ port })}`);
