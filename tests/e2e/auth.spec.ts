@@ -24,9 +24,10 @@ test('a GP signs in and sees her microstructure', async ({ page }) => {
 	await expectAxeClean(page);
 });
 
-test('the sign-in page downloads neither the socket.io client nor the outbox; signing in (client-side) starts them', async ({ page }) => {
+test('the sign-in page downloads neither the socket.io client, the outbox nor the whole dictionary; signing in (client-side) brings them', async ({ page }) => {
 	// What the browser fetched, with its text: the socket.io client is the only script that speaks
-	// engine.io's protocol ("EIO="), the outbox the only one that opens IndexedDB.
+	// engine.io's protocol ("EIO="), the outbox the only one that opens IndexedDB; the professions
+	// are in the whole French dictionary, not in its core (src/lib/i18n/fr/core.ts).
 	const scripts: Promise<string>[] = [];
 	const sockets: string[] = [];
 	page.on('response', (r) => {
@@ -39,6 +40,7 @@ test('the sign-in page downloads neither the socket.io client nor the outbox; si
 	expect(scripts.length).toBeGreaterThan(0);
 	expect(await fetched()).not.toContain('EIO=');
 	expect(await fetched()).not.toContain('indexedDB');
+	expect(await fetched()).not.toContain('Médecin généraliste');
 	expect(sockets).toEqual([]);
 	// Signing in is a client-side navigation: the layout, already mounted, fetches them then.
 	let documents = 0;
@@ -52,6 +54,7 @@ test('the sign-in page downloads neither the socket.io client nor the outbox; si
 	expect(documents).toBe(0);
 	await expect.poll(fetched).toContain('EIO=');
 	await expect.poll(fetched).toContain('indexedDB');
+	expect(await fetched()).toContain('Médecin généraliste');
 	await expect.poll(() => sockets.some((url) => url.includes('/socket.io/'))).toBe(true);
 });
 

@@ -22,7 +22,11 @@ export const en: Messages = {
 		rcp: 'Meetings',
 		notifications: 'Notifications',
 		cockpit: 'Cockpit',
-		permanences: 'Permanences'
+		permanences: 'Permanences',
+		agenda: 'Agenda',
+		messages: 'Messages',
+		messagesUnread: '{n} unread message(s)',
+		noMicrostructure: 'You are not a member of any microstructure yet.'
 	},
 	professions: {
 		medecin_generaliste: 'General practitioner',
@@ -69,7 +73,6 @@ export const en: Messages = {
 		title: 'Hello {name}',
 		today: 'Today, {date}',
 		intro: 'Your microstructures',
-		empty: 'You are not a member of any microstructure yet.',
 		emptyHelp: 'Ask your coordination team to invite you.',
 		open: 'Open',
 		network: 'Network',

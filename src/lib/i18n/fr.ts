@@ -1,27 +1,10 @@
-// French is the product's language; every user-facing string lives here (English in en.ts).
+// French is the product's language; every user-facing string lives here (English in en.ts), the
+// sections that signed-out pages need in fr/core.ts.
 import { appointments } from './fr/appointments.ts';
 import { messaging } from './fr/messages.ts';
+import { core } from './fr/core.ts';
 export const fr = {
-	app: { name: 'Microstructures', tagline: 'Le poste de travail partagé des microstructures médicales' },
-	nav: {
-		home: 'Accueil',
-		myMicrostructures: 'Mes microstructures',
-		switchTo: 'Changer de microstructure',
-		account: 'Mon compte',
-		admin: 'Administration',
-		audit: "Journal d'audit",
-		logout: 'Se déconnecter',
-		menu: 'Menu',
-		skip: 'Aller au contenu',
-		team: 'Équipe',
-		overview: "Vue d'ensemble",
-		todo: 'À faire',
-		patients: 'Patients',
-		rcp: 'RCP',
-		notifications: 'Notifications',
-		cockpit: 'Pilotage',
-		permanences: 'Permanences'
-	},
+	...core,
 	professions: {
 		medecin_generaliste: 'Médecin généraliste',
 		psychologue: 'Psychologue',
@@ -43,21 +26,6 @@ export const fr = {
 	},
 	programmes: { MSMA: 'MSMA — addictions', MSPC: 'MSPC — post-Covid' },
 	practiceKinds: { cabinet: 'Cabinet', msp: 'Maison de santé (MSP)', centre_de_sante: 'Centre de santé' },
-	login: {
-		title: 'Connexion',
-		intro: 'Connectez-vous avec votre adresse professionnelle.',
-		email: 'Adresse e-mail',
-		password: 'Mot de passe',
-		submit: 'Se connecter',
-		submitting: 'Connexion…',
-		invalid: 'Adresse e-mail ou mot de passe incorrect.',
-		throttledAccountIp: 'Trop de tentatives pour ce compte depuis cette connexion. Réessayez dans {delay}.',
-		throttledIp: 'Trop de tentatives depuis cette connexion. Réessayez dans {delay}.',
-		throttledAccount:
-			'Trop de tentatives pour ce compte depuis des appareils inconnus. Réessayez dans {delay}, ou depuis un navigateur où vous vous êtes déjà connecté·e.',
-		throttledDevice: 'Trop de tentatives depuis ce navigateur. Réessayez dans {delay}.',
-		loggedOut: 'Vous êtes déconnecté·e.'
-	},
 	mail: {
 		enrolmentSubject: 'Votre code de vérification Microstructures',
 		enrolmentBody:
@@ -67,7 +35,6 @@ export const fr = {
 		title: 'Bonjour {name}',
 		today: "Aujourd'hui, {date}",
 		intro: 'Vos microstructures',
-		empty: "Vous n'êtes membre d'aucune microstructure pour l'instant.",
 		emptyHelp: "Demandez à votre coordination de vous inviter.",
 		open: 'Ouvrir',
 		network: 'Réseau',
@@ -452,25 +419,6 @@ export const fr = {
 		current: 'PPS en cours',
 		tooLarge: 'Le PPS dépasse les limites (trop d’éléments ou textes trop longs).'
 	},
-	common: {
-		save: 'Enregistrer',
-		cancel: 'Annuler',
-		confirm: 'Confirmer',
-		loading: 'Chargement…',
-		required: 'obligatoire',
-		back: 'Retour',
-		close: 'Fermer',
-		yes: 'Oui',
-		no: 'Non',
-		notFound: 'Page introuvable',
-		notFoundHelp: "Cette page n'existe pas ou vous n'y avez pas accès.",
-		error: 'Une erreur est survenue',
-		errorHelp: "L'incident est enregistré. Réessayez dans un instant.",
-		backHome: "Retour à l'accueil",
-		formErrors: 'Le formulaire contient des erreurs\u00a0: corrigez les champs signalés.',
-		badRequest: 'Requête illisible\u00a0: elle est mal formée. Rechargez la page et réessayez.',
-		tooLarge: 'Requête trop volumineuse.'
-	},
 	rcp: {
 		title: 'RCP',
 		long: 'Réunions de concertation pluriprofessionnelle',
@@ -800,13 +748,6 @@ export const fr = {
 		alreadyIn: '{name} est déjà dans l’équipe de soins.',
 		notEligible: 'Cette personne ne peut pas rejoindre l’équipe de soins de ce patient.'
 	},
-	notifications: {
-		title: 'Notifications',
-		none: 'Aucune notification.',
-		unread: '{n} non lue(s)',
-		markRead: 'Tout marquer comme lu',
-		marked: 'Notifications marquées comme lues.'
-	},
 	// Documents produced in the background (PDF, FHIR): refusals and what the PDFs say of cut text.
 	render: {
 		busy: 'Serveur occupé, réessayez dans quelques instants.',
@@ -817,29 +758,7 @@ export const fr = {
 		moreItems: '… et {n} autres éléments non imprimés.'
 	},
 	appointments,
-	messaging,
-	errors: {
-		required: 'Ce champ est obligatoire.',
-		email: 'Adresse e-mail invalide.',
-		tooLong: 'Texte trop long.',
-		passwordTooShort: 'Le mot de passe doit contenir au moins 10 caractères.',
-		passwordMismatch: 'Les deux mots de passe ne correspondent pas.',
-		choice: 'Choisissez une valeur dans la liste.',
-		programmes: 'Cochez au moins un programme.',
-		rpps: 'Le RPPS comporte 11 chiffres.',
-		adeli: "L'ADELI comporte 9 chiffres.",
-		postalCode: 'Code postal à 5 chiffres.',
-		date: 'Date invalide.',
-		dateRange: 'Date hors des limites acceptées.',
-		time: 'Heure invalide (HH:MM).',
-		invalid: 'Valeur invalide.',
-		characters: 'Ce champ contient des caractères non autorisés (caractères de contrôle ou mal encodés).',
-		birthDate: 'Date de naissance invalide.',
-		phone: 'Numéro de téléphone invalide.',
-		consent: 'Indiquez comment le consentement a été recueilli.',
-		file: 'Fichier refusé.',
-		forbidden: "Vous n'avez pas l'autorisation de faire cela."
-	}
+	messaging
 };
 
 export type Widen<T> = T extends string ? string : T extends Record<string, unknown> ? { [K in keyof T]: Widen<T[K]> } : T;

@@ -1,26 +1,12 @@
 import { fr, type Messages } from './fr.ts';
 import { dateFormat, localeTag } from './formatters.ts';
+import { english, type Locale } from './core.ts';
 
-export type Locale = 'fr' | 'en';
-export const LOCALES: Locale[] = ['fr', 'en'];
+export { LOCALES, fill, loadMessages, type Locale } from './core.ts';
 
-// English is half the weight of the dictionaries, which every page carries: the browser fetches it
-// only for those who read English (the root layout's load awaits loadMessages before rendering);
-// the server, workers and scripts have it from the start.
-let en: Messages | undefined = typeof document === 'undefined' ? (await import('./en.ts')).en : undefined;
-
+/** The whole dictionary in that language (English once loadMessages has fetched it). */
 export function messages(locale: Locale): Messages {
-	return locale === 'en' ? (en ?? fr) : fr;
-}
-
-/** Makes `messages(locale)` answer in that language (in the browser, fetches its dictionary once). */
-export async function loadMessages(locale: Locale): Promise<void> {
-	if (locale === 'en' && !en) en = (await import('./en.ts')).en;
-}
-
-/** Fills {placeholders} in a message. */
-export function fill(message: string, values: Record<string, string | number>): string {
-	return message.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? `{${key}}`));
+	return locale === 'en' ? (english() ?? fr) : fr;
 }
 
 const IN_WORDS: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'long', year: 'numeric' };

@@ -26,7 +26,6 @@ export const appointments: Messages['appointments'] = {
 		waitingNotFound: 'Waiting list entry not found.',
 		professionUnknown: 'Unknown profession for the waiting list.'
 	},
-	agenda: 'Agenda',
 	kinds: { premier_contact: 'First contact', suivi: 'Follow-up' },
 	statuses: { prevu: 'Booked', venu: 'Attended', excuse: 'Excused', absent: 'No-show', annule: 'Cancelled', deplace: 'Moved' },
 	cancelReasons: { patient: 'Patient’s request', professionnel: 'Professional unavailable', absence: 'Professional absent', autre: 'Other reason' },

@@ -1,8 +1,6 @@
 import type { Messages } from '../fr.ts';
 
 export const messaging: Messages['messaging'] = {
-	nav: 'Messages',
-	unreadBadge: '{n} unread message(s)',
 	title: 'Messages',
 	intro: 'The care team’s exchanges: patient threads, team, direct conversations and groups.',
 	newConversation: 'New conversation',

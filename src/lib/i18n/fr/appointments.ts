@@ -27,7 +27,6 @@ export const appointments = {
 		waitingNotFound: 'Inscription sur la liste d’attente introuvable.',
 		professionUnknown: 'Profession inconnue pour la liste d’attente.'
 	},
-	agenda: 'Agenda',
 	kinds: { premier_contact: 'Premier contact', suivi: 'Suivi' } as Record<string, string>,
 	statuses: { prevu: 'Prévu', venu: 'Venu', excuse: 'Excusé', absent: 'Absent non excusé', annule: 'Annulé', deplace: 'Déplacé' } as Record<string, string>,
 	cancelReasons: { patient: 'À la demande du patient', professionnel: 'Empêchement du professionnel', absence: 'Absence du professionnel', autre: 'Autre raison' } as Record<string, string>,

@@ -1,7 +1,5 @@
 // French messages of the messenger (conversation list, conversation view, new conversation).
 export const messaging = {
-	nav: 'Messages',
-	unreadBadge: '{n} message(s) non lu(s)',
 	title: 'Messages',
 	intro: 'Les échanges de l’équipe de soins : fils des patients, équipe, conversations directes et groupes.',
 	newConversation: 'Nouvelle conversation',
