@@ -13,11 +13,14 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
 import { addGoal, barrier, closeCodes, destroy, onStored, rawYjs as rawYjsAt, sessionCookie, startRealtimeServer, stopRealtimeServer, syncMessage, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { attachRealtime, type Realtime } from '../../src/lib/server/realtime/attach.ts';
-import { reauthorizeUser, withLiveDoc } from '../../src/lib/server/live.ts';
+import { disconnectUser, endSessions, reauthorizeUser, withLiveDoc } from '../../src/lib/server/live.ts';
+import { invalidateSession, invalidateUserSessions, sessionIdFromToken } from '../../src/lib/server/auth/session.ts';
+import { endMembership } from '../../src/lib/server/org/memberships.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
 import { applyPathwayAction, careTeam, createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { fhirBundle, getProjection, getVersion, listVersions, ppsDocName, validateVersion } from '../../src/lib/server/pps/pps.ts';
@@ -753,5 +756,101 @@ describe('oversized and malformed messages', () => {
 		expect(writers).toEqual(new Set([ines.doc.clientID, camille.doc.clientID]));
 		expect(Y.decodeStateVector(before).size).toBe(1);
 		destroy(ines, camille);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// Connections at lunchtime: what an upgrade asks of PostgreSQL
+// ---------------------------------------------------------------------------------------------
+
+/** The SQL statements sent by any pool client of this process while `during` runs. */
+async function statementsDuring(during: () => Promise<void>): Promise<string[]> {
+	const seen: string[] = [];
+	const original = pg.Client.prototype.query;
+	pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+		const first = args[0] as string | { text?: string };
+		seen.push(typeof first === 'string' ? first : (first?.text ?? ''));
+		return (original as (...a: unknown[]) => unknown).apply(this, args);
+	} as typeof original;
+	try {
+		await during();
+	} finally {
+		pg.Client.prototype.query = original;
+	}
+	return seen;
+}
+
+/** The periodic check of open connections' sessions (every 30 s) may run at any moment: not the upgrade's. */
+const upgradeStatements = (statements: string[]) => statements.filter((s) => !/from "user_session" as "s" inner join "app_user" as "u" on "u"."id" = "s"."user_id" where "s"."id" in/.test(s));
+
+async function openedWith(docName: string, cookie: string): Promise<Client> {
+	const client = yjsClient(docName, { Cookie: cookie });
+	await waitUntil(() => client.provider.synced, `synced on ${docName}`);
+	return client;
+}
+
+describe('connections: a known session costs no query, the patient one, and the read is audited', () => {
+	test('opening a PPS again with the same session reads the patient once and writes the audit row', async () => {
+		const p = await newPatient('ines.haddad');
+		const cookie = await cookieFor('ines.haddad');
+		destroy(await openedWith(p.docName, cookie));
+		let again: Client | undefined;
+		const statements = upgradeStatements(await statementsDuring(async () => void (again = await openedWith(p.docName, cookie))));
+		expect(statements).toHaveLength(2);
+		expect(statements[0]).toMatch(/^select .* from "patient" as "p"/);
+		expect(statements[1]).toMatch(/^insert into "audit_event"/);
+		expect(await auditRows(p.id, 'patient.read')).toHaveLength(2);
+		destroy(again!);
+	});
+
+	test('a member who left the microstructure, signed out, or signed out everywhere is refused at once despite the cache', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand', 'paul.schmitt']);
+		const camille = await cookieFor('camille.durand');
+		const paul = await cookieFor('paul.schmitt');
+		const ines = await cookieFor('ines.haddad');
+		for (const cookie of [camille, paul, ines]) destroy(await openedWith(p.docName, cookie));
+
+		// Camille leaves the microstructure: her memberships as cached are dropped with the event.
+		const membership = await t.db
+			.selectFrom('membership')
+			.select('id')
+			.where('user_id', '=', user('camille.durand'))
+			.where('microstructure_id', '=', tanneurs.id)
+			.executeTakeFirstOrThrow();
+		expect(await endMembership(t.db, membership.id, user('ines.haddad'))).toBe(true);
+		await reauthorizeUser(user('camille.durand'));
+		expect(await upgradeStatus(p.docName, { Cookie: camille })).toBe(404);
+		expect(await upgradeStatus(p.docName, { Cookie: paul })).toBe(101);
+
+		// Paul signs out: his session as cached is dropped with the event.
+		const paulSession = sessionIdFromToken(paul.slice('session='.length));
+		await invalidateSession(t.db, paulSession);
+		await endSessions([paulSession]);
+		expect(await upgradeStatus(p.docName, { Cookie: paul })).toBe(401);
+
+		// Inès signs out everywhere (a new password): every session of hers.
+		await invalidateUserSessions(t.db, user('ines.haddad'));
+		await disconnectUser(user('ines.haddad'));
+		expect(await upgradeStatus(p.docName, { Cookie: ines })).toBe(401);
+	});
+
+	test('a reconnect storm: 120 sessions opening 12 PPS at once all sync, every read audited in a few statements', async () => {
+		const patients = await Promise.all(Array.from({ length: 12 }, () => newPatient('ines.haddad', ['ines.haddad', 'paul.schmitt'])));
+		const cookies = await Promise.all(Array.from({ length: 120 }, (_, i) => cookieFor(i % 2 ? 'ines.haddad' : 'paul.schmitt')));
+		const clients: Client[] = [];
+		const statements = await statementsDuring(async () => {
+			for (let i = 0; i < cookies.length; i++) clients.push(yjsClient(patients[i % 12].docName, { Cookie: cookies[i] }));
+			await waitUntil(() => clients.every((c) => c.provider.synced), 'every client synced', 20_000);
+		});
+		let audited = 0;
+		for (const p of patients) audited += (await auditRows(p.id, 'patient.read')).length;
+		expect(audited).toBe(120);
+		const audits = statements.filter((s) => s.startsWith('insert into "audit_event"'));
+		expect(audits.length).toBeLessThan(40);
+		// One load of each session and of its memberships, and one read of the patient per connection.
+		expect(statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" = \$1/.test(s)).length).toBe(120);
+		expect(statements.filter((s) => /from "app_user" as "u" left join "membership"/.test(s)).length).toBe(120);
+		expect(statements.filter((s) => /from "patient" as "p"/.test(s)).length).toBe(120);
+		destroy(...clients);
 	});
 });

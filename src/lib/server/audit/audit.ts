@@ -24,11 +24,15 @@ export async function audit(db: Db, ctx: AuditContext, entry: AuditEntry): Promi
 
 /** Several entries in one statement (one commit): e.g. every patient of an RCP agenda read at once. */
 export async function auditAll(db: Db, ctx: AuditContext, entries: AuditEntry[]): Promise<void> {
-	if (entries.length === 0) return;
+	await insertEvents(db, entries.map((entry) => ({ ctx, entry })));
+}
+
+async function insertEvents(db: Db, events: { ctx: AuditContext; entry: AuditEntry }[]): Promise<void> {
+	if (events.length === 0) return;
 	await db
 		.insertInto('audit_event')
 		.values(
-			entries.map((entry) => ({
+			events.map(({ ctx, entry }) => ({
 				actor_id: ctx.actorId,
 				ip: ctx.ip ?? null,
 				user_agent: ctx.userAgent?.slice(0, 300) ?? null,
@@ -41,6 +45,61 @@ export async function auditAll(db: Db, ctx: AuditContext, entries: AuditEntry[])
 			}))
 		)
 		.execute();
+}
+
+/** Rows per INSERT at most (a statement has at most 65,535 parameters; a row takes 9). */
+const QUEUE_BATCH = 1000;
+const QUEUE_ATTEMPTS = 3;
+
+/**
+ * Audit events from hot paths: hundreds of editors opening their documents within seconds, each
+ * opening a read of patient data. Each event is committed before its promise resolves (a read is
+ * audited before the data leaves), but events arriving while an INSERT runs go together in the
+ * next one: idle, an event is written at once; busy, one round trip carries all that arrived
+ * meanwhile, so a storm of connections costs a few statements, not one each. A failed INSERT is
+ * tried again before its callers are told.
+ */
+export class AuditQueue {
+	private waiting: { ctx: AuditContext; entry: AuditEntry; resolve: () => void; reject: (error: unknown) => void }[] = [];
+	private running: Promise<void> | null = null;
+
+	constructor(private readonly db: () => Db) {}
+
+	record(ctx: AuditContext, entry: AuditEntry): Promise<void> {
+		return new Promise((resolve, reject) => {
+			this.waiting.push({ ctx, entry, resolve, reject });
+			this.next();
+		});
+	}
+
+	/** Resolves once every event recorded so far is committed or has failed. */
+	async drain(): Promise<void> {
+		while (this.running) await this.running;
+	}
+
+	private next(): void {
+		if (this.running || this.waiting.length === 0) return;
+		this.running = this.write(this.waiting.splice(0, QUEUE_BATCH)).finally(() => {
+			this.running = null;
+			this.next();
+		});
+	}
+
+	private async write(batch: AuditQueue['waiting']): Promise<void> {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				await insertEvents(this.db(), batch);
+				for (const event of batch) event.resolve();
+				return;
+			} catch (error) {
+				if (attempt === QUEUE_ATTEMPTS) {
+					for (const event of batch) event.reject(error);
+					return;
+				}
+				await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** attempt));
+			}
+		}
+	}
 }
 
 export interface AuditFilter {

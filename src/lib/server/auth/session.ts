@@ -59,8 +59,13 @@ export async function createSession(
 	return session;
 }
 
+/** What generateSessionToken makes: anything else is refused before any hashing or query. */
+export function wellFormedSessionToken(token: string): boolean {
+	return /^[a-z2-7]{32}$/.test(token);
+}
+
 export async function validateSessionToken(db: Db, token: string): Promise<SessionValidation> {
-	if (!/^[a-z2-7]{32}$/.test(token)) return { session: null, user: null };
+	if (!wellFormedSessionToken(token)) return { session: null, user: null };
 	const sessionId = sessionIdFromToken(token);
 	const row = await db
 		.selectFrom('user_session as s')

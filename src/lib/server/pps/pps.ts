@@ -14,17 +14,24 @@ export const ppsDocName = (patientId: string) => `pps:${patientId}`;
 
 export async function resolvePatientRef(db: Db, patientId: string): Promise<PatientRef | null> {
 	if (!isUuid(patientId)) return null;
+	// One round trip: every PPS upgrade asks it.
 	const patient = await db
 		.selectFrom('patient as p')
 		.innerJoin('microstructure as ms', 'ms.id', 'p.microstructure_id')
-		.select(['p.id', 'p.state', 'p.anonymised_at', 'ms.id as ms_id', 'ms.network_id'])
+		.select((eb) => [
+			'p.id',
+			'p.state',
+			'p.anonymised_at',
+			'ms.id as ms_id',
+			'ms.network_id',
+			eb.fn<string[]>('array', [eb.selectFrom('patient_team_member as t').select('t.user_id').whereRef('t.patient_id', '=', 'p.id')]).as('team')
+		])
 		.where('p.id', '=', patientId)
 		.executeTakeFirst();
 	if (!patient) return null;
-	const team = await db.selectFrom('patient_team_member').select('user_id').where('patient_id', '=', patientId).execute();
 	return {
 		microstructure: { id: patient.ms_id, networkId: patient.network_id },
-		careTeam: team.map((t) => t.user_id),
+		careTeam: patient.team,
 		closed: patient.state === 'sorti' || patient.state === 'transfere' || patient.anonymised_at !== null
 	};
 }

@@ -5,13 +5,13 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as IoServer } from 'socket.io';
 import { config } from '../config.ts';
 import { getDb } from '../db/index.ts';
-import { docAccess, loadActor } from '../access/policy.ts';
+import { docAccess, loadActor, type MicrostructureRef } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed, stillValidSessions } from './authenticate.ts';
 import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from './socket.ts';
 import { YjsServer } from './yjs-server.ts';
 import { createBus, type BusEvent } from './bus.ts';
-import { audit } from '../audit/audit.ts';
+import { AuditQueue } from '../audit/audit.ts';
 import { resolvePatientRef, saveProjection } from '../pps/pps.ts';
 import { project, upgrade } from '../../pps/model.ts';
 import { docSchema } from '../../realtime/schemas.ts';
@@ -22,6 +22,7 @@ import { registerLiveLayer, withStoredDoc } from '../live.ts';
 import { connectRedis, type RedisLink } from './redis.ts';
 import { createYjsRelay } from './yjs-relay.ts';
 import { broadcastRcp, markConnectedPresent, rcpPresence } from './rcp-socket.ts';
+import { AccessCache } from './access-cache.ts';
 
 export interface Realtime {
 	io: IoServer;
@@ -37,16 +38,15 @@ export interface Realtime {
  */
 const SESSION_CHECK_MS = 30_000;
 
-const resolveMs = (id: string) => getMicrostructureRef(getDb(), id);
-const resolvePatient = (id: string) => resolvePatientRef(getDb(), id);
 const resolveItem = (itemId: string, userId: string) => resolveRcpItem(getDb(), itemId, userId);
 
-// The PPS projection follows the live document within a second of the last edit.
+// The PPS projection follows the live document within a second of any edit: one projection per
+// second at most however fast people type (a timer per keystroke cost more than the projection),
+// and a document edited without a pause is still projected.
 const PROJECTION_DELAY_MS = 1000;
 const projectionTimers = new Map<string, NodeJS.Timeout>();
 function scheduleProjection(docName: string, doc: Y.Doc) {
-	if (!docName.startsWith('pps:')) return;
-	clearTimeout(projectionTimers.get(docName));
+	if (!docName.startsWith('pps:') || projectionTimers.has(docName)) return;
 	projectionTimers.set(
 		docName,
 		setTimeout(() => {
@@ -54,20 +54,6 @@ function scheduleProjection(docName: string, doc: Y.Doc) {
 			saveProjection(getDb(), docName.slice(4), project(doc)).catch((error) => log('error', 'pps: projection failed', { error: String(error) }));
 		}, PROJECTION_DELAY_MS)
 	);
-}
-
-/** Patient documents: opening one is a read of patient data, the first accepted edit a write. */
-async function auditPatientDoc(docName: string, userId: string, action: 'patient.read' | 'patient.pps_edited') {
-	if (!docName.startsWith('pps:')) return;
-	const patient = await resolvePatient(docName.slice(4));
-	await audit(getDb(), { actorId: userId }, {
-		action,
-		targetType: 'patient',
-		targetId: docName.slice(4),
-		microstructureId: patient?.microstructure.id ?? null,
-		networkId: patient?.microstructure.networkId ?? null,
-		details: { purpose: 'pps' }
-	});
 }
 
 /**
@@ -80,7 +66,40 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 	const redisUrl = options.redisUrl ?? config.redisUrl;
 	const redis: RedisLink | null = redisUrl ? await connectRedis(redisUrl, options.redisPrefix ?? config.redisPrefix) : null;
 	const available = () => redis?.up ?? true;
-	const io = createSocketServer(config.maxMessageBytes, available);
+	// Facts the upgrades and handshakes authorise on; dropped by the bus events below, and entirely
+	// whenever the link to Redis changes (events of other processes may have been missed).
+	const cache = new AccessCache();
+	redis?.onChange(() => cache.clear());
+	const resolveMs = (id: string) => cache.microstructure(id, () => getMicrostructureRef(getDb(), id));
+	// A patient's microstructure never changes (a transfer makes a new record): kept for the audit
+	// rows of first edits, which then cost no query.
+	const patientPlaces = new Map<string, MicrostructureRef>();
+	async function resolvePatient(id: string) {
+		const patient = await resolvePatientRef(getDb(), id);
+		if (patient) {
+			if (patientPlaces.size >= 10_000) patientPlaces.delete(patientPlaces.keys().next().value!);
+			patientPlaces.set(id, patient.microstructure);
+		}
+		return patient;
+	}
+	const auditQueue = new AuditQueue(getDb);
+	/** Patient documents: opening one is a read of patient data, the first accepted edit a write. */
+	async function auditPatientDoc(docName: string, userId: string, action: 'patient.read' | 'patient.pps_edited') {
+		if (!docName.startsWith('pps:')) return;
+		const place = patientPlaces.get(docName.slice(4)) ?? (await resolvePatient(docName.slice(4)))?.microstructure;
+		await auditQueue.record(
+			{ actorId: userId },
+			{
+				action,
+				targetType: 'patient',
+				targetId: docName.slice(4),
+				microstructureId: place?.id ?? null,
+				networkId: place?.networkId ?? null,
+				details: { purpose: 'pps' }
+			}
+		);
+	}
+	const io = createSocketServer(config.maxMessageBytes, available, cache);
 	if (redis) {
 		const { createAdapter } = await import('@socket.io/redis-streams-adapter');
 		io.adapter(
@@ -104,7 +123,7 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 		maxMessageBytes: config.maxMessageBytes,
 		compactEvery: config.yjsCompactEvery,
 		async authorize(req, docName) {
-			const auth = await authenticateRequest(req);
+			const auth = await authenticateRequest(req, cache);
 			if (!auth) return { refused: 401 };
 			const access = await docAccess(auth.actor, docName, resolveMs, resolvePatient, resolveItem);
 			// An unknown document and a document of someone else look the same.
@@ -129,10 +148,13 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 	const bus = await createBus(redis, async (event: BusEvent) => {
 		switch (event.kind) {
 			case 'sessions-ended':
+				cache.sessionsEnded(event.sessionIds);
 				return yjs.endSessions(new Set(event.sessionIds));
 			case 'user-sessions-ended':
+				cache.userChanged(event.userId);
 				return yjs.disconnectUser(event.userId);
 			case 'access-changed':
+				cache.userChanged(event.userId);
 				return yjs.reauthorizeUser(event.userId);
 			case 'document-changed':
 				return yjs.reauthorizeDocument(event.docName);
@@ -162,7 +184,7 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 
 	// Expired sessions, disabled users, and any sign-out event a process missed.
 	const sessionCheck = setInterval(() => {
-		checkSessions(io, yjs).catch((error) => log('error', 'session check failed', { error: String(error) }));
+		checkSessions(io, yjs, cache).catch((error) => log('error', 'session check failed', { error: String(error) }));
 	}, SESSION_CHECK_MS);
 	sessionCheck.unref();
 
@@ -221,12 +243,13 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 	return {
 		io,
 		yjs,
-		checkSessions: () => checkSessions(io, yjs),
+		checkSessions: () => checkSessions(io, yjs, cache),
 		async close() {
 			clearInterval(sessionCheck);
 			unregister();
 			await new Promise<void>((resolve) => io.close(() => resolve()));
 			await yjs.close();
+			await auditQueue.drain();
 			await bus.close();
 			await redis?.close();
 		}
@@ -234,7 +257,7 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 }
 
 /** Ends this process's live connections whose session is gone (expired, deleted, user disabled). */
-async function checkSessions(io: IoServer, yjs: YjsServer): Promise<void> {
+async function checkSessions(io: IoServer, yjs: YjsServer, cache: AccessCache): Promise<void> {
 	const ids = await yjs.sessionIds();
 	for (const socket of io.of('/').sockets.values()) {
 		const sessionId = (socket.data as { sessionId?: string }).sessionId;
@@ -244,6 +267,7 @@ async function checkSessions(io: IoServer, yjs: YjsServer): Promise<void> {
 	const valid = await stillValidSessions(getDb(), [...ids]);
 	const ended = [...ids].filter((id) => !valid.has(id));
 	if (ended.length === 0) return;
+	cache.sessionsEnded(ended);
 	io.local.in(ended.map(sessionRoom)).disconnectSockets(true);
 	await yjs.endSessions(new Set(ended));
 }

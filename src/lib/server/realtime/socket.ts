@@ -7,6 +7,7 @@ import { getDb } from '../db/index.ts';
 import { can, loadActor, roomAccess } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
 import { authenticateRequest, originAllowed } from './authenticate.ts';
+import type { AccessCache } from './access-cache.ts';
 import { openPatient } from '../patients/patients.ts';
 import { log } from '../log.ts';
 import { hasUncleanText } from '../input.ts';
@@ -51,7 +52,7 @@ export const bookingRoom = (microstructureId: string) => `booking:${microstructu
  * @param available false while this process cannot serve live connections (Redis, shared by the
  *   processes, unreachable): new connections are refused and go to another process.
  */
-export function createSocketServer(maxMessageBytes: number, available: () => boolean = () => true): Server {
+export function createSocketServer(maxMessageBytes: number, available: () => boolean = () => true, cache?: AccessCache): Server {
 	const io = new Server({
 		path: '/socket.io',
 		serveClient: false,
@@ -78,7 +79,7 @@ export function createSocketServer(maxMessageBytes: number, available: () => boo
 
 	io.use(async (socket, next) => {
 		try {
-			const auth = await authenticateRequest(socket.request);
+			const auth = await authenticateRequest(socket.request, cache);
 			if (!auth) return next(new Error('Non authentifié'));
 			socket.data.user = {
 				id: auth.user.id,

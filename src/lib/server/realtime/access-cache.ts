@@ -1,0 +1,127 @@
+// What websocket upgrades and socket.io handshakes ask of PostgreSQL again and again: who a
+// session is (its user and memberships) and which network a microstructure belongs to. At
+// lunchtime, or when a restarted process takes back thousands of connections, asking it per
+// connection would cost two queries each; with this cache a known session costs none, and a
+// reconnect storm costs one load per session, a few at a time, leaving the rest of the pool to the
+// pages and the Yjs writer.
+//
+// Decisions are not cached, only the facts the policy decides on, and only for 30 s (the delay of
+// the session check of open connections). Every live event that changes those facts drops them at
+// once, in every process (bus.ts): sign-out, sign-out everywhere, memberships (access-changed). A
+// refusal and a session that still owes its second factor are never kept. A patient's care team and
+// state are not cached: they change through many paths (pages, RCP decisions, referrals), some
+// inside larger transactions, and "whoever leaves the care team loses access at once" must not
+// depend on each of them announcing it; they cost one query per PPS upgrade (resolvePatientRef).
+import type { MicrostructureRef } from '../access/policy.ts';
+import type { Authenticated } from './authenticate.ts';
+
+const TTL_MS = 30_000;
+/** Per kind of entry: a bound on memory whatever the number of sessions seen. */
+const MAX_ENTRIES = 50_000;
+/** Loads running at once (a pool has 20 connections by default). */
+const MAX_LOADING = 6;
+
+/** Entries that expire, with one load per key at a time and no stale load stored after a drop. */
+class Entries<V> {
+	private values = new Map<string, { value: V; at: number }>();
+	private loading = new Map<string, Promise<V>>();
+	// Bumped by every drop: a load that started before it answers its caller but is not kept.
+	private epoch = 0;
+
+	constructor(
+		private readonly limit: <T>(task: () => Promise<T>) => Promise<T>,
+		private readonly keep: (value: V) => boolean
+	) {}
+
+	get(key: string, load: () => Promise<V>): Promise<V> {
+		const hit = this.values.get(key);
+		if (hit && Date.now() - hit.at < TTL_MS && this.keep(hit.value)) return Promise.resolve(hit.value);
+		if (hit) this.values.delete(key);
+		const running = this.loading.get(key);
+		if (running) return running;
+		const epoch = this.epoch;
+		const promise = this.limit(load).then(
+			(value) => {
+				if (this.loading.get(key) === promise) this.loading.delete(key);
+				if (epoch === this.epoch && this.keep(value)) this.store(key, value);
+				return value;
+			},
+			(error: unknown) => {
+				if (this.loading.get(key) === promise) this.loading.delete(key);
+				throw error;
+			}
+		);
+		this.loading.set(key, promise);
+		return promise;
+	}
+
+	private store(key: string, value: V): void {
+		this.values.delete(key);
+		this.values.set(key, { value, at: Date.now() });
+		// Maps iterate in insertion order: the first key is the oldest.
+		if (this.values.size > MAX_ENTRIES) this.values.delete(this.values.keys().next().value!);
+	}
+
+	drop(matches: (key: string, value: V) => boolean): void {
+		this.epoch++;
+		for (const [key, { value }] of this.values) if (matches(key, value)) this.values.delete(key);
+		// Callers arriving after the drop load afresh rather than join a load that may be stale.
+		this.loading.clear();
+	}
+
+	get size(): number {
+		return this.values.size;
+	}
+}
+
+/** Runs at most `max` tasks at once, the others in arrival order. */
+function concurrency(max: number) {
+	let running = 0;
+	const waiting: (() => void)[] = [];
+	return async <T>(task: () => Promise<T>): Promise<T> => {
+		if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+		running++;
+		try {
+			return await task();
+		} finally {
+			running--;
+			waiting.shift()?.();
+		}
+	};
+}
+
+export class AccessCache {
+	private readonly limit = concurrency(MAX_LOADING);
+	private readonly sessions = new Entries<Authenticated | null>(this.limit, (a) => a !== null && a.expiresAt.getTime() > Date.now());
+	private readonly microstructures = new Entries<MicrostructureRef | null>(this.limit, (m) => m !== null);
+
+	/** `sessionId` is the token's hash (never the token itself: a heap dump must not yield sessions). */
+	session(sessionId: string, load: () => Promise<Authenticated | null>): Promise<Authenticated | null> {
+		return this.sessions.get(sessionId, load);
+	}
+
+	microstructure(msId: string, load: () => Promise<MicrostructureRef | null>): Promise<MicrostructureRef | null> {
+		return this.microstructures.get(msId, load);
+	}
+
+	sessionsEnded(sessionIds: string[]): void {
+		const ended = new Set(sessionIds);
+		this.sessions.drop((id) => ended.has(id));
+	}
+
+	/** Signed out everywhere, disabled, or memberships changed: who the user is must be read again. */
+	userChanged(userId: string): void {
+		this.sessions.drop((_, auth) => auth?.user.id === userId);
+	}
+
+	/** Events may have been missed (Redis was unreachable): nothing kept can be trusted. */
+	clear(): void {
+		this.sessions.drop(() => true);
+		this.microstructures.drop(() => true);
+	}
+
+	/** For tests: how many entries each kind holds. */
+	sizes(): { sessions: number; microstructures: number } {
+		return { sessions: this.sessions.size, microstructures: this.microstructures.size };
+	}
+}
