@@ -299,7 +299,13 @@ export async function listConversations(db: Db, actor: Actor, limit = 200): Prom
 
 /** The navigation badge: unread messages across every conversation the actor reads. */
 export async function unreadTotal(db: Db, actor: Actor): Promise<number> {
-	const row = await db
+	const row = await unreadTotalQuery(db, actor).executeTakeFirst();
+	return Number(row?.n ?? 0);
+}
+
+/** unreadTotal's query, for a caller that asks it together with others (the root layout: one round trip). */
+export function unreadTotalQuery(db: Db, actor: Actor) {
+	return db
 		.selectFrom('conversation as c')
 		.leftJoin('microstructure as ms', 'ms.id', 'c.microstructure_id')
 		.leftJoin('conversation_read as r', (j) => j.onRef('r.conversation_id', '=', 'c.id').on('r.user_id', '=', actor.userId))
@@ -311,9 +317,7 @@ export async function unreadTotal(db: Db, actor: Actor): Promise<number> {
 				.on('m.deleted_at', 'is', null)
 		)
 		.select(sql<string>`count(*)`.as('n'))
-		.where(readable(actor))
-		.executeTakeFirst();
-	return Number(row?.n ?? 0);
+		.where(readable(actor));
 }
 
 /** The title shown at the top of one conversation (the patient's name for a patient thread: whoever reads it may see the patient). */

@@ -19,8 +19,13 @@ export async function notify(db: Db, userIds: string[], n: NewNotification): Pro
 }
 
 export async function unreadCount(db: Db, userId: string): Promise<number> {
-	const r = await db.selectFrom('notification').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', userId).where('read_at', 'is', null).executeTakeFirst();
+	const r = await unreadCountQuery(db, userId).executeTakeFirst();
 	return Number(r?.n ?? 0);
+}
+
+/** unreadCount's query, for a caller that asks it together with others (the root layout: one round trip). */
+export function unreadCountQuery(db: Db, userId: string) {
+	return db.selectFrom('notification').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', userId).where('read_at', 'is', null);
 }
 
 export function listNotifications(db: Db, userId: string, limit = 50) {

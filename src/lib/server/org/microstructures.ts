@@ -51,10 +51,18 @@ export async function getMicrostructure(db: Db, id: string) {
 
 /** The microstructures an actor works in or coordinates, for the switcher and the home page. */
 export async function listVisibleMicrostructures(db: Db, actor: Actor) {
+	const query = visibleMicrostructuresQuery(db, actor);
+	if (!query) return [];
+	const rows = await query.execute();
+	return rows.map((r) => ({ ...r, role: actor.microstructures.find((m) => m.id === r.id)?.role ?? null }));
+}
+
+/** listVisibleMicrostructures' query (without the actor's role), null when the actor sees none. */
+export function visibleMicrostructuresQuery(db: Db, actor: Actor) {
 	const direct = actor.microstructures.map((m) => m.id);
 	const networks = actor.platformAdmin ? null : actor.networks.map((n) => n.id);
-	if (networks && direct.length === 0 && networks.length === 0) return [];
-	const rows = await db
+	if (networks && direct.length === 0 && networks.length === 0) return null;
+	return db
 		.selectFrom('microstructure as ms')
 		.innerJoin('network as n', 'n.id', 'ms.network_id')
 		.select(['ms.id', 'ms.name', 'ms.programmes', 'ms.city', 'ms.network_id', 'n.name as network_name'])
@@ -68,9 +76,7 @@ export async function listVisibleMicrostructures(db: Db, actor: Actor) {
 			)
 		)
 		.orderBy('n.name')
-		.orderBy('ms.name')
-		.execute();
-	return rows.map((r) => ({ ...r, role: actor.microstructures.find((m) => m.id === r.id)?.role ?? null }));
+		.orderBy('ms.name');
 }
 
 export interface NewMicrostructure {
