@@ -11,7 +11,9 @@
 // by BENCH_CONCURRENCY (default 8) clients at once for BENCH_SECONDS (default 3) seconds, the routes
 // alternating for BENCH_ROUNDS (default 6) rounds each, so that whatever else the machine is doing
 // weighs on both alike; the server's CPU time per request is shown too (less sensitive to that).
-// Waits up to BENCH_QUIET_WAIT_S (default 60) for the machine to quiet down. The last line reads
+// Waits up to BENCH_QUIET_WAIT_S (default 60) for the machine to quiet down. BENCH_CPU_PROF=<dir>
+// runs the server under node --cpu-prof, its profile written to <dir> when it stops (both pages, and
+// its start). The last line reads
 //   patients list <n> req/s; login <n> req/s; ratio <r>; login page JS <kB> kB gz
 // (targets: ratio ≥ 0.5, sign-in page ≤ 50 kB).
 import { spawn } from 'node:child_process';
@@ -98,7 +100,8 @@ async function prepare(database: string): Promise<{ msId: string; active: number
 
 async function startServer(port: number, database: string) {
 	// node itself (not npx): its pid is the server's, whose CPU time we read.
-	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+	const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`] : [];
+	const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/index.ts'], {
 		cwd: ROOT,
 		env: { ...process.env, DATABASE_URL: urlFor(database), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDIS_PREFIX: `bench-pages-${port}` },
 		stdio: ['ignore', 'inherit', 'inherit'],

@@ -3,16 +3,27 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { can } from '../access/policy.ts';
 import { getDb } from '../db/index.ts';
-import { getMicrostructure } from '../org/microstructures.ts';
+import { isUuid } from '../org/microstructures.ts';
 import { auditContext, requireActor } from '../request.ts';
 import { openPatient } from './patients.ts';
 
 export async function patientsOf(event: RequestEvent) {
 	const { user, actor } = requireActor(event);
-	const ms = await getMicrostructure(getDb(), event.params.msId ?? '');
+	const ms = await microstructure(event.params.msId ?? '');
 	const ref = ms ? { id: ms.id, networkId: ms.network_id } : null;
 	if (!ms || !ref || !can(actor, 'patient.read', { microstructure: ref })) error(404, { message: 'Page introuvable' });
 	return { user, actor, ms, ref, ctx: { ...auditContext(event), actorId: user.id } };
+}
+
+/** What patient pages use of the microstructure, in one query (no sites or rooms). */
+async function microstructure(id: string) {
+	if (!isUuid(id)) return undefined;
+	return getDb()
+		.selectFrom('microstructure')
+		.select(['id', 'name', 'programmes', 'practice_kind', 'city', 'network_id'])
+		.where('id', '=', id)
+		.where('archived_at', 'is', null)
+		.executeTakeFirst();
 }
 
 export async function patientOf(event: RequestEvent, purpose = 'record') {

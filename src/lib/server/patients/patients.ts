@@ -172,11 +172,14 @@ export type PatientFilter = {
 	teamOf?: string;
 };
 
+// What the list shows, no more: every column is serialised into each row of the page.
+const LIST_COLUMNS = ['id', 'code', 'last_name', 'first_name', 'programme', 'motif', 'state', 'included_on', 'renewal_due_on'] as const;
+export type ListedPatient = Pick<Patient, (typeof LIST_COLUMNS)[number]>;
+
 export async function listPatients(db: Db, ctx: AuditContext, ms: MicrostructureRef, filter: PatientFilter, today: string, limit = 200) {
 	let q = db
 		.selectFrom('patient')
-		// What the list shows, no more: every column is serialised into each row of the page.
-		.select(['id', 'code', 'last_name', 'first_name', 'programme', 'motif', 'state', 'included_on', 'renewal_due_on'])
+		.select(LIST_COLUMNS)
 		.where('microstructure_id', '=', ms.id);
 	if (filter.state === 'actifs') q = q.where('state', 'in', ['inclus', 'en_suivi']);
 	else if (filter.state) q = q.where('state', '=', filter.state);
@@ -210,20 +213,43 @@ export async function listPatients(db: Db, ctx: AuditContext, ms: Microstructure
 			])
 		);
 	}
-	const rows = await q.orderBy(sql`lower(last_name)`).orderBy(sql`lower(first_name)`).limit(limit + 1).execute();
-	await audit(db, ctx, { action: 'patient.list', targetType: 'microstructure', targetId: ms.id, microstructureId: ms.id, networkId: ms.networkId, details: { filter, count: Math.min(rows.length, limit) } });
-	return { patients: rows.slice(0, limit), truncated: rows.length > limit };
+	// The read, its audit row and the microstructure's count per state in one statement (one round
+	// trip, one commit): the data-modifying CTE always runs, and writes the same row audit() would,
+	// counting what the list shows. The counts come as a column of the one row that always exists
+	// (no patient listed: a single row of nulls beside them).
+	const rows = await db
+		.with('listed', () => q.orderBy(sql`lower(last_name)`).orderBy(sql`lower(first_name)`).limit(limit + 1))
+		.with('audited', (w) =>
+			w
+				.insertInto('audit_event')
+				.columns(['actor_id', 'ip', 'user_agent', 'action', 'target_type', 'target_id', 'microstructure_id', 'network_id', 'details'])
+				.expression(
+					w.selectFrom('listed').select([
+						sql<string | null>`${ctx.actorId}::uuid`.as('actor_id'),
+						sql<string | null>`${ctx.ip ?? null}::text`.as('ip'),
+						sql<string | null>`${ctx.userAgent?.slice(0, 300) ?? null}::text`.as('user_agent'),
+						sql<string>`'patient.list'`.as('action'),
+						sql<string>`'microstructure'`.as('target_type'),
+						sql<string>`${ms.id}::text`.as('target_id'),
+						sql<string>`${ms.id}::uuid`.as('microstructure_id'),
+						sql<string>`${ms.networkId}::uuid`.as('network_id'),
+						sql<string>`jsonb_build_object('filter', ${JSON.stringify(filter)}::jsonb, 'count', least(count(*), ${limit}))`.as('details')
+					])
+				)
+		)
+		.with('by_state', (w) => w.selectFrom('patient').select(['state', (eb) => eb.fn.countAll<string>().as('n')]).where('microstructure_id', '=', ms.id).groupBy('state'))
+		.selectFrom(sql<{ counts: Partial<Record<Patient['state'], number>> }>`(select coalesce(json_object_agg(state, n), '{}'::json) as counts from by_state)`.as('c'))
+		.leftJoin('listed', (j) => j.onTrue())
+		.selectAll('listed')
+		.select('c.counts')
+		.orderBy(sql`lower(listed.last_name)`)
+		.orderBy(sql`lower(listed.first_name)`)
+		.execute();
+	const counts = rows[0]?.counts ?? {};
+	const patients = rows.flatMap(({ counts: _, ...p }) => (p.id === null ? [] : [p as ListedPatient]));
+	return { patients: patients.slice(0, limit), truncated: patients.length > limit, counts };
 }
 
-export async function countByState(db: Db, msId: string) {
-	const rows = await db
-		.selectFrom('patient')
-		.select(['state', (eb) => eb.fn.countAll<string>().as('n')])
-		.where('microstructure_id', '=', msId)
-		.groupBy('state')
-		.execute();
-	return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)])) as Partial<Record<Patient['state'], number>>;
-}
 
 /**
  * Applies a pathway step. Refused steps come back as French errors; a concurrent change (another

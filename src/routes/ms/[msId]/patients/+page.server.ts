@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cleanString } from '$lib/server/input';
 import { getDb } from '$lib/server/db';
-import { countByState, listPatients } from '$lib/server/patients/patients';
+import { listPatients } from '$lib/server/patients/patients';
 import { patientsOf } from '$lib/server/patients/guard';
 import { parisToday } from '$lib/server/patients/lifecycle';
 
@@ -20,10 +20,8 @@ export async function load(event) {
 	const state = f.etat === 'tous' ? undefined : (f.etat ?? 'actifs');
 	const db = getDb();
 	const today = parisToday();
-	const [{ patients, truncated }, counts] = await Promise.all([
-		listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q, teamOf: f.equipe === '1' ? user.id : undefined }, today),
-		countByState(db, ms.id)
-	]);
+	// One round trip: the list, its audit row and the counts per state.
+	const { patients, truncated, counts } = await listPatients(db, ctx, ref, { state, programme: f.programme, renewal: f.renouvellement === '1', noFirstContact: f.sans_contact === '1', q: f.q, teamOf: f.equipe === '1' ? user.id : undefined }, today);
 	return {
 		ms: { id: ms.id, name: ms.name, programmes: ms.programmes },
 		patients,
