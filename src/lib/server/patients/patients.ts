@@ -238,16 +238,21 @@ export async function listPatients(db: Db, ctx: AuditContext, ms: Microstructure
 				)
 		)
 		.with('by_state', (w) => w.selectFrom('patient').select(['state', (eb) => eb.fn.countAll<string>().as('n')]).where('microstructure_id', '=', ms.id).groupBy('state'))
-		.selectFrom(sql<{ counts: Partial<Record<Patient['state'], number>> }>`(select coalesce(json_object_agg(state, n), '{}'::json) as counts from by_state)`.as('c'))
+		.selectFrom(
+			sql<{ counts: Partial<Record<Patient['state'], number>>; microstructure: { name: string; programmes: Programme[] } | null }>`(select
+				coalesce((select json_object_agg(state, n) from by_state), '{}'::json) as counts,
+				(select json_build_object('name', name, 'programmes', programmes) from microstructure where id = ${ms.id} and archived_at is null) as microstructure)`.as('c')
+		)
 		.leftJoin('listed', (j) => j.onTrue())
 		.selectAll('listed')
-		.select('c.counts')
+		.select(['c.counts', 'c.microstructure'])
 		.orderBy(sql`lower(listed.last_name)`)
 		.orderBy(sql`lower(listed.first_name)`)
 		.execute();
 	const counts = rows[0]?.counts ?? {};
-	const patients = rows.flatMap(({ counts: _, ...p }) => (p.id === null ? [] : [p as ListedPatient]));
-	return { patients: patients.slice(0, limit), truncated: patients.length > limit, counts };
+	const patients = rows.flatMap(({ counts: _, microstructure: __, ...p }) => (p.id === null ? [] : [p as ListedPatient]));
+	// The microstructure's name and programmes (null when archived), for a caller that did not read it.
+	return { patients: patients.slice(0, limit), truncated: patients.length > limit, counts, microstructure: rows[0]?.microstructure ?? null };
 }
 
 
