@@ -5,7 +5,7 @@ import { AccessCache } from '../../src/lib/server/realtime/access-cache.ts';
 import type { Authenticated } from '../../src/lib/server/realtime/authenticate.ts';
 
 const auth = (userId: string, sessionId: string, expiresInMs = 86_400_000): Authenticated => ({
-	user: { id: userId, email: '', first_name: '', last_name: '', profession: 'medecin', locale: 'fr', platform_admin: false, twoFactorEnabled: false },
+	user: { id: userId, email: '', first_name: '', last_name: '', profession: 'medecin_generaliste', locale: 'fr', platform_admin: false, twoFactorEnabled: false },
 	actor: { userId, platformAdmin: false, microstructures: [], networks: [] },
 	sessionId,
 	expiresAt: new Date(Date.now() + expiresInMs)
