@@ -4,7 +4,7 @@
 import { json, redirect, type Handle, type HandleServerError, type RequestEvent } from '@sveltejs/kit';
 import { getDb } from '$lib/server/db';
 import { SESSION_COOKIE, sessionCookieOptions, validateSessionToken } from '$lib/server/auth/session';
-import { loadActor, requiresTwoFactor } from '$lib/server/access/policy';
+import { requiresTwoFactor } from '$lib/server/access/policy';
 import { log } from '$lib/server/log';
 import { applySecurityHeaders } from '$lib/server/security-headers';
 import { messages, type Locale } from '$lib/i18n';
@@ -29,13 +29,12 @@ export const handle: Handle = async ({ event, resolve }) => {
 	let owesSecondFactor = false;
 	if (token) {
 		const db = getDb();
-		const { session, user } = await validateSessionToken(db, token);
+		const { session, user, actor } = await validateSessionToken(db, token);
 		if (session) {
 			cookies.set(SESSION_COOKIE, token, sessionCookieOptions(session.expiresAt, url.protocol === 'https:'));
 			locals.session = session;
 			locals.user = user;
 			locals.locale = user.locale;
-			const actor = await loadActor(db, user.id);
 			owesSecondFactor = (user.twoFactorEnabled || requiresTwoFactor(actor)) && !session.twoFactorVerified;
 			if (!owesSecondFactor) locals.actor = actor;
 		} else {

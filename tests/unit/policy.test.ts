@@ -1,6 +1,7 @@
 // The authorization matrix, decided by src/lib/server/access/policy.ts: every role × resource ×
 // action, written out as tables so that a change of rule shows up as a precise failing row.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSession, generateSessionToken, validateSessionToken } from '../../src/lib/server/auth/session.ts';
 import { sql } from 'kysely';
 import {
 	can,
@@ -613,6 +614,14 @@ describe('loadActor', () => {
 			].sort(byId)
 		);
 		expect(actor.networks).toEqual([{ id: net2, role: 'coordination_medicale' }]);
+		// The session check reads the same actor with the session, in one statement (pages, upgrades).
+		const token = generateSessionToken();
+		await createSession(db, token, user, { twoFactorVerified: true });
+		const checked = (await validateSessionToken(db, token)).actor!;
+		expect({ ...checked, microstructures: [...checked.microstructures].sort(byId), networks: checked.networks }).toEqual({
+			...actor,
+			microstructures: [...actor.microstructures].sort(byId)
+		});
 
 		// The decisions follow: no rights left from the ended or future memberships.
 		expect(can(actor, 'microstructure.manage_members', { microstructure: { id: endedToday, networkId: net1 } })).toBe(false);

@@ -1,8 +1,9 @@
 // The one place where permissions are decided. Everything (pages, form actions, socket.io rooms,
 // Yjs documents) asks this module; rules are derived from the actor's active memberships only.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../db/index.ts';
-import type { MicrostructureRole, NetworkRole } from '../db/schema.ts';
+import type { Database, MicrostructureRole, NetworkRole } from '../db/schema.ts';
 
 export interface Actor {
 	userId: string;
@@ -471,10 +472,44 @@ export async function loadActors(db: Db, userIds: string[]): Promise<Map<string,
 	for (const r of rows) {
 		const actor = actors.get(r.id)!;
 		actor.platformAdmin = r.platform_admin;
-		if (r.ms_id) actor.microstructures.push({ id: r.ms_id, networkId: r.ms_network_id!, role: r.role as MicrostructureRole });
-		if (r.network_id) actor.networks.push({ id: r.network_id, role: r.role as NetworkRole });
+		addMembership(actor, r);
 	}
 	return actors;
+}
+
+/** One active membership as the queries below read it. */
+export interface MembershipRow {
+	role: string | null;
+	network_id: string | null;
+	ms_id: string | null;
+	ms_network_id: string | null;
+}
+
+function addMembership(actor: Actor, r: MembershipRow): void {
+	if (r.ms_id) actor.microstructures.push({ id: r.ms_id, networkId: r.ms_network_id!, role: r.role as MicrostructureRole });
+	if (r.network_id) actor.networks.push({ id: r.network_id, role: r.role as NetworkRole });
+}
+
+/**
+ * The active memberships of the user `u` of an enclosing query, as a JSON array column: the session
+ * check reads the session, its user and their memberships in one round trip (every page asks it).
+ */
+export function actorMemberships(eb: ExpressionBuilder<Database & { u: Database['app_user'] }, 'u'>) {
+	return jsonArrayFrom(
+		eb
+			.selectFrom('membership as m')
+			.leftJoin('microstructure as ms', (j) => j.onRef('ms.id', '=', 'm.microstructure_id').on('ms.archived_at', 'is', null))
+			.select(['m.role', 'm.network_id', 'ms.id as ms_id', 'ms.network_id as ms_network_id'])
+			.whereRef('m.user_id', '=', 'u.id')
+			.where(activeMembership)
+	);
+}
+
+/** The actor from its user and the rows of actorMemberships. */
+export function actorFrom(userId: string, platformAdmin: boolean, memberships: MembershipRow[]): Actor {
+	const actor: Actor = { userId, platformAdmin, microstructures: [], networks: [] };
+	for (const r of memberships) addMembership(actor, r);
+	return actor;
 }
 
 // A membership is active from its start date until the day before its end date.

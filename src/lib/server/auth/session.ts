@@ -4,6 +4,7 @@ import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import type { Db } from '../db/index.ts';
 import type { User } from '../db/schema.ts';
+import { actorFrom, actorMemberships, type Actor } from '../access/policy.ts';
 
 export const SESSION_COOKIE = 'session';
 const DAY = 24 * 60 * 60 * 1000;
@@ -22,7 +23,7 @@ export type SessionUser = Pick<
 	'id' | 'email' | 'first_name' | 'last_name' | 'profession' | 'locale' | 'platform_admin'
 > & { twoFactorEnabled: boolean };
 
-export type SessionValidation = { session: Session; user: SessionUser } | { session: null; user: null };
+export type SessionValidation = { session: Session; user: SessionUser; actor: Actor } | { session: null; user: null; actor?: undefined };
 
 export function generateSessionToken(): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(20));
@@ -67,10 +68,12 @@ export function wellFormedSessionToken(token: string): boolean {
 export async function validateSessionToken(db: Db, token: string): Promise<SessionValidation> {
 	if (!wellFormedSessionToken(token)) return { session: null, user: null };
 	const sessionId = sessionIdFromToken(token);
+	// The session, its user and their memberships (the actor) in one round trip: every page asks.
 	const row = await db
 		.selectFrom('user_session as s')
 		.innerJoin('app_user as u', 'u.id', 's.user_id')
-		.select([
+		.select((eb) => [
+			actorMemberships(eb).as('memberships'),
 			's.id',
 			's.user_id',
 			's.expires_at',
@@ -115,7 +118,7 @@ export async function validateSessionToken(db: Db, token: string): Promise<Sessi
 		platform_admin: row.platform_admin,
 		twoFactorEnabled: row.totp_key !== null
 	};
-	return { session, user };
+	return { session, user, actor: actorFrom(row.user_id, row.platform_admin, row.memberships) };
 }
 
 export async function invalidateSession(db: Db, sessionId: string): Promise<void> {

@@ -5,7 +5,7 @@ import { parse } from 'cookie';
 import { config } from '../config.ts';
 import { getDb, type Db } from '../db/index.ts';
 import { SESSION_COOKIE, sessionIdFromToken, validateSessionToken, wellFormedSessionToken, type SessionUser } from '../auth/session.ts';
-import { loadActor, requiresTwoFactor, type Actor } from '../access/policy.ts';
+import { requiresTwoFactor, type Actor } from '../access/policy.ts';
 import type { AccessCache } from './access-cache.ts';
 
 export interface Authenticated {
@@ -37,9 +37,8 @@ export async function authenticateRequest(req: IncomingMessage, cache?: AccessCa
 
 async function authenticateToken(token: string): Promise<Authenticated | null> {
 	const db = getDb();
-	const { session, user } = await validateSessionToken(db, token);
+	const { session, user, actor } = await validateSessionToken(db, token);
 	if (!session) return null;
-	const actor = await loadActor(db, user.id);
 	// A session that still owes its second factor is not signed in yet.
 	if ((user.twoFactorEnabled || requiresTwoFactor(actor)) && !session.twoFactorVerified) return null;
 	return { user, actor, sessionId: session.id, expiresAt: session.expiresAt };
