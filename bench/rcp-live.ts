@@ -1,9 +1,13 @@
 // Benchmark (live RCP): BENCH_RCPS (default 30) RCP sessions held at once, 8 participants each,
 // against the app's realtime server (attachRealtime: socket.io RCP handlers + Yjs websocket,
 // PostgreSQL, session cookies, access policy). Each participant has a socket.io connection (joined
-// with `rcp:join` as participant, in the room or remote) and, like the RCP page, a y-websocket
-// connection to the case notes `rcp-notes:<itemId>` of the item being discussed, reopened when the
-// pointer moves, into which it types one character every 300–800 ms. The animator (participant 0)
+// with `rcp:join` as participant, in the room or remote) and, like the RCP page, a Yjs document and
+// y-websocket connection to the case notes `rcp-notes:<itemId>` of each case it has shown: opened the
+// first time the pointer comes to the case and kept open for the rest of the session (all of them
+// receive updates), the textarea switching to the already-open document when the pointer comes back.
+// It types one character every 300–800 ms into the notes of the item under the pointer
+// (BENCH_NOTES_REOPEN=1: the old page instead, which closed the notes and opened a fresh document
+// and connection for the new item on each pointer move). The animator (participant 0)
 // moves the pointer to the next item every 2–4 s (`rcp:pointer`) and records a decision on the
 // current case every 4–6 s (`rcp:decide`: mostly 'poursuite', sometimes 'adaptation_pps' or
 // 'a_revoir', each with a unique detail so that its arrival can be recognised).
@@ -13,7 +17,7 @@
 //   - decision propagation: the animator's emit → the first 'rcp:decision' (or 'rcp:state') carrying that decision at
 //     each other participant;
 //   - notes typing (bonus): a local Yjs insert → its arrival at each other participant who had the
-//     document open and synced at the time of the insert;
+//     document open and synced at the time of the insert (whether or not it is the one shown);
 // as count, p50, p95, p99 and max, plus the animator's acknowledgement round trips, the event
 // rates, the server's CPU (process.cpuUsage, % of one core) and RSS, PostgreSQL's CPU, the server's
 // SQL statements per second and waits for a pool connection (counted by the benchmark's server
@@ -28,8 +32,9 @@
 // 2); the participants of one session share a thread, so each latency is read on one clock
 // (performance.now()). Not part of `npm test`. Other knobs: BENCH_RCPS, BENCH_REDIS=1 (socket.io
 // Redis adapter on REDIS_URL, default redis://127.0.0.1:6379), BENCH_NOTES=0 (no case notes: the
-// socket.io part alone), BENCH_CPU_PROF=<dir> (V8 CPU profile of the server), BENCH_QUIET_WAIT_S
-// (default 180: how long to wait, at most, for other processes to quiet down before measuring).
+// socket.io part alone), BENCH_NOTES_REOPEN=1 (the old close-and-reopen notes, for comparison),
+// BENCH_CPU_PROF=<dir> (V8 CPU profile of the server), BENCH_QUIET_WAIT_S (default 180: how long
+// to wait, at most, for other processes to quiet down before measuring).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -49,6 +54,8 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 5);
 const MEASURE_S = Number(process.env.BENCH_SECONDS || 30);
 /** BENCH_NOTES=0: no case notes (no Yjs), to see what the socket.io part costs alone. */
 const NOTES = process.env.BENCH_NOTES !== '0';
+/** BENCH_NOTES_REOPEN=1: the old RCP page, which closed the case notes and opened the new item's on each pointer move. */
+const NOTES_REOPEN = process.env.BENCH_NOTES_REOPEN === '1';
 const CLIENT_THREADS = Math.max(1, Math.min(RCPS, Number(process.env.BENCH_CLIENT_THREADS || 2)));
 const POINTER_MS: [number, number] = [2000, 4000];
 const DECISION_MS: [number, number] = [4000, 6000];
@@ -279,13 +286,21 @@ class Rcp {
 	}
 }
 
+/** One case's notes as a participant holds them: its document, its connection, when it was first synced. */
+interface Notes {
+	doc: Y.Doc;
+	provider: WebsocketProvider;
+	/** performance.now() at the first sync, 0 until then. */
+	syncedAt: number;
+}
+
 class Participant {
 	readonly socket: Socket;
 	joined = false;
-	doc: Y.Doc | null = null;
-	provider: WebsocketProvider | null = null;
-	docItem: string | null = null;
-	syncedAt = 0;
+	/** The case notes open on this participant's page, by item: kept for the session (or, with BENCH_NOTES_REOPEN=1, the current one alone). */
+	readonly notes = new Map<string, Notes>();
+	/** The item under the pointer, whose notes the textarea shows and typing goes into. */
+	current: string | null = null;
 	typer: NodeJS.Timeout | undefined;
 	phrasePos = Math.floor(Math.random() * PHRASE.length);
 	private readonly WS: typeof globalThis.WebSocket;
@@ -351,24 +366,34 @@ class Participant {
 		});
 	}
 
-	/** Shows an item's case notes, as the page does: a fresh document and connection per item. */
+	/** The current item's notes, once synced (0 until then). */
+	get syncedAt() {
+		return (this.current && this.notes.get(this.current)?.syncedAt) || 0;
+	}
+
+	/**
+	 * Shows an item's case notes, as the page does: the item becomes current; its document and
+	 * connection are opened the first time it is shown and kept open for the rest of the session
+	 * (BENCH_NOTES_REOPEN=1: the old page, which closed the previous item's and opened a fresh one).
+	 */
 	open(itemId: string) {
-		if (!NOTES || this.docItem === itemId) return;
-		this.close();
-		this.docItem = itemId;
-		this.syncedAt = 0;
+		if (!NOTES || this.current === itemId) return;
+		if (NOTES_REOPEN) this.close();
+		this.current = itemId;
+		if (this.notes.has(itemId)) return;
 		const doc = new Y.Doc();
 		const provider = new WebsocketProvider(`ws://127.0.0.1:${this.rcp.port}/yjs`, `rcp-notes:${itemId}`, doc, {
 			WebSocketPolyfill: this.WS,
 			disableBc: true, // same-process providers would otherwise sync around the server
 			maxBackoffTime: 2000
 		});
+		const notes: Notes = { doc, provider, syncedAt: 0 };
 		provider.messageHandlers[100] = () => {}; // the server's "stored" acknowledgements
 		provider.on('sync', (synced: boolean) => {
-			if (synced && this.doc === doc && !this.syncedAt) this.syncedAt = performance.now();
+			if (synced && this.notes.get(itemId) === notes && !notes.syncedAt) notes.syncedAt = performance.now();
 		});
 		provider.on('connection-close', () => {
-			if (this.provider === provider && active) rec.wsCloses++;
+			if (this.notes.get(itemId) === notes && active) rec.wsCloses++;
 		});
 		this.rcp.authors.set(doc.clientID, new Map());
 		doc.on('afterTransaction', (tr: Y.Transaction) => {
@@ -383,27 +408,29 @@ class Participant {
 				for (let clock = before; clock < after; clock++) {
 					const t = sent.get(clock);
 					// Only edits made while this replica was live (not those it loads when opening).
-					if (t !== undefined && inWindow(t) && this.syncedAt && this.syncedAt <= t) rec.typing.push(now - t);
+					if (t !== undefined && inWindow(t) && notes.syncedAt && notes.syncedAt <= t) rec.typing.push(now - t);
 				}
 			}
 		});
-		this.doc = doc;
-		this.provider = provider;
+		this.notes.set(itemId, notes);
 	}
 
+	/** Closes every open notes document and connection (the page left, or BENCH_NOTES_REOPEN=1 on a pointer move). */
 	close() {
-		const { provider, doc } = this;
-		this.provider = null;
-		this.doc = null;
-		this.docItem = null;
-		provider?.destroy();
-		doc?.destroy();
+		const all = [...this.notes.values()];
+		this.notes.clear();
+		this.current = null;
+		for (const { provider, doc } of all) {
+			provider.destroy();
+			doc.destroy();
+		}
 	}
 
 	type() {
 		if (!active) return;
-		const { doc, provider } = this;
-		if (doc && provider && this.syncedAt && provider.wsconnected) {
+		const notes = this.current ? this.notes.get(this.current) : undefined;
+		if (notes && notes.syncedAt && notes.provider.wsconnected) {
+			const { doc } = notes;
 			const text = doc.getText('notes');
 			const clock = Y.getState(doc.store, doc.clientID);
 			const t = performance.now();
@@ -600,7 +627,10 @@ async function main() {
 	const redis = process.env.BENCH_REDIS === '1';
 	console.log(
 		`${RCPS} live RCPs × 8 participants; animator moves the pointer every ${POINTER_MS.join('–')} ms and decides every ${DECISION_MS.join('–')} ms; ` +
-			(NOTES ? `everyone types into the current case notes every ${KEY_MS.join('–')} ms; ` : 'no case notes (BENCH_NOTES=0); ') +
+			(NOTES
+				? `everyone types into the current case notes every ${KEY_MS.join('–')} ms; ` +
+					(NOTES_REOPEN ? 'notes closed and reopened on each pointer move (BENCH_NOTES_REOPEN=1); ' : 'notes of every case shown kept open; ')
+				: 'no case notes (BENCH_NOTES=0); ') +
 			`${WARMUP_S} s warm-up + ${MEASURE_S} s measured; ` +
 			`${cpus().length} cores, Node ${process.version}, ${CLIENT_THREADS} client threads; socket.io adapter: ${redis ? 'Redis' : 'in memory'}`
 	);
