@@ -67,6 +67,30 @@ test('a GP, a psychologist on her phone and a coordinator run a live RCP to its 
 	await camille.keyboard.type('Sevrage tabagique en cours, bonne alliance.');
 	await expect(claire.getByRole('textbox', { name: 'Notes du cas' })).toHaveValue('Sevrage tabagique en cours, bonne alliance.', { timeout: 1000 });
 
+	// Looking at another case and coming back reconnects nothing: each case's notes stay connected once shown.
+	const notesSockets: string[] = [];
+	claire.on('websocket', (ws) => {
+		if (ws.url().includes('/yjs/rcp-notes')) notesSockets.push(ws.url());
+	});
+	await agendaItem(claire, 0).getByRole('button').first().click();
+	await expect(claire.getByText('Vous consultez un autre point.')).toBeVisible();
+	await expect(claire.getByTestId('notes-status')).toHaveText('Synchronisé');
+	await claire.getByRole('button', { name: 'Revenir au point en cours' }).click();
+	await expect(claire.getByTestId('case-title')).toHaveText(second);
+	// A third case, never shown: its notes connect once, and stay.
+	for (let i = 0; i < 2; i++) {
+		await agendaItem(claire, 2).getByRole('button').first().click();
+		await expect(claire.getByTestId('notes-status')).toHaveText('Synchronisé');
+		await claire.getByRole('button', { name: 'Revenir au point en cours' }).click();
+	}
+	await expect(claire.getByTestId('notes-status')).toHaveText('Synchronisé');
+	await camille.keyboard.type(' Revue dans un mois.');
+	await expect(claire.getByRole('textbox', { name: 'Notes du cas' })).toHaveValue('Sevrage tabagique en cours, bonne alliance. Revue dans un mois.', { timeout: 1000 });
+	// The first case was shown when the session started and the second since the pointer moved: the
+	// way there and back opened nothing. The third connected once (the page used to reconnect on each
+	// of these eight moves).
+	expect(notesSockets).toHaveLength(1);
+
 	// One click records the decision, with an action for the psychologist: everyone sees it at once.
 	await claire.getByRole('button', { name: 'Ajouter une action' }).click();
 	await claire.getByRole('textbox', { name: 'Quoi' }).fill('Entretien de suivi dans quinze jours');
@@ -104,7 +128,7 @@ test('a GP, a psychologist on her phone and a coordinator run a live RCP to its 
 	const decided = claire.getByTestId('report-case').filter({ hasText: second });
 	await expect(decided).toContainText('Poursuite');
 	await expect(decided).toContainText('Entretien de suivi dans quinze jours');
-	await expect(decided).toContainText('Sevrage tabagique en cours, bonne alliance.');
+	await expect(decided).toContainText('Sevrage tabagique en cours, bonne alliance. Revue dans un mois.');
 	await expect(claire.getByTestId('report-case').filter({ hasText: 'Non abordé' }).first()).toBeVisible();
 	await expectAxeClean(claire);
 	const pdf = await claire.request.get(`${url}/compte-rendu/pdf`);

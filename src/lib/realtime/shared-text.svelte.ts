@@ -67,3 +67,29 @@ export function sharedText(docName: string, field = 'notes') {
 		}
 	};
 }
+
+export type SharedText = ReturnType<typeof sharedText>;
+
+/**
+ * Shared texts kept open once shown, for a page that switches between several (the case notes of
+ * an RCP, one per case, followed by the pointer): coming back to a case reuses its connection
+ * instead of authorising and syncing a new one, so a pointer move costs the server nothing, and
+ * an edit still in flight when the pointer moves is not cut off. All close with the page.
+ */
+export function sharedTexts(field = 'notes') {
+	const open = new Map<string, SharedText>();
+	return {
+		get(docName: string): SharedText {
+			let shared = open.get(docName);
+			if (!shared) {
+				shared = sharedText(docName, field);
+				open.set(docName, shared);
+			}
+			return shared;
+		},
+		destroy() {
+			for (const shared of open.values()) shared.destroy();
+			open.clear();
+		}
+	};
+}
