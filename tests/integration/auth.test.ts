@@ -15,6 +15,7 @@ import {
 	invalidateSession,
 	invalidateUserSessions,
 	markSessionTwoFactorVerified,
+	readSessions,
 	sessionIdFromToken,
 	validateSessionToken
 } from '../../src/lib/server/auth/session.ts';
@@ -158,6 +159,24 @@ describe('sessions', () => {
 		await createSession(db, token, user.id, { twoFactorVerified: true });
 		await db.updateTable('app_user').set({ disabled_at: new Date() }).where('id', '=', user.id).execute();
 		expect(await validateSessionToken(db, token)).toEqual({ session: null, user: null });
+	});
+
+	test('readSessions reads several tokens in one go, in order, refusing expired, disabled, unknown and malformed ones without touching them', async () => {
+		const [alive, expiring, disabled] = [await newUser(), await newUser(), await newUser()];
+		const tokens = [generateSessionToken(), generateSessionToken(), generateSessionToken()];
+		const live = await createSession(db, tokens[0], alive.id, { twoFactorVerified: true });
+		const old = await createSession(db, tokens[1], expiring.id, { twoFactorVerified: true });
+		await db.updateTable('user_session').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', old.id).execute();
+		await createSession(db, tokens[2], disabled.id, { twoFactorVerified: true });
+		await db.updateTable('app_user').set({ disabled_at: new Date() }).where('id', '=', disabled.id).execute();
+		const asked = [tokens[1], tokens[0], 'not-a-token', tokens[2], generateSessionToken(), tokens[0]];
+		const read = await readSessions(db, asked);
+		expect(read.map((r) => r.session?.id ?? null)).toEqual([null, live.id, null, null, null, live.id]);
+		expect(read[1].user).toMatchObject({ id: alive.id, email: alive.email });
+		expect(read[1].actor).toEqual({ userId: alive.id, platformAdmin: false, microstructures: [], networks: [] });
+		// Read only: the expired session is still there for the page check to delete.
+		expect(await db.selectFrom('user_session').select('id').where('id', '=', old.id).executeTakeFirst()).toBeDefined();
+		expect(await readSessions(db, [])).toEqual([]);
 	});
 
 	test('invalidateUserSessions ends every session of the user except the kept one', async () => {

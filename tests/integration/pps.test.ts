@@ -781,7 +781,7 @@ async function statementsDuring(during: () => Promise<void>): Promise<string[]> 
 }
 
 /** The periodic check of open connections' sessions (every 30 s) may run at any moment: not the upgrade's. */
-const upgradeStatements = (statements: string[]) => statements.filter((s) => !/from "user_session" as "s" inner join "app_user" as "u" on "u"."id" = "s"."user_id" where "s"."id" in/.test(s));
+const upgradeStatements = (statements: string[]) => statements.filter((s) => !/^select "s"."id" from "user_session" as "s"/.test(s));
 
 async function openedWith(docName: string, cookie: string): Promise<Client> {
 	const client = yjsClient(docName, { Cookie: cookie });
@@ -834,7 +834,7 @@ describe('connections: a known session costs no query, the patient one, and the 
 		expect(await upgradeStatus(p.docName, { Cookie: ines })).toBe(401);
 	});
 
-	test('a reconnect storm: 120 sessions opening 12 PPS at once all sync, every read audited in a few statements', async () => {
+	test('a reconnect storm: 120 sessions opening 12 PPS at once all sync, sessions read and reads audited in shared statements', async () => {
 		const patients = await Promise.all(Array.from({ length: 12 }, () => newPatient('ines.haddad', ['ines.haddad', 'paul.schmitt'])));
 		const cookies = await Promise.all(Array.from({ length: 120 }, (_, i) => cookieFor(i % 2 ? 'ines.haddad' : 'paul.schmitt')));
 		const clients: Client[] = [];
@@ -846,9 +846,14 @@ describe('connections: a known session costs no query, the patient one, and the 
 		for (const p of patients) audited += (await auditRows(p.id, 'patient.read')).length;
 		expect(audited).toBe(120);
 		const audits = statements.filter((s) => s.startsWith('insert into "audit_event"'));
-		expect(audits.length).toBeLessThan(40);
-		// One statement per session (its user and memberships with it), and one read of the patient per connection.
-		expect(statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" = \$1/.test(s)).length).toBe(120);
+		// Batched while a statement runs: fewer statements than connections (here 30–60 of each for 120).
+		expect(audits.length).toBeLessThan(100);
+		// Sessions read together (with their users and memberships) while a read runs, and one read of
+		// the patient per connection.
+		const sessionReads = statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" in \(/.test(s));
+		expect(sessionReads.length).toBeLessThan(100);
+		expect(sessionReads.reduce((n, s) => n + (s.match(/\$\d+/g) ?? []).length, 0)).toBeGreaterThanOrEqual(120);
+		expect(statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" = \$1/.test(s))).toEqual([]);
 		expect(statements.filter((s) => /from "membership"/.test(s) && !/from "user_session"/.test(s))).toEqual([]);
 		expect(statements.filter((s) => /from "patient" as "p"/.test(s)).length).toBe(120);
 		destroy(...clients);

@@ -2,6 +2,7 @@
 // The table refuses UPDATE and DELETE (trigger in migration 0001).
 import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
+import { batched } from '../batch.ts';
 
 export interface AuditContext {
 	actorId: string | null;
@@ -54,51 +55,31 @@ const QUEUE_ATTEMPTS = 3;
 /**
  * Audit events from hot paths: hundreds of editors opening their documents within seconds, each
  * opening a read of patient data. Each event is committed before its promise resolves (a read is
- * audited before the data leaves), but events arriving while an INSERT runs go together in the
- * next one: idle, an event is written at once; busy, one round trip carries all that arrived
- * meanwhile, so a storm of connections costs a few statements, not one each. A failed INSERT is
- * tried again before its callers are told.
+ * audited before the data leaves), but events arriving while an INSERT runs share the next one
+ * (batched). A failed INSERT is tried again before its callers are told.
  */
 export class AuditQueue {
-	private waiting: { ctx: AuditContext; entry: AuditEntry; resolve: () => void; reject: (error: unknown) => void }[] = [];
-	private running: Promise<void> | null = null;
+	private readonly queue = batched(async (events: { ctx: AuditContext; entry: AuditEntry }[]) => {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				await insertEvents(this.db(), events);
+				return events.map(() => undefined);
+			} catch (error) {
+				if (attempt === QUEUE_ATTEMPTS) throw error;
+				await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** attempt));
+			}
+		}
+	}, QUEUE_BATCH);
 
 	constructor(private readonly db: () => Db) {}
 
 	record(ctx: AuditContext, entry: AuditEntry): Promise<void> {
-		return new Promise((resolve, reject) => {
-			this.waiting.push({ ctx, entry, resolve, reject });
-			this.next();
-		});
+		return this.queue.run({ ctx, entry });
 	}
 
 	/** Resolves once every event recorded so far is committed or has failed. */
-	async drain(): Promise<void> {
-		while (this.running) await this.running;
-	}
-
-	private next(): void {
-		if (this.running || this.waiting.length === 0) return;
-		this.running = this.write(this.waiting.splice(0, QUEUE_BATCH)).finally(() => {
-			this.running = null;
-			this.next();
-		});
-	}
-
-	private async write(batch: AuditQueue['waiting']): Promise<void> {
-		for (let attempt = 1; ; attempt++) {
-			try {
-				await insertEvents(this.db(), batch);
-				for (const event of batch) event.resolve();
-				return;
-			} catch (error) {
-				if (attempt === QUEUE_ATTEMPTS) {
-					for (const event of batch) event.reject(error);
-					return;
-				}
-				await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** attempt));
-			}
-		}
+	drain(): Promise<void> {
+		return this.queue.drain();
 	}
 }
 

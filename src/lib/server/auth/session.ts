@@ -69,7 +69,42 @@ export async function validateSessionToken(db: Db, token: string): Promise<Sessi
 	if (!wellFormedSessionToken(token)) return { session: null, user: null };
 	const sessionId = sessionIdFromToken(token);
 	// The session, its user and their memberships (the actor) in one round trip: every page asks.
-	const row = await db
+	const row = await sessionQuery(db).where('s.id', '=', sessionId).executeTakeFirst();
+	if (!row || row.disabled_at) return { session: null, user: null };
+	if (Date.now() >= row.expires_at.getTime()) {
+		await db.deleteFrom('user_session').where('id', '=', row.id).execute();
+		return { session: null, user: null };
+	}
+	const validation = validationOf(row);
+	if (Date.now() >= validation.session.expiresAt.getTime() - RENEW_WHEN_LEFT) {
+		validation.session.expiresAt = new Date(Date.now() + SESSION_LIFETIME);
+		await db
+			.updateTable('user_session')
+			.set({ expires_at: validation.session.expiresAt })
+			.where('id', '=', row.id)
+			.execute();
+	}
+	return validation;
+}
+
+/**
+ * Several tokens in one statement, read only: an expired session is refused but neither deleted
+ * nor renewed (pages do that). For live connections, which arrive by hundreds after a restart.
+ * Answers in the order of `tokens`.
+ */
+export async function readSessions(db: Db, tokens: string[]): Promise<SessionValidation[]> {
+	const ids = new Map(tokens.filter(wellFormedSessionToken).map((token) => [token, sessionIdFromToken(token)]));
+	const rows = ids.size ? await sessionQuery(db).where('s.id', 'in', [...new Set(ids.values())]).execute() : [];
+	const now = Date.now();
+	const valid = new Map(rows.filter((r) => !r.disabled_at && now < r.expires_at.getTime()).map((r) => [r.id, r]));
+	return tokens.map((token) => {
+		const row = valid.get(ids.get(token) ?? '');
+		return row ? validationOf(row) : { session: null, user: null };
+	});
+}
+
+function sessionQuery(db: Db) {
+	return db
 		.selectFrom('user_session as s')
 		.innerJoin('app_user as u', 'u.id', 's.user_id')
 		.select((eb) => [
@@ -86,28 +121,13 @@ export async function validateSessionToken(db: Db, token: string): Promise<Sessi
 			'u.platform_admin',
 			'u.totp_key',
 			'u.disabled_at'
-		])
-		.where('s.id', '=', sessionId)
-		.executeTakeFirst();
-	if (!row || row.disabled_at) return { session: null, user: null };
-	const session: Session = {
-		id: row.id,
-		userId: row.user_id,
-		expiresAt: row.expires_at,
-		twoFactorVerified: row.two_factor_verified
-	};
-	if (Date.now() >= session.expiresAt.getTime()) {
-		await db.deleteFrom('user_session').where('id', '=', session.id).execute();
-		return { session: null, user: null };
-	}
-	if (Date.now() >= session.expiresAt.getTime() - RENEW_WHEN_LEFT) {
-		session.expiresAt = new Date(Date.now() + SESSION_LIFETIME);
-		await db
-			.updateTable('user_session')
-			.set({ expires_at: session.expiresAt })
-			.where('id', '=', session.id)
-			.execute();
-	}
+		]);
+}
+
+type SessionRow = Awaited<ReturnType<ReturnType<typeof sessionQuery>['executeTakeFirstOrThrow']>>;
+
+function validationOf(row: SessionRow): { session: Session; user: SessionUser; actor: Actor } {
+	const session: Session = { id: row.id, userId: row.user_id, expiresAt: row.expires_at, twoFactorVerified: row.two_factor_verified };
 	const user: SessionUser = {
 		id: row.user_id,
 		email: row.email,

@@ -1,9 +1,9 @@
 // What websocket upgrades and socket.io handshakes ask of PostgreSQL again and again: who a
 // session is (its user and memberships) and which network a microstructure belongs to. At
 // lunchtime, or when a restarted process takes back thousands of connections, asking it per
-// connection would cost two queries each; with this cache a known session costs none, and a
-// reconnect storm costs one load per session, a few at a time, leaving the rest of the pool to the
-// pages and the Yjs writer.
+// connection would cost a query each; with this cache a known session costs none, and the sessions
+// of a reconnect storm are read together (authenticate.ts), leaving the pool to the pages and the
+// Yjs writer.
 //
 // Decisions are not cached, only the facts the policy decides on, and only for 30 s (the delay of
 // the session check of open connections). Every live event that changes those facts drops them at
@@ -18,8 +18,6 @@ import type { Authenticated } from './authenticate.ts';
 const TTL_MS = 30_000;
 /** Per kind of entry: a bound on memory whatever the number of sessions seen. */
 const MAX_ENTRIES = 50_000;
-/** Loads running at once (a pool has 20 connections by default). */
-const MAX_LOADING = 6;
 
 /** Entries that expire, with one load per key at a time and no stale load stored after a drop. */
 class Entries<V> {
@@ -28,10 +26,7 @@ class Entries<V> {
 	// Bumped by every drop: a load that started before it answers its caller but is not kept.
 	private epoch = 0;
 
-	constructor(
-		private readonly limit: <T>(task: () => Promise<T>) => Promise<T>,
-		private readonly keep: (value: V) => boolean
-	) {}
+	constructor(private readonly keep: (value: V) => boolean) {}
 
 	get(key: string, load: () => Promise<V>): Promise<V> {
 		const hit = this.values.get(key);
@@ -40,7 +35,7 @@ class Entries<V> {
 		const running = this.loading.get(key);
 		if (running) return running;
 		const epoch = this.epoch;
-		const promise = this.limit(load).then(
+		const promise = load().then(
 			(value) => {
 				if (this.loading.get(key) === promise) this.loading.delete(key);
 				if (epoch === this.epoch && this.keep(value)) this.store(key, value);
@@ -74,26 +69,9 @@ class Entries<V> {
 	}
 }
 
-/** Runs at most `max` tasks at once, the others in arrival order. */
-function concurrency(max: number) {
-	let running = 0;
-	const waiting: (() => void)[] = [];
-	return async <T>(task: () => Promise<T>): Promise<T> => {
-		if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-		running++;
-		try {
-			return await task();
-		} finally {
-			running--;
-			waiting.shift()?.();
-		}
-	};
-}
-
 export class AccessCache {
-	private readonly limit = concurrency(MAX_LOADING);
-	private readonly sessions = new Entries<Authenticated | null>(this.limit, (a) => a !== null && a.expiresAt.getTime() > Date.now());
-	private readonly microstructures = new Entries<MicrostructureRef | null>(this.limit, (m) => m !== null);
+	private readonly sessions = new Entries<Authenticated | null>((a) => a !== null && a.expiresAt.getTime() > Date.now());
+	private readonly microstructures = new Entries<MicrostructureRef | null>((m) => m !== null);
 
 	/** `sessionId` is the token's hash (never the token itself: a heap dump must not yield sessions). */
 	session(sessionId: string, load: () => Promise<Authenticated | null>): Promise<Authenticated | null> {

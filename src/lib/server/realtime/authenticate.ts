@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import { parse } from 'cookie';
 import { config } from '../config.ts';
 import { getDb, type Db } from '../db/index.ts';
-import { SESSION_COOKIE, sessionIdFromToken, validateSessionToken, wellFormedSessionToken, type SessionUser } from '../auth/session.ts';
+import { readSessions, SESSION_COOKIE, sessionIdFromToken, validateSessionToken, wellFormedSessionToken, type SessionUser, type SessionValidation } from '../auth/session.ts';
+import { batched } from '../batch.ts';
 import { requiresTwoFactor, type Actor } from '../access/policy.ts';
 import type { AccessCache } from './access-cache.ts';
 
@@ -27,17 +28,20 @@ export function originAllowed(req: IncomingMessage): boolean {
 	}
 }
 
-/** With a cache, a session seen in the last seconds costs no query (access-cache.ts). */
+/**
+ * With a cache, a session seen in the last seconds costs no query (access-cache.ts), and sessions
+ * not seen yet are read together while a read runs (a reconnect storm costs a few statements).
+ */
 export async function authenticateRequest(req: IncomingMessage, cache?: AccessCache): Promise<Authenticated | null> {
 	const token = parse(req.headers.cookie ?? '')[SESSION_COOKIE];
 	if (!token || !wellFormedSessionToken(token)) return null;
-	if (!cache) return authenticateToken(token);
-	return cache.session(sessionIdFromToken(token), () => authenticateToken(token));
+	if (!cache) return signedIn(await validateSessionToken(getDb(), token));
+	return cache.session(sessionIdFromToken(token), async () => signedIn(await sessionReads.run(token)));
 }
 
-async function authenticateToken(token: string): Promise<Authenticated | null> {
-	const db = getDb();
-	const { session, user, actor } = await validateSessionToken(db, token);
+const sessionReads = batched((tokens: string[]) => readSessions(getDb(), tokens));
+
+function signedIn({ session, user, actor }: SessionValidation): Authenticated | null {
 	if (!session) return null;
 	// A session that still owes its second factor is not signed in yet.
 	if ((user.twoFactorEnabled || requiresTwoFactor(actor)) && !session.twoFactorVerified) return null;
