@@ -17,7 +17,9 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
-import { addGoal, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout } from '../helpers/realtime.ts';
+import { addGoal, barrier, sessionCookie, startRealtimeServer, stopRealtimeServer, upgradeStatus as upgradeStatusAt, waitUntil, withTimeout, yjsProvider } from '../helpers/realtime.ts';
+import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
+import { project } from '../../src/lib/pps/model.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { withLiveDoc } from '../../src/lib/server/live.ts';
@@ -531,6 +533,29 @@ describe('live session', () => {
 		expect(await decide(ms, live.id, live.items[0], { kind: 'a_revoir' })).toMatchObject({ ok: false });
 		const audits = await t.db.selectFrom('audit_event').select('details').where('action', '=', 'rcp.decision').where('target_id', '=', a).orderBy('id').execute();
 		expect(audits.map((r) => (r.details as { decision: string }).decision)).toEqual(['a_revoir', 'fin_de_suivi']);
+	});
+
+	test('a fin de suivi makes the open PPS editors readers at once: a write after it is dropped', async () => {
+		const ms = await freshMs();
+		const a = await newPatient(ms, { contactDaysAgo: 100 });
+		const live = await liveSession(ms, [a]);
+		const doc = new Y.Doc();
+		const provider = yjsProvider(wsBase, ppsDocName(a), doc, { Cookie: await sessionCookie(t.db, user(CLAIRE)) }, 300);
+		try {
+			await waitUntil(() => provider.synced, 'PPS synced');
+			addGoal(doc, 'Avant la décision.');
+			await barrier({ doc, provider });
+			expect(await decide(ms, live.id, live.items[0], { kind: 'fin_de_suivi', exitReason: 'amelioration' })).toEqual({ ok: true });
+			addGoal(doc, 'APRES-LA-SORTIE');
+			await barrier({ doc, provider });
+			await realtime.yjs.flushAll();
+			const stored = project(await loadDoc(t.db, ppsDocName(a)));
+			expect(stored.goals).toBe('Avant la décision.');
+			expect(provider.wsconnected).toBe(true);
+		} finally {
+			provider.destroy();
+			doc.destroy();
+		}
 	});
 
 	test('a fin de suivi whose decision cannot be written leaves the patient in care: pathway and decision are one change', async () => {

@@ -12,7 +12,7 @@ import { applyPathwayAction, patientLabel, recordEvent } from '../patients/patie
 import { parisToday } from '../patients/lifecycle.ts';
 import { ppsDocName, validateVersion } from '../pps/pps.ts';
 import { project, projectionProblems } from '../../pps/model.ts';
-import { notifyPatientChanged, nudgeUsers, withLiveDoc } from '../live.ts';
+import { notifyPatientChanged, nudgeUsers, reauthorizeDocument, withLiveDoc } from '../live.ts';
 import { notify } from '../notifications/notifications.ts';
 import { planDecision, type DecisionInput } from './decisions.ts';
 import { addCase } from './sessions.ts';
@@ -417,7 +417,11 @@ export async function recordDecision(
 			throw error;
 		});
 	if (!outcome.ok) return outcome;
-	if (plan.pathway) notifyPatientChanged(item.patient_id, ctx.actorId);
+	if (plan.pathway) {
+		notifyPatientChanged(item.patient_id, ctx.actorId);
+		// A patient who leaves keeps a read-only plan: open editors become readers at once (as from the record page).
+		await reauthorizeDocument(ppsDocName(item.patient_id));
+	}
 	const attendanceChanged = await refreshAttendance(db, sessionId, outcome.witnesses);
 	return {
 		ok: true,
