@@ -25,6 +25,30 @@ export async function submit(page: Page, name: string) {
 	]);
 }
 
+/**
+ * Inès (GP at the Cabinet des Tanneurs) includes a patient named `last`, puts Camille (psychologist)
+ * in the care team and opens the PPS, saved; returns its path.
+ */
+export async function ppsWithCamille(ines: Page, last: string): Promise<string> {
+	await ines.getByRole('main').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
+	await ines.getByRole('link', { name: 'Inclure un patient' }).first().click();
+	await ines.getByRole('textbox', { name: 'Nom', exact: true }).fill(last);
+	await ines.getByRole('textbox', { name: 'Prénom' }).fill('Anne');
+	await ines.getByLabel('Date de naissance').fill('1975-05-05');
+	await ines.getByRole('radio', { name: 'Addiction' }).check();
+	await ines.getByRole('radio', { name: 'Les deux' }).check();
+	await ines.getByRole('radio', { name: /Consentement oral attesté/ }).check();
+	await ines.getByRole('button', { name: 'Inclure le patient' }).click();
+	await expect(ines.getByRole('heading', { name: 'Patient inclus — et maintenant ?' })).toBeVisible();
+	await ines.getByRole('checkbox', { name: /Camille Durand/ }).check();
+	await submit(ines, "Enregistrer l'équipe");
+	await expect(ines.getByRole('status')).toHaveText('Dossier enregistré.');
+	await ines.getByRole('link', { name: 'Ouvrir le PPS' }).click();
+	await expect(ines.getByRole('heading', { level: 1, name: 'Plan personnalisé de santé' })).toBeVisible();
+	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
+	return new URL(ines.url()).pathname;
+}
+
 /** Signs in and waits for the home page. */
 export async function signInHome(page: Page, login: string) {
 	await signIn(page, login);

@@ -1,24 +1,4 @@
-import type { Page } from '@playwright/test';
-import { expect, test, newUserPage, signIn, submit } from './helpers';
-
-/** Inès includes a patient with Camille (psychologist) in the care team, and opens the PPS. */
-async function ppsWithCamille(ines: Page, last: string): Promise<string> {
-	await ines.getByRole('main').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
-	await ines.getByRole('link', { name: 'Inclure un patient' }).first().click();
-	await ines.getByRole('textbox', { name: 'Nom', exact: true }).fill(last);
-	await ines.getByRole('textbox', { name: 'Prénom' }).fill('Jeanne');
-	await ines.getByLabel('Date de naissance').fill('1971-07-07');
-	await ines.getByRole('radio', { name: 'Addiction' }).check();
-	await ines.getByRole('radio', { name: 'Les deux' }).check();
-	await ines.getByRole('radio', { name: /Consentement oral attesté/ }).check();
-	await ines.getByRole('button', { name: 'Inclure le patient' }).click();
-	await expect(ines.getByRole('heading', { name: 'Patient inclus — et maintenant ?' })).toBeVisible();
-	await ines.getByRole('checkbox', { name: /Camille Durand/ }).check();
-	await submit(ines, "Enregistrer l'équipe");
-	await ines.getByRole('link', { name: 'Ouvrir le PPS' }).click();
-	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
-	return new URL(ines.url()).pathname;
-}
+import { expect, test, newUserPage, ppsWithCamille, signIn } from './helpers';
 
 test('two people typing in the same plain PPS field at once each keep their words', async ({ browser }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');

@@ -1,34 +1,12 @@
-import type { Page } from '@playwright/test';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
-import { expect, test, expectAxeClean, newUserPage, submit } from './helpers';
-
-/** Inès includes a patient, puts Camille (psychologist) in the care team, and opens the PPS. */
-async function patientWithTeam(ines: Page, last: string) {
-	await ines.getByRole('main').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
-	await ines.getByRole('link', { name: 'Inclure un patient' }).first().click();
-	await ines.getByRole('textbox', { name: 'Nom', exact: true }).fill(last);
-	await ines.getByRole('textbox', { name: 'Prénom' }).fill('Anne');
-	await ines.getByLabel('Date de naissance').fill('1975-05-05');
-	await ines.getByRole('radio', { name: 'Addiction' }).check();
-	await ines.getByRole('radio', { name: 'Les deux' }).check();
-	await ines.getByRole('radio', { name: /Consentement oral attesté/ }).check();
-	await ines.getByRole('button', { name: 'Inclure le patient' }).click();
-	await expect(ines.getByRole('heading', { name: 'Patient inclus — et maintenant ?' })).toBeVisible();
-	await ines.getByRole('checkbox', { name: /Camille Durand/ }).check();
-	await submit(ines, "Enregistrer l'équipe");
-	await expect(ines.getByRole('status')).toHaveText('Dossier enregistré.');
-	await ines.getByRole('link', { name: 'Ouvrir le PPS' }).click();
-	await expect(ines.getByRole('heading', { level: 1, name: 'Plan personnalisé de santé' })).toBeVisible();
-	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
-	return new URL(ines.url()).pathname;
-}
+import { expect, test, expectAxeClean, newUserPage, ppsWithCamille, submit } from './helpers';
 
 test('a GP and a psychologist co-edit one PPS live while a colleague follows it read-only', async ({ browser }) => {
 	// Three people from planning to minutes (or three on one plan): a long scenario, not a slow one.
 	test.slow();
 	const ines = await newUserPage(browser, 'ines.haddad');
-	const pps = await patientWithTeam(ines, 'Troisvoix');
+	const pps = await ppsWithCamille(ines, 'Troisvoix');
 	const camille = await newUserPage(browser, 'camille.durand');
 	await camille.goto(pps);
 	// Another GP of the microstructure, not in this patient's care team: he reads.
@@ -80,7 +58,7 @@ test('a GP and a psychologist co-edit one PPS live while a colleague follows it 
 
 test('an edit made offline is kept and merges on reconnection', async ({ browser }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');
-	const pps = await patientWithTeam(ines, 'Horsligne');
+	const pps = await ppsWithCamille(ines, 'Horsligne');
 	const camille = await newUserPage(browser, 'camille.durand');
 	await camille.goto(pps);
 	await expect(camille.getByTestId('pps-status')).toHaveText('Enregistré');
@@ -103,7 +81,7 @@ test('an edit made offline is kept and merges on reconnection', async ({ browser
 
 test('a read-only colleague’s writes are dropped by the server, not just hidden', async ({ browser, baseURL }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');
-	const pps = await patientWithTeam(ines, 'Lectureseule');
+	const pps = await ppsWithCamille(ines, 'Lectureseule');
 	const paul = await newUserPage(browser, 'paul.schmitt');
 	await paul.goto(pps);
 	await expect(paul.getByText('Lecture seule')).toBeVisible();
@@ -141,7 +119,7 @@ test('a read-only colleague’s writes are dropped by the server, not just hidde
 
 test('versions: validate, read the French diff, restore, export FHIR and PDF', async ({ browser }) => {
 	const ines = await newUserPage(browser, 'ines.haddad');
-	await patientWithTeam(ines, 'Versions');
+	await ppsWithCamille(ines, 'Versions');
 	await ines.getByRole('button', { name: 'Ajouter une action' }).click();
 	await ines.getByRole('textbox', { name: 'Action', exact: true }).fill('Ouverture des droits CSS');
 	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');

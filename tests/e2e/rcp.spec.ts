@@ -88,7 +88,7 @@ test('a GP, a psychologist on her phone and a coordinator run a live RCP to its 
 	await expect(claire.getByRole('textbox', { name: 'Notes du cas' })).toHaveValue('Sevrage tabagique en cours, bonne alliance. Revue dans un mois.', { timeout: 1000 });
 	// The first case was shown when the session started and the second since the pointer moved: the
 	// way there and back opened nothing. The third connected once (the page used to reconnect on each
-	// of these eight moves).
+	// of these six moves).
 	expect(notesSockets).toHaveLength(1);
 
 	// One click records the decision, with an action for the psychologist: everyone sees it at once.

@@ -15,9 +15,7 @@ import { barrier, onStored, sessionCookie, startRealtimeServer, stopRealtimeServ
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
-import { createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
-import { addDays } from '../../src/lib/server/patients/lifecycle.ts';
-import { ppsDocName } from '../../src/lib/server/pps/pps.ts';
+import { includeTestPatient } from '../helpers/patients.ts';
 import { ACTION_STATUSES, list, meta, newItem, project, type PpsProjection } from '../../src/lib/pps/model.ts';
 
 const SEED = Number(process.env.CONVERGENCE_SEED ?? 20261124);
@@ -50,28 +48,8 @@ afterAll(async () => {
 });
 
 /** A new patient of the Cabinet des Tanneurs whose care team is TEAM; returns its PPS document name. */
-let created = 0;
 async function newPps(): Promise<string> {
-	const ctx = { actorId: ids.users['ines.haddad'] };
-	// A distinct birth date per patient: the same person twice would be refused as a duplicate.
-	const birthDate = addDays('1975-01-01', created++);
-	const r = await createPatient(
-		t.db,
-		ctx,
-		tanneurs,
-		{
-			identity: { lastName: 'Convergence', firstName: 'Bruno', birthDate, sex: 'M', phone: null, email: null },
-			programme: 'MSMA',
-			motif: 'addiction',
-			orientationOrigin: null,
-			medecinTraitant: null,
-			start: { kind: 'include', on: '2026-01-15', orientation: 'les_deux', consent: { on: '2026-01-15', method: 'oral_atteste' } }
-		},
-		'2026-11-24'
-	);
-	if (!r.ok) throw new Error(r.error);
-	await setCareTeam(t.db, ctx, tanneurs, r.id, TEAM.map((l) => ids.users[l]));
-	return ppsDocName(r.id);
+	return (await includeTestPatient(t.db, tanneurs, ids.users['ines.haddad'], 'Convergence', TEAM.map((l) => ids.users[l]))).docName;
 }
 
 /** mulberry32: small, fast, good enough to drive a test, and reproducible from its seed. */

@@ -34,9 +34,7 @@ import { databaseUrlFor } from '../helpers/global-setup.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import { attachRealtime, type Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { appendUpdate, loadDoc, loadUpdates } from '../../src/lib/server/realtime/yjs-store.ts';
-import { createPatient, setCareTeam } from '../../src/lib/server/patients/patients.ts';
-import { addDays } from '../../src/lib/server/patients/lifecycle.ts';
-import { ppsDocName } from '../../src/lib/server/pps/pps.ts';
+import { includeTestPatient } from '../helpers/patients.ts';
 import { rememberPeersAcrossReconnections } from '../../src/lib/realtime/peers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,28 +77,10 @@ describe.runIf(Boolean(process.env.REDIS_URL && process.env.DATABASE_URL))('Yjs 
 		await t?.close();
 	});
 
-	let created = 0;
 	async function newPps(): Promise<string> {
 		const tanneurs = await t.db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', ids.microstructures.tanneurs).executeTakeFirstOrThrow();
 		const ms = { id: tanneurs.id, networkId: tanneurs.network_id };
-		const ctx = { actorId: ids.users['ines.haddad'] };
-		const r = await createPatient(
-			t.db,
-			ctx,
-			ms,
-			{
-				identity: { lastName: 'Relais', firstName: 'Nadia', birthDate: addDays('1980-03-01', created++), sex: 'F', phone: null, email: null },
-				programme: 'MSMA',
-				motif: 'addiction',
-				orientationOrigin: null,
-				medecinTraitant: null,
-				start: { kind: 'include', on: '2026-01-15', orientation: 'les_deux', consent: { on: '2026-01-15', method: 'oral_atteste' } }
-			},
-			'2026-11-24'
-		);
-		if (!r.ok) throw new Error(r.error);
-		await setCareTeam(t.db, ctx, ms, r.id, TEAM.map((l) => ids.users[l]));
-		return ppsDocName(r.id);
+		return (await includeTestPatient(t.db, ms, ids.users['ines.haddad'], 'Relais', TEAM.map((l) => ids.users[l]))).docName;
 	}
 
 	interface Client {
