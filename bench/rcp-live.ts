@@ -387,6 +387,8 @@ class Participant {
 			disableBc: true, // same-process providers would otherwise sync around the server
 			maxBackoffTime: 2000
 		});
+		// Like the page (shared-text.svelte.ts): notes carry no awareness state (old page: BENCH_NOTES_REOPEN=1).
+		if (!NOTES_REOPEN) provider.awareness.setLocalState(null);
 		const notes: Notes = { doc, provider, syncedAt: 0 };
 		provider.messageHandlers[100] = () => {}; // the server's "stored" acknowledgements
 		provider.on('sync', (synced: boolean) => {

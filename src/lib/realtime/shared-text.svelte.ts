@@ -19,6 +19,10 @@ export function sharedText(docName: string, field = 'notes') {
 		const doc = new Y.Doc();
 		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`;
 		const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000 });
+		// Notes show no carets (who is online comes from socket.io): no awareness state, so an open
+		// connection sends nothing while nobody types instead of renewing an empty state every 15 s,
+		// which the server would relay to every other reader (an RCP keeps one per case open).
+		provider.awareness.setLocalState(null);
 		rememberPeersAcrossReconnections(provider);
 		// The team notes need no save indicator; a refusal resets the replica.
 		const saves = trackSaves(doc, provider, () => {}, (reason) => {
