@@ -12,6 +12,7 @@ import * as m0008 from './0008_booking.ts';
 import * as m0009 from './0009_messaging.ts';
 import * as m0010 from './0010_message_search_order.ts';
 import * as m0011 from './0011_cockpit_billing.ts';
+import * as m0012 from './0012_cockpit_indexes.ts';
 
 export const migrations: Record<string, Migration> = {
 	'0001_foundation': m0001,
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
 	'0008_booking': m0008,
 	'0009_messaging': m0009,
 	'0010_message_search_order': m0010,
-	'0011_cockpit_billing': m0011
+	'0011_cockpit_billing': m0011,
+	'0012_cockpit_indexes': m0012
 };
