@@ -43,6 +43,12 @@ export type MissingProfession = (typeof MISSING_PROFESSIONS)[number];
 /** RCPs a year for a template's minimum frequency ("bimensuelle" is every two weeks in the templates). */
 export const RCP_PER_YEAR: Record<RcpFrequency, number> = { hebdomadaire: 52, bimensuelle: 26, mensuelle: 12, bimestrielle: 6, trimestrielle: 4 };
 
+/**
+ * Up to this many microstructures (a network has ~20), the passages are read from the units'
+ * sessions; beyond, all the period's passages are counted by session first (see passagesQuery).
+ */
+const FEW_MICROSTRUCTURES = 100;
+
 /** Days without an RCP passage after which a followed patient is overdue (RCP at least every quarter). */
 export const OVERDUE_DAYS = 90;
 
@@ -311,56 +317,60 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		from aged u
 		${groups}`;
 
-	const fileActiveQuery = sql`with ${units}
-		select ${key} as key, count(*)::int as file_active
-		from patient p join units u on u.ms_id = p.microstructure_id
-		where (
-			(p.state <> 'oriente' and p.included_on <= ${to}::date and (p.exited_on is null or p.exited_on >= ${from}::date))
-			or exists (
-				select 1 from patient_event e
-				where e.patient_id = p.id and e.kind in ('include', 'reinclude', 'renew') and e.occurred_on between ${from}::date and ${to}::date
-			)
-		) ${progPatient}
-		${groups}`;
-
-	const firstContactQuery = sql`with ${units},
-		incl as (
-			select u.unit_id,
+	// The patient-level figures (file active, wait for a first contact, overdue) in one pass over the
+	// units' patients: each probe is a column of that pass instead of a statement of its own, so the
+	// patients are read and joined to their unit once. The probes sit behind the cheap conditions
+	// (AND / OR / CASE evaluate left to right and stop early), so they run only for the few patients
+	// they can still decide.
+	const patientsQuery = sql`with ${units},
+		per_patient as (
+			select u.unit_id, p.id, p.code,
+				-- File active: followed at some time in the period, or an inclusion / renewal dated in it.
+				(p.state <> 'oriente' and p.included_on <= ${to}::date and (p.exited_on is null or p.exited_on >= ${from}::date))
+					or exists (
+						select 1 from patient_event e
+						where e.patient_id = p.id and e.kind in ('include', 'reinclude', 'renew') and e.occurred_on between ${from}::date and ${to}::date
+						-- OFFSET 0 keeps this a probe per patient: otherwise the planner may hash every
+						-- inclusion and renewal of the period (~45,000 nationally) for the few patients that
+						-- the first condition leaves undecided (~2,000).
+						offset 0
+					) as active,
+				-- First contact: patients whose current inclusion date is in the period.
+				p.included_on between ${from}::date and ${to}::date and p.state <> 'oriente' as waited,
 				-- Marking a first appointment 'venu' records the first contact; the appointment is read only
 				-- when none is recorded (min(starts_at): one index probe, COALESCE evaluates it lazily).
-				coalesce(p.first_contact_on, ((
-					select min(a.starts_at) from appointment a
-					where a.patient_id = p.id and a.status = 'venu' and a.starts_at >= (p.included_on::timestamp at time zone 'Europe/Paris')
-				) at time zone 'Europe/Paris')::date) - p.included_on as wait
+				case when p.included_on between ${from}::date and ${to}::date and p.state <> 'oriente' then
+					coalesce(p.first_contact_on, ((
+						select min(a.starts_at) from appointment a
+						where a.patient_id = p.id and a.status = 'venu' and a.starts_at >= (p.included_on::timestamp at time zone 'Europe/Paris')
+					) at time zone 'Europe/Paris')::date) - p.included_on
+				end as wait,
+				-- Overdue: followed on the last day and no RCP passage in the 90 days up to it. The passages of
+				-- that window are one uncorrelated subquery, hashed once (a NOT IN over a non-null column
+				-- is NOT EXISTS) instead of one probe per patient.
+				p.state <> 'oriente' and p.included_on <= ${to}::date - ${OVERDUE_DAYS}::int
+					and (p.exited_on is null or p.exited_on > ${to}::date)
+					and p.id not in (
+						select r.patient_id from rcp_passage r where r.on_date > ${to}::date - ${OVERDUE_DAYS}::int and r.on_date <= ${to}::date
+					) as overdue
 			from patient p join units u on u.ms_id = p.microstructure_id
-			where p.included_on between ${from}::date and ${to}::date and p.state <> 'oriente' ${progPatient}
+			where true ${progPatient}
 		)
 		select ${key} as key,
-			count(*)::int as patients,
+			count(*) filter (where active)::int as file_active,
+			count(*) filter (where waited)::int as patients,
+			-- wait is null outside the population and without any contact: both left out of the median.
 			percentile_cont(0.5) within group (order by wait) as median,
 			count(*) filter (where wait <= 7)::int as le7,
 			count(*) filter (where wait between 8 and 15)::int as d8_15,
 			count(*) filter (where wait between 16 and 30)::int as d16_30,
 			count(*) filter (where wait between 31 and 60)::int as d31_60,
 			count(*) filter (where wait > 60)::int as gt60,
-			count(*) filter (where wait is null)::int as none
-		from incl u
-		${groups}`;
-
-	const overdueQuery = sql`with ${units},
-		late as (
-			select u.unit_id, p.id, p.code from patient p join units u on u.ms_id = p.microstructure_id
-			where p.state <> 'oriente' and p.included_on <= ${to}::date - ${OVERDUE_DAYS}::int
-				and (p.exited_on is null or p.exited_on > ${to}::date) ${progPatient}
-				and not exists (
-					select 1 from rcp_passage r
-					where r.patient_id = p.id and r.on_date > ${to}::date - ${OVERDUE_DAYS}::int and r.on_date <= ${to}::date
-				)
-		)
-		select ${key} as key, count(*)::int as overdue,
-			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then array_agg(u.code order by u.code) end` : sql`null`} as codes,
-			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then array_agg(u.id::text order by u.code) end` : sql`null`} as ids
-		from late u
+			count(*) filter (where waited and wait is null)::int as none,
+			count(*) filter (where overdue)::int as overdue,
+			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then coalesce(array_agg(u.code order by u.code) filter (where overdue), '{}') end` : sql`null`} as codes,
+			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then coalesce(array_agg(u.id::text order by u.code) filter (where overdue), '{}') end` : sql`null`} as ids
+		from per_patient u
 		${groups}`;
 
 	const programmeJoin = programme ? sql`join patient p on p.id = a.patient_id and p.programme = ${programme}` : sql``;
@@ -382,44 +392,54 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		from per_ms a join units u on u.ms_id = a.ms_id
 		${groups}`;
 
-	// Expected sessions: each microstructure's latest template frequency, then summed.
+	// Expected sessions: each microstructure's latest template frequency, then summed. Both figures
+	// are probes per microstructure on the index (microstructure_id, starts_at): the latest session
+	// is the first one read backwards, instead of sorting every session of every microstructure.
 	const rcpQuery = sql`with ${units},
-		held as (
-			select s.microstructure_id, count(*)::int as n from rcp_session s join units u on u.ms_id = s.microstructure_id
-			where s.status = 'cloturee' and s.starts_at >= ${t0} and s.starts_at < ${t1} ${progSession}
-			group by s.microstructure_id
-		),
-		freq as (
-			select distinct on (s.microstructure_id) s.microstructure_id, s.template->>'minFrequency' as frequency
-			from rcp_session s join units u on u.ms_id = s.microstructure_id
-			where s.starts_at < ${t1} and s.status <> 'annulee' ${progSession}
-			order by s.microstructure_id, s.starts_at desc
-		),
 		per_ms as (
-			select u.unit_id, u.ms_id, coalesce(h.n, 0) as held, f.frequency,
+			select u.unit_id, u.ms_id, h.held, f.frequency,
 				floor(${days}::numeric * (case f.frequency when 'hebdomadaire' then 52 when 'bimensuelle' then 26 when 'mensuelle' then 12
 					when 'bimestrielle' then 6 when 'trimestrielle' then 4 end) / 365 + 0.000000001)::int as expected
-			from units u left join held h on h.microstructure_id = u.ms_id left join freq f on f.microstructure_id = u.ms_id
+			from units u
+			cross join lateral (
+				select count(*)::int as held from rcp_session s
+				where s.microstructure_id = u.ms_id and s.status = 'cloturee' and s.starts_at >= ${t0} and s.starts_at < ${t1} ${progSession}
+			) h
+			left join lateral (
+				select s.template->>'minFrequency' as frequency from rcp_session s
+				where s.microstructure_id = u.ms_id and s.starts_at < ${t1} and s.status <> 'annulee' ${progSession}
+				order by s.starts_at desc
+				limit 1
+			) f on true
 		)
 		select ${key} as key, sum(held)::int as held, sum(expected)::int as expected, min(frequency) as frequency
 		from per_ms u
 		${groups}`;
 
 	// A passage belongs to its session's microstructure (an RCP shows only that microstructure's
-	// patients): without a programme, the sessions (fewer rows than patients) give the unit.
+	// patients): without a programme, the sessions (fewer rows than patients) give the unit. A few
+	// microstructures (a network) read their sessions' passages; many (the national view) count the
+	// period's passages by session first (index on (on_date, session_id): ~120,000 entries read in
+	// order, no hashing), which makes the join to the sessions ten times smaller.
 	const passagesQuery = programme
 		? sql`with ${units}
 			select ${key} as key, count(*)::int as passages
 			from rcp_passage r join patient p on p.id = r.patient_id join units u on u.ms_id = p.microstructure_id
 			where r.on_date between ${from}::date and ${to}::date ${progPatient}
 			${groups}`
-		: sql`with ${units},
-			per_session as (
-				select r.session_id, count(*) as n from rcp_passage r where r.on_date between ${from}::date and ${to}::date group by r.session_id
-			)
-			select ${key} as key, coalesce(sum(ps.n), 0)::int as passages
-			from per_session ps join rcp_session s on s.id = ps.session_id join units u on u.ms_id = s.microstructure_id
-			${groups}`;
+		: ids.length <= FEW_MICROSTRUCTURES
+			? sql`with ${units}
+				select ${key} as key, count(*)::int as passages
+				from units u join rcp_session s on s.microstructure_id = u.ms_id join rcp_passage r on r.session_id = s.id
+				where r.on_date between ${from}::date and ${to}::date
+				${groups}`
+			: sql`with ${units},
+				per_session as (
+					select r.session_id, count(*) as n from rcp_passage r where r.on_date between ${from}::date and ${to}::date group by r.on_date, r.session_id
+				)
+				select ${key} as key, coalesce(sum(ps.n), 0)::int as passages
+				from per_session ps join rcp_session s on s.id = ps.session_id join units u on u.ms_id = s.microstructure_id
+				${groups}`;
 
 	const missingQuery = sql`with ${units},
 		months as (
@@ -444,8 +464,8 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		from missing u
 		${groups}`;
 
-	const [names, eventRows, included, fileActive, appointments, firstContact, rcp, passages, overdue, missing] = await Promise.all(
-		[namesQuery, eventsQuery, includedQuery, fileActiveQuery, appointmentsQuery, firstContactQuery, rcpQuery, passagesQuery, overdueQuery, missingQuery].map(run)
+	const [names, eventRows, included, patients, appointments, rcp, passages, missing] = await Promise.all(
+		[namesQuery, eventsQuery, includedQuery, patientsQuery, appointmentsQuery, rcpQuery, passagesQuery, missingQuery].map(run)
 	);
 
 	result.units = names.map((r) => emptyUnit(String(r.id), String(r.name)));
@@ -488,16 +508,14 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		u.appointments.excuse = n(r.excuse);
 		for (const p of CONSULTATION_PROFESSIONS) u.consultations[p] = n(r[`c_${p}`]);
 	});
-	each(fileActive, (u, r) => (u.fileActive = n(r.file_active)));
-	each(overdue, (u, r) => {
-		u.rcp.overdue = n(r.overdue);
-		u.rcp.overdueCodes = (r.codes as string[] | null) ?? [];
-		u.rcp.overduePatientIds = (r.ids as string[] | null) ?? [];
-	});
-	each(firstContact, (u, r) => {
+	each(patients, (u, r) => {
+		u.fileActive = n(r.file_active);
 		u.firstContact.patients = n(r.patients);
 		u.firstContact.medianDays = r.median === null || r.median === undefined ? null : Number(r.median);
 		for (const b of WAIT_BUCKETS) u.firstContact.buckets[b] = n(r[b]);
+		u.rcp.overdue = n(r.overdue);
+		u.rcp.overdueCodes = (r.codes as string[] | null) ?? [];
+		u.rcp.overduePatientIds = (r.ids as string[] | null) ?? [];
 	});
 	each(rcp, (u, r) => {
 		u.rcp.held = n(r.held);
