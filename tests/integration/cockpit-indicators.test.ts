@@ -339,6 +339,20 @@ describe('computeIndicators', () => {
 		expect(ours.firstContact.medianDays).toBe(15);
 		expect(national.total.inclusions).toBe(6);
 		expect(national.total.rcp.expected).toBe(1 + expectedRcps('hebdomadaire', 181));
+		// A's five passages of the period (none in B), and C1's on 10 February.
+		expect([ours.rcp.passages, national.total.rcp.passages]).toEqual([5, 6]);
+	});
+
+	it('counts the passages the same way for many microstructures (by session first)', async () => {
+		// Beyond 100 microstructures the passages are counted by session before the join; ids
+		// of no microstructure are no unit, so the figures are those of A, B and C.
+		const padding = Array.from({ length: 120 }, () => randomUUID());
+		for (const groupBy of ['network', 'microstructure'] as const) {
+			const many = await computeIndicators(db, { microstructureIds: [ids.A, ids.B, ids.C, ...padding], from: FROM, to: TO, groupBy });
+			expect(many.total.rcp.passages).toBe(6);
+			if (groupBy === 'network') expect(many.units.find((u) => u.id === ids.network)!.rcp.passages).toBe(5);
+			else expect(many.units.map((u) => u.rcp.passages)).toEqual([5, 0, 1]);
+		}
 	});
 
 	it('answers zeros for a microstructure without data, and nothing for no microstructure', async () => {
