@@ -270,7 +270,9 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 	const eventsQuery = sql`with ${units},
 		per_ms as (
 			select u.unit_id, e.kind, case when e.kind = 'exit' then coalesce(e.details->>'reason', p.exit_reason) end as reason,
-				date_trunc('month', e.occurred_on) as month, count(*) as n
+				-- A date's month needs no time zone: truncating a timestamp (not a timestamptz)
+				-- spares a time-zone conversion per event, for the same month.
+				date_trunc('month', e.occurred_on::timestamp) as month, count(*) as n
 			from patient_event e
 			join patient p on p.id = e.patient_id
 			join units u on u.ms_id = p.microstructure_id
@@ -293,7 +295,9 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 	const includedQuery = sql`with ${units},
 		aged as (
 			select distinct on (e.patient_id) u.unit_id, p.sex, p.motif, coalesce(e.details->>'orientation', p.orientation) as orientation,
-				extract(year from age(e.occurred_on, p.birth_date))::int as age
+				-- Timestamps, not timestamptz (what age() picks for dates): the same whole years
+				-- between two dates, without two time-zone conversions per patient.
+				extract(year from age(e.occurred_on::timestamp, p.birth_date::timestamp))::int as age
 			from patient_event e
 			join patient p on p.id = e.patient_id
 			join units u on u.ms_id = p.microstructure_id
@@ -322,6 +326,10 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 	// patients are read and joined to their unit once. The probes sit behind the cheap conditions
 	// (AND / OR / CASE evaluate left to right and stop early), so they run only for the few patients
 	// they can still decide.
+	//
+	// What needs an order (the median, the sorted codes) is taken from arrays gathered by plain
+	// aggregates, once per unit: an ordered aggregate among the grouped ones would make PostgreSQL
+	// sort all the patients by unit first (~50,000 rows nationally, more than work_mem).
 	const patientsQuery = sql`with ${units},
 		per_patient as (
 			select u.unit_id, p.id, p.code,
@@ -355,23 +363,31 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 					) as overdue
 			from patient p join units u on u.ms_id = p.microstructure_id
 			where true ${progPatient}
+		),
+		grouped as (
+			select ${key} as key,
+				count(*) filter (where active)::int as file_active,
+				count(*) filter (where waited)::int as patients,
+				-- wait is null outside the population and without any contact: both left out of the median.
+				array_agg(wait) filter (where wait is not null) as waits,
+				count(*) filter (where wait <= 7)::int as le7,
+				count(*) filter (where wait between 8 and 15)::int as d8_15,
+				count(*) filter (where wait between 16 and 30)::int as d16_30,
+				count(*) filter (where wait between 31 and 60)::int as d31_60,
+				count(*) filter (where wait > 60)::int as gt60,
+				count(*) filter (where waited and wait is null)::int as none,
+				count(*) filter (where overdue)::int as overdue,
+				${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then array_agg(u.code) filter (where overdue) end` : sql`null::text[]`} as overdue_codes,
+				${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then array_agg(u.id::text) filter (where overdue) end` : sql`null::text[]`} as overdue_ids
+			from per_patient u
+			${groups}
 		)
-		select ${key} as key,
-			count(*) filter (where active)::int as file_active,
-			count(*) filter (where waited)::int as patients,
-			-- wait is null outside the population and without any contact: both left out of the median.
-			percentile_cont(0.5) within group (order by wait) as median,
-			count(*) filter (where wait <= 7)::int as le7,
-			count(*) filter (where wait between 8 and 15)::int as d8_15,
-			count(*) filter (where wait between 16 and 30)::int as d16_30,
-			count(*) filter (where wait between 31 and 60)::int as d31_60,
-			count(*) filter (where wait > 60)::int as gt60,
-			count(*) filter (where waited and wait is null)::int as none,
-			count(*) filter (where overdue)::int as overdue,
-			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then coalesce(array_agg(u.code order by u.code) filter (where overdue), '{}') end` : sql`null`} as codes,
-			${groupBy === 'microstructure' ? sql`case when grouping(u.unit_id) = 0 then coalesce(array_agg(u.id::text order by u.code) filter (where overdue), '{}') end` : sql`null`} as ids
-		from per_patient u
-		${groups}`;
+		select key, file_active, patients, le7, d8_15, d16_30, d31_60, gt60, none, overdue,
+			(select percentile_cont(0.5) within group (order by w) from unnest(waits) w) as median,
+			-- The overdue codes sorted, and their ids in the same order.
+			(select array_agg(c order by c) from unnest(overdue_codes) c) as codes,
+			(select array_agg(i order by c) from unnest(overdue_codes, overdue_ids) x(c, i)) as ids
+		from grouped`;
 
 	const programmeJoin = programme ? sql`join patient p on p.id = a.patient_id and p.programme = ${programme}` : sql``;
 	const appointmentsQuery = sql`with ${units},
