@@ -328,6 +328,19 @@ describe('computeIndicators', () => {
 		const mspc = await computeIndicators(db, { microstructureIds: [ids.A, ids.B], from: FROM, to: TO, programme: 'MSPC' });
 		expect([mspc.total.fileActive, mspc.total.inclusions, mspc.total.appointments.absent, mspc.total.appointments.venu]).toEqual([1, 1, 1, 0]);
 		expect(mspc.total.orientations.les_deux).toBe(1);
+		// The passages follow their patient's programme: all of A's are of MSMA patients (A5, the
+		// MSPC one, has none); C1's counts in C, nationally.
+		expect(mspc.total.rcp.passages).toBe(0);
+		const msma = await computeIndicators(db, { microstructureIds: [ids.A, ids.B], from: FROM, to: TO, programme: 'MSMA' });
+		expect([msma.units.map((u) => u.rcp.passages), msma.total.rcp.passages]).toEqual([[5, 0], 5]);
+		// Beyond 100 microstructures they are counted by patient first (ids of no microstructure are no unit).
+		const padding = Array.from({ length: 120 }, () => randomUUID());
+		for (const microstructureIds of [[ids.A, ids.B, ids.C], [ids.A, ids.B, ids.C, ...padding]]) {
+			const national = await computeIndicators(db, { microstructureIds, from: FROM, to: TO, programme: 'MSMA', groupBy: 'network' });
+			expect([national.units.find((u) => u.id === ids.network)!.rcp.passages, national.total.rcp.passages]).toEqual([5, 6]);
+			const none = await computeIndicators(db, { microstructureIds, from: FROM, to: TO, programme: 'MSPC', groupBy: 'network' });
+			expect(none.total.rcp.passages).toBe(0);
+		}
 	});
 
 	it('groups by network for the national view, with the same totals', async () => {

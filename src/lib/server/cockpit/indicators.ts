@@ -44,8 +44,9 @@ export type MissingProfession = (typeof MISSING_PROFESSIONS)[number];
 export const RCP_PER_YEAR: Record<RcpFrequency, number> = { hebdomadaire: 52, bimensuelle: 26, mensuelle: 12, bimestrielle: 6, trimestrielle: 4 };
 
 /**
- * Up to this many microstructures (a network has ~20), the passages are read from the units'
- * sessions; beyond, all the period's passages are counted by session first (see passagesQuery).
+ * Up to this many microstructures (a network has ~20), the RCP passages are read from the units'
+ * sessions or patients; beyond, all the period's passages are counted by session or by patient
+ * first (see passagesQuery and patientsQuery).
  */
 const FEW_MICROSTRUCTURES = 100;
 
@@ -330,9 +331,23 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 	// What needs an order (the median, the sorted codes) is taken from arrays gathered by plain
 	// aggregates, once per unit: an ordered aggregate among the grouped ones would make PostgreSQL
 	// sort all the patients by unit first (~50,000 rows nationally, more than work_mem).
+	//
+	// With a programme, the RCP passages are counted here too: the programme is the patient's, so
+	// each passage needs its patient, and this pass has them. A few microstructures probe each
+	// patient's passages (index on (patient_id, on_date)); many join the period's passages counted
+	// by patient first.
+	const passagesByPatient = programme !== null && ids.length > FEW_MICROSTRUCTURES;
+	const patientPassages = !programme
+		? sql`null::bigint`
+		: passagesByPatient
+			? sql`pp.n`
+			: sql`(select count(*) from rcp_passage r where r.patient_id = p.id and r.on_date between ${from}::date and ${to}::date)`;
 	const patientsQuery = sql`with ${units},
+		${passagesByPatient ? sql`passages as (
+			select r.patient_id, count(*) as n from rcp_passage r where r.on_date between ${from}::date and ${to}::date group by r.patient_id
+		),` : sql``}
 		per_patient as (
-			select u.unit_id, p.id, p.code,
+			select u.unit_id, p.id, p.code, ${patientPassages} as passages,
 				-- File active: followed at some time in the period, or an inclusion / renewal dated in it.
 				(p.state <> 'oriente' and p.included_on <= ${to}::date and (p.exited_on is null or p.exited_on >= ${from}::date))
 					or exists (
@@ -362,11 +377,13 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 						select r.patient_id from rcp_passage r where r.on_date > ${to}::date - ${OVERDUE_DAYS}::int and r.on_date <= ${to}::date
 					) as overdue
 			from patient p join units u on u.ms_id = p.microstructure_id
+			${passagesByPatient ? sql`left join passages pp on pp.patient_id = p.id` : sql``}
 			where true ${progPatient}
 		),
 		grouped as (
 			select ${key} as key,
 				count(*) filter (where active)::int as file_active,
+				coalesce(sum(passages), 0)::int as passages,
 				count(*) filter (where waited)::int as patients,
 				-- wait is null outside the population and without any contact: both left out of the median.
 				array_agg(wait) filter (where wait is not null) as waits,
@@ -382,7 +399,7 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 			from per_patient u
 			${groups}
 		)
-		select key, file_active, patients, le7, d8_15, d16_30, d31_60, gt60, none, overdue,
+		select key, file_active, passages, patients, le7, d8_15, d16_30, d31_60, gt60, none, overdue,
 			(select percentile_cont(0.5) within group (order by w) from unnest(waits) w) as median,
 			-- The overdue codes sorted, and their ids in the same order.
 			(select array_agg(c order by c) from unnest(overdue_codes) c) as codes,
@@ -432,18 +449,13 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		from per_ms u
 		${groups}`;
 
-	// A passage belongs to its session's microstructure (an RCP shows only that microstructure's
-	// patients): without a programme, the sessions (fewer rows than patients) give the unit. A few
-	// microstructures (a network) read their sessions' passages; many (the national view) count the
-	// period's passages by session first (index on (on_date, session_id): ~120,000 entries read in
-	// order, no hashing), which makes the join to the sessions ten times smaller.
-	const passagesQuery = programme
-		? sql`with ${units}
-			select ${key} as key, count(*)::int as passages
-			from rcp_passage r join patient p on p.id = r.patient_id join units u on u.ms_id = p.microstructure_id
-			where r.on_date between ${from}::date and ${to}::date ${progPatient}
-			${groups}`
-		: ids.length <= FEW_MICROSTRUCTURES
+	// Without a programme, a passage belongs to its session's microstructure (an RCP shows only that
+	// microstructure's patients; with a programme, see patientsQuery). A few microstructures (a
+	// network) read their sessions' passages; many (the national view) count the period's passages
+	// by session first (index on (on_date, session_id): ~120,000 entries read in order, no hashing),
+	// which makes the join to the sessions ten times smaller.
+	const passagesQuery =
+		ids.length <= FEW_MICROSTRUCTURES
 			? sql`with ${units}
 				select ${key} as key, count(*)::int as passages
 				from units u join rcp_session s on s.microstructure_id = u.ms_id join rcp_passage r on r.session_id = s.id
@@ -480,8 +492,8 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		from missing u
 		${groups}`;
 
-	const [names, eventRows, included, patients, appointments, rcp, passages, missing] = await Promise.all(
-		[namesQuery, eventsQuery, includedQuery, patientsQuery, appointmentsQuery, rcpQuery, passagesQuery, missingQuery].map(run)
+	const [names, eventRows, included, patients, appointments, rcp, missing, passages] = await Promise.all(
+		[namesQuery, eventsQuery, includedQuery, patientsQuery, appointmentsQuery, rcpQuery, missingQuery, ...(programme ? [] : [passagesQuery])].map(run)
 	);
 
 	result.units = names.map((r) => emptyUnit(String(r.id), String(r.name)));
@@ -538,7 +550,8 @@ export async function computeIndicators(db: Db, filter: IndicatorFilter): Promis
 		u.rcp.expected = r.expected === null || r.expected === undefined ? null : Number(r.expected);
 		u.rcp.frequency = groupBy === 'microstructure' && u.id !== 'total' ? ((r.frequency as RcpFrequency | null) ?? null) : null;
 	});
-	each(passages, (u, r) => (u.rcp.passages = n(r.passages)));
+	// With a programme, the patient pass counted them.
+	each(programme ? patients : passages, (u, r) => (u.rcp.passages = n(r.passages)));
 	each(missing, (u, r) => {
 		for (const p of MISSING_PROFESSIONS) {
 			u.missingMonths[p] = n(r[p]);
