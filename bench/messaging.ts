@@ -30,7 +30,7 @@
 // PostgreSQL only. Not part of `npm test`. The last line reads
 //   delivery p99=<ms> ms vs echo p99=<ms> ms (ratio <r>); lost=<n> duplicated=<n>; search p95=<ms> ms
 // Knobs: BENCH_USERS (500), BENCH_SECONDS, BENCH_WARMUP_S, BENCH_SEARCH_MESSAGES (1,000,000),
-// BENCH_SEARCHES, BENCH_SKIP_SEARCH=1, BENCH_QUIET_WAIT_S (30).
+// BENCH_SEARCHES, BENCH_SKIP_SEARCH=1, BENCH_QUIET_WAIT_S (30), BENCH_KEEP_DB=1 (keep the database to study it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -423,7 +423,8 @@ async function main(): Promise<void> {
 		for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 		await db.destroy();
 		await new Promise((resolve) => setTimeout(resolve, 500));
-		await admin.query(`drop database if exists ${database} with (force)`);
+		if (process.env.BENCH_KEEP_DB === '1') console.log(`kept database ${database}`);
+		else await admin.query(`drop database if exists ${database} with (force)`);
 		await admin.end();
 	}
 	process.exit(0);

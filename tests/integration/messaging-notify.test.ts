@@ -163,6 +163,8 @@ const ctx = (key: keyof typeof people) => ({ actorId: people[key].id });
 async function send(from: keyof typeof people, conversationId: string, body = SECRET_TEXT) {
 	const posted = await sendMessage(db, ctx(from), people[from].actor, conversationId, { clientId: randomUUID(), body });
 	if (!posted.ok) throw new Error(posted.error);
+	// The mention and the e-mail's due row are written just after the send (in the background).
+	await settleNotifications(true);
 	return posted.message;
 }
 const pushesSince = (at: number) => pushes.filter((p) => p.at >= at);
@@ -433,9 +435,9 @@ describe('RGPD and retention', () => {
 		const conv = await patientThreadId(db, p.id, practice.microstructureId);
 		const first = await send('gp', conv, 'Premier message');
 		const second = await send('psy', conv, 'Deuxième message');
-		const withFile = await sendMessage(db, ctx('gp'), people.gp.actor, conv, { clientId: randomUUID(), body: 'Le courrier' }, async (trx, messageId) => {
+		const withFile = await sendMessage(db, ctx('gp'), people.gp.actor, conv, { clientId: randomUUID(), body: 'Le courrier' }, { attach: async (trx, messageId) => {
 			await trx.insertInto('message_attachment').values({ message_id: messageId, conversation_id: conv, kind: 'file', filename: 'courrier-cmp.pdf', content_type: 'application/pdf', size: 5, content: Buffer.from('%PDF-') }).execute();
-		});
+		} });
 		expect(withFile.ok).toBe(true);
 		expect((await correctMessage(db, ctx('gp'), people.gp.actor, conv, first.id, 'Premier message, corrigé')).ok).toBe(true);
 		expect((await correctMessage(db, ctx('psy'), people.psy.actor, conv, second.id, null)).ok).toBe(true);
@@ -456,9 +458,9 @@ describe('RGPD and retention', () => {
 		await db.insertInto('patient_team_member').values([{ patient_id: p.id, user_id: people.gp.id }, { patient_id: p.id, user_id: people.psy.id }]).execute();
 		const conv = await patientThreadId(db, p.id, practice.microstructureId);
 		await send('gp', conv, 'Gaston Oubli sort du dispositif');
-		await sendMessage(db, ctx('psy'), people.psy.actor, conv, { clientId: randomUUID(), body: 'Dernier compte rendu' }, async (trx, messageId) => {
+		await sendMessage(db, ctx('psy'), people.psy.actor, conv, { clientId: randomUUID(), body: 'Dernier compte rendu' }, { attach: async (trx, messageId) => {
 			await trx.insertInto('message_attachment').values({ message_id: messageId, conversation_id: conv, kind: 'file', filename: 'cr.pdf', content_type: 'application/pdf', size: 5, content: Buffer.from('%PDF-') }).execute();
-		});
+		} });
 		await db.updateTable('patient').set({ state: 'sorti', exited_on: '2026-11-01', exit_reason: 'amelioration' } as never).where('id', '=', p.id).execute();
 		const row = await db.selectFrom('patient').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
 		const result = await anonymisePatient(db, { actorId: people.gp.id }, { id: practice.microstructureId, networkId: practice.networkId }, row);

@@ -56,7 +56,7 @@ describe('AccessCache', () => {
 		await cache.session('s3', reload);
 		expect(reload).not.toHaveBeenCalled();
 		cache.clear();
-		expect(cache.sizes()).toEqual({ sessions: 0, microstructures: 0 });
+		expect(cache.sizes()).toEqual({ sessions: 0, microstructures: 0, actors: 0, conversations: 0, audiences: 0 });
 	});
 
 	test('a load running when its session is dropped answers its caller but is not kept', async () => {

@@ -1,3 +1,5 @@
+import type { Db } from './db/index.ts';
+
 /**
  * Work asked for while a batch runs goes together in the next one: idle, an item is handled at
  * once; busy, one call carries everything that arrived meanwhile. A storm (hundreds of live
@@ -35,5 +37,18 @@ export function batched<I, O>(run: (items: I[]) => Promise<O[]>, max = 500) {
 		async drain(): Promise<void> {
 			while (running) await running;
 		}
+	};
+}
+
+/**
+ * `batched` with one queue per database handle (tests give each file its own database): `run` gets
+ * the handle and the items that arrived together for it.
+ */
+export function batchedPerDb<I, O>(run: (db: Db, items: I[]) => Promise<O[]>, max?: number) {
+	const queues = new WeakMap<Db, ReturnType<typeof batched<I, O>>>();
+	return (db: Db, item: I): Promise<O> => {
+		let queue = queues.get(db);
+		if (!queue) queues.set(db, (queue = batched((items: I[]) => run(db, items), max)));
+		return queue.run(item);
 	};
 }

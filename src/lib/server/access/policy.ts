@@ -512,5 +512,5 @@ export function actorFrom(userId: string, platformAdmin: boolean, memberships: M
 	return actor;
 }
 
-// A membership is active from its start date until the day before its end date.
-const activeMembership = sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`;
+// A membership is active from its start date until the day before its end date (on `m`).
+export const activeMembership = sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`;

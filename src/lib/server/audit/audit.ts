@@ -28,24 +28,40 @@ export async function auditAll(db: Db, ctx: AuditContext, entries: AuditEntry[])
 	await insertEvents(db, entries.map((entry) => ({ ctx, entry })));
 }
 
+/** The audit_event row of one entry. */
+function auditRow(ctx: AuditContext, entry: AuditEntry) {
+	return {
+		actor_id: ctx.actorId,
+		ip: ctx.ip ?? null,
+		user_agent: ctx.userAgent?.slice(0, 300) ?? null,
+		action: entry.action,
+		target_type: entry.targetType ?? '',
+		target_id: entry.targetId ?? '',
+		microstructure_id: entry.microstructureId ?? null,
+		network_id: entry.networkId ?? null,
+		details: JSON.stringify(entry.details ?? {})
+	};
+}
+
 async function insertEvents(db: Db, events: { ctx: AuditContext; entry: AuditEntry }[]): Promise<void> {
 	if (events.length === 0) return;
 	await db
 		.insertInto('audit_event')
-		.values(
-			events.map(({ ctx, entry }) => ({
-				actor_id: ctx.actorId,
-				ip: ctx.ip ?? null,
-				user_agent: ctx.userAgent?.slice(0, 300) ?? null,
-				action: entry.action,
-				target_type: entry.targetType ?? '',
-				target_id: entry.targetId ?? '',
-				microstructure_id: entry.microstructureId ?? null,
-				network_id: entry.networkId ?? null,
-				details: JSON.stringify(entry.details ?? {})
-			}))
-		)
+		.values(events.map(({ ctx, entry }) => auditRow(ctx, entry)))
 		.execute();
+}
+
+/**
+ * The entry's INSERT as a sub-statement of a larger statement (a data-modifying WITH): one row for
+ * each row of `source`, a CTE of that statement. What is recorded and its audit row are then
+ * committed together in one round trip, and no row is audited when `source` writes nothing.
+ */
+export function auditFrom(source: string, ctx: AuditContext, entry: AuditEntry) {
+	const r = auditRow(ctx, entry);
+	return sql`insert into audit_event (actor_id, ip, user_agent, action, target_type, target_id, microstructure_id, network_id, details)
+		select ${r.actor_id}::uuid, ${r.ip}::text, ${r.user_agent}::text, ${r.action}::text, ${r.target_type}::text, ${r.target_id}::text,
+			${r.microstructure_id}::uuid, ${r.network_id}::uuid, ${r.details}::jsonb
+		from ${sql.table(source)}`;
 }
 
 /** Rows per INSERT at most (a statement has at most 65,535 parameters; a row takes 9). */

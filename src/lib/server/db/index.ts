@@ -81,7 +81,10 @@ export function getDb(): Db {
 	let shared = g[KEY];
 	if (!shared) {
 		if (config.databaseUrl) {
-			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolMax });
+			// Connections are kept for 5 minutes idle, not pg's 10 s: a new PostgreSQL backend pays
+			// several milliseconds on its first statements (catalog caches, the French dictionary of
+			// message search), which quiet moments would otherwise make every burst pay again.
+			const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolMax, idleTimeoutMillis: 5 * 60_000 });
 			shared = { db: createDb(pool), pool: async () => pool, close: () => pool.end() };
 		} else {
 			let embedded: Promise<Embedded> | undefined;

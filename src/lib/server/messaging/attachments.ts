@@ -172,7 +172,7 @@ export async function uploadAttachment(db: Db, ctx: Ctx, actor: Actor, conversat
 	const prepared = await prepareAttachment(file, kind === 'voice', form.get('durationMs'), max);
 	if (!prepared.ok) return refuse(prepared.status, prepared.error);
 	const a = prepared.value;
-	const result = await sendMessage(db, ctx, actor, conversationId, { clientId, body }, async (trx, messageId) => {
+	const result = await sendMessage(db, ctx, actor, conversationId, { clientId, body }, { attach: async (trx, messageId) => {
 		await trx
 			.insertInto('message_attachment')
 			.values({
@@ -187,7 +187,7 @@ export async function uploadAttachment(db: Db, ctx: Ctx, actor: Actor, conversat
 				duration_ms: a.durationMs
 			})
 			.execute();
-	});
+	} });
 	if (!result.ok) return refuse(result.error === MESSAGES.notFound ? 404 : 400, result.error);
 	return json(result.duplicate ? 200 : 201, { ok: true, message: result.message, duplicate: result.duplicate });
 }

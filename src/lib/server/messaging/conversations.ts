@@ -8,6 +8,9 @@ import type { ConversationKind } from '../db/schema.ts';
 import {
 	conversationAccess,
 	conversationScope,
+	activeMembership,
+	actorFrom,
+	actorMemberships,
 	loadActors,
 	mayWriteDirectly,
 	networksOf,
@@ -15,8 +18,8 @@ import {
 	type ConversationRef,
 	type DocAccess
 } from '../access/policy.ts';
-import { resolvePatientRef } from '../pps/pps.ts';
 import { isUuid } from '../org/microstructures.ts';
+import { patientRefFrom } from '../pps/pps.ts';
 import { patientLabel } from '../patients/patients.ts';
 
 export interface ConversationRow {
@@ -25,51 +28,87 @@ export interface ConversationRow {
 	microstructure_id: string | null;
 	patient_id: string | null;
 	title: string;
-	last_seq: string;
 }
 
-export interface OpenedConversation {
+/** A conversation and what the policy decides on, whoever asks. */
+export interface ConversationFacts {
 	row: ConversationRow;
 	ref: ConversationRef;
-	access: Exclude<DocAccess, 'none'>;
 	/** The microstructure and network, for the audit of patient threads. */
 	microstructure: { id: string; networkId: string } | null;
 }
 
-const MAX_GROUP_MEMBERS = 30;
-
-/** What the policy needs to decide on a conversation, or null when it does not exist. */
-export async function conversationRef(db: Db, row: ConversationRow): Promise<{ ref: ConversationRef; microstructure: OpenedConversation['microstructure'] } | null> {
-	if (row.kind === 'patient') {
-		const patient = await resolvePatientRef(db, row.patient_id!);
-		return patient ? { ref: { kind: 'patient', patient }, microstructure: patient.microstructure } : null;
-	}
-	if (row.kind === 'team') {
-		const ms = await db.selectFrom('microstructure').select(['id', 'network_id']).where('id', '=', row.microstructure_id!).executeTakeFirst();
-		if (!ms) return null;
-		const microstructure = { id: ms.id, networkId: ms.network_id };
-		return { ref: { kind: 'team', microstructure }, microstructure };
-	}
-	const members = await db.selectFrom('conversation_member').select('user_id').where('conversation_id', '=', row.id).execute();
-	return { ref: { kind: row.kind, members: members.map((m) => m.user_id) }, microstructure: null };
+export interface OpenedConversation extends ConversationFacts {
+	access: Exclude<DocAccess, 'none'>;
 }
 
 /**
- * A conversation the actor may read, or null: "does not exist" and "not yours" are the same answer
- * (the caller says 404 / "Conversation introuvable.").
+ * What a caller may keep between messages to spare the database (the socket layer does, for a few
+ * seconds, and forgets everything on each change of memberships: access-cache.ts). Only facts for
+ * which `keepable` says yes are kept: a patient's thread never, because its care team and state
+ * change through many paths that do not all announce it, and whoever leaves the care team must lose
+ * the thread at once. A team conversation's audience changes only with memberships, a group's
+ * members never.
  */
-export async function openConversation(db: Db, actor: Actor, conversationId: unknown): Promise<OpenedConversation | null> {
+export interface KnownConversations {
+	facts(conversationId: string, load: () => Promise<ConversationFacts | null>): Promise<ConversationFacts | null>;
+	audience(conversationId: string, load: () => Promise<string[]>): Promise<string[]>;
+}
+
+export function keepable(facts: ConversationFacts | null): boolean {
+	return facts !== null && facts.row.kind !== 'patient';
+}
+
+const MAX_GROUP_MEMBERS = 30;
+
+/**
+ * A conversation the actor may read, or null: "does not exist" and "not yours" are the same answer
+ * (the caller says 404 / "Conversation introuvable."). Every message sent asks it.
+ */
+export async function openConversation(db: Db, actor: Actor, conversationId: unknown, known?: KnownConversations): Promise<OpenedConversation | null> {
 	if (typeof conversationId !== 'string' || !isUuid(conversationId)) return null;
-	const row = await db
-		.selectFrom('conversation')
-		.select(['id', 'kind', 'microstructure_id', 'patient_id', 'title', 'last_seq'])
-		.where('id', '=', conversationId)
+	const facts = known ? await known.facts(conversationId, () => conversationFacts(db, conversationId)) : await conversationFacts(db, conversationId);
+	if (!facts) return null;
+	const access = conversationAccess(actor, facts.ref);
+	return access === 'none' ? null : { ...facts, access };
+}
+
+/**
+ * One statement reads the conversation and what the policy decides on: the patient's
+ * microstructure, state and care team; the team's microstructure; the members of a group.
+ */
+async function conversationFacts(db: Db, conversationId: string): Promise<ConversationFacts | null> {
+	const found = await db
+		.selectFrom('conversation as c')
+		.leftJoin('patient as p', (j) => j.onRef('p.id', '=', 'c.patient_id').on('c.kind', '=', 'patient'))
+		// A patient's thread follows the patient's microstructure (as the PPS does: resolvePatientRef).
+		.leftJoin('microstructure as ms', (j) => j.on(sql<boolean>`ms.id = case when c.kind = 'patient' then p.microstructure_id else c.microstructure_id end`))
+		.select([
+			'c.id',
+			'c.kind',
+			'c.microstructure_id',
+			'c.patient_id',
+			'c.title',
+			'p.state',
+			'p.anonymised_at',
+			'ms.id as ms_id',
+			'ms.network_id',
+			sql<string[] | null>`case
+				when c.kind = 'patient' then array(select t.user_id from patient_team_member t where t.patient_id = c.patient_id)
+				when c.kind in ('direct', 'group') then array(select cm.user_id from conversation_member cm where cm.conversation_id = c.id)
+			end`.as('people')
+		])
+		.where('c.id', '=', conversationId)
 		.executeTakeFirst();
-	if (!row) return null;
-	const resolved = await conversationRef(db, row);
-	if (!resolved) return null;
-	const access = conversationAccess(actor, resolved.ref);
-	return access === 'none' ? null : { row, ref: resolved.ref, access, microstructure: resolved.microstructure };
+	if (!found) return null;
+	const { state, anonymised_at, ms_id, network_id, people, ...row } = found;
+	const microstructure = ms_id && network_id ? { id: ms_id, networkId: network_id } : null;
+	if (row.kind === 'patient') {
+		if (!ms_id || !network_id || !state) return null;
+		return { row, microstructure, ref: { kind: 'patient', patient: patientRefFrom({ ms_id, network_id, state, anonymised_at, team: people ?? [] }) } };
+	}
+	if (row.kind === 'team') return microstructure ? { row, microstructure, ref: { kind: 'team', microstructure } } : null;
+	return { row, microstructure: null, ref: { kind: row.kind, members: people ?? [] } };
 }
 
 /** The patient's thread, created on first use (one per patient, whoever asks first). */
@@ -161,7 +200,7 @@ export async function directory(db: Db, actor: Actor) {
 		.distinct()
 		.where('u.disabled_at', 'is', null)
 		.where('u.id', '<>', actor.userId)
-		.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
+		.where(activeMembership)
 		.where((eb) =>
 			eb.or([
 				...(msIds.length ? [eb('m.microstructure_id', 'in', msIds)] : []),
@@ -178,31 +217,30 @@ export async function directory(db: Db, actor: Actor) {
  * network's coordinators, the named members), each checked by the policy. New messages, typing and
  * receipts are delivered to exactly these people.
  */
-export async function audience(db: Db, conversation: Pick<OpenedConversation, 'row' | 'ref'>): Promise<string[]> {
-	const { row, ref } = conversation;
-	let candidates: string[];
-	if (ref.kind === 'direct' || ref.kind === 'group') {
-		candidates = ref.members;
-	} else {
-		const ms = ref.kind === 'patient' ? ref.patient.microstructure : (ref as { microstructure: { id: string; networkId: string } }).microstructure;
-		const rows = await db
-			.selectFrom('membership as m')
-			.innerJoin('app_user as u', 'u.id', 'm.user_id')
-			.select('m.user_id')
-			.distinct()
-			.where('u.disabled_at', 'is', null)
-			.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
-			.where((eb) => eb.or([eb('m.microstructure_id', '=', ms.id), eb('m.network_id', '=', ms.networkId)]))
-			.execute();
-		candidates = rows.map((r) => r.user_id);
-	}
-	if (candidates.length === 0) return [];
-	if (row.kind === 'direct' || row.kind === 'group') {
-		const enabled = await db.selectFrom('app_user').select('id').where('id', 'in', candidates).where('disabled_at', 'is', null).execute();
+export async function audience(db: Db, conversation: ConversationFacts, known?: KnownConversations): Promise<string[]> {
+	if (known && keepable(conversation)) return known.audience(conversation.row.id, () => audience(db, conversation));
+	const { ref } = conversation;
+	if (ref.kind !== 'patient' && ref.kind !== 'team') {
+		if (ref.members.length === 0) return [];
+		const enabled = await db.selectFrom('app_user').select('id').where('id', 'in', ref.members).where('disabled_at', 'is', null).execute();
 		return enabled.map((u) => u.id);
 	}
-	const actors = await loadActors(db, candidates);
-	return candidates.filter((id) => conversationAccess(actors.get(id)!, ref) !== 'none');
+	const ms = ref.kind === 'patient' ? ref.patient.microstructure : ref.microstructure;
+	// The candidates (members of the microstructure or of its network) with all their memberships,
+	// in one statement: it runs for every message, beside the message's own write.
+	const people = await db
+		.selectFrom('app_user as u')
+		.select((eb) => ['u.id', 'u.platform_admin', actorMemberships(eb).as('memberships')])
+		.where('u.disabled_at', 'is', null)
+		.where('u.id', 'in', (eb) =>
+			eb
+				.selectFrom('membership as m')
+				.select('m.user_id')
+				.where(activeMembership)
+				.where((w) => w.or([w('m.microstructure_id', '=', ms.id), w('m.network_id', '=', ms.networkId)]))
+		)
+		.execute();
+	return people.filter((p) => conversationAccess(actorFrom(p.id, p.platform_admin, p.memberships), ref) !== 'none').map((p) => p.id);
 }
 
 /** The readable conversations of an actor, as a SQL condition on `c` (conversation) and `ms` (its microstructure). */

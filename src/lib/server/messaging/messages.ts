@@ -2,10 +2,11 @@
 // ordered by a sequence the server assigns under the conversation's row lock, read positions that
 // only move forward, corrections within 15 minutes with the original kept in the audit trail.
 // Callers have opened the conversation through conversations.ts (the policy said yes).
-import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { MessageLink } from '../db/schema.ts';
-import { audit, type AuditContext, type AuditEntry } from '../audit/audit.ts';
+import { audit, auditFrom, type AuditContext, type AuditEntry } from '../audit/audit.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { isCleanText } from '../input.ts';
 import type { OpenedConversation } from './conversations.ts';
@@ -137,36 +138,39 @@ export async function postMessage(
 	// No lookup first: a resend is the rare case, and the unique (sender, client id) constraint
 	// catches it (the failed transaction takes its sequence number back with it).
 	const mentions = [...new Set(input.mentions ?? [])].filter((id) => isUuid(id)).slice(0, 50);
+	const id = randomUUID();
+	// One statement, so one round trip and one commit: the conversation's next number (its row lock
+	// orders concurrent posts), the message, the sender's read position and the audit row.
+	const write = (q: Db) =>
+		sql<Omit<MessageRow, 'attachments'>>`
+			with s as (
+				update conversation set last_seq = last_seq + 1, last_message_at = now() where id = ${c.row.id} returning last_seq
+			), m as (
+				insert into message (id, conversation_id, seq, sender_id, client_id, body, link, mentions)
+				select ${id}::uuid, ${c.row.id}::uuid, s.last_seq, ${ctx.actorId}::uuid, ${input.clientId}::uuid, ${checked.body}::text,
+					${input.link ? JSON.stringify(input.link) : null}::jsonb, ${mentions}::uuid[]
+				from s
+				returning id, conversation_id, seq, sender_id, client_id, body, link, mentions, created_at, edited_at, deleted_at
+			), r as (
+				${upsertRead(sql`select conversation_id, sender_id, seq from m`)}
+			), a as (
+				${auditFrom('m', ctx, conversationAudit(c, 'message.posted', { message: id }))}
+			)
+			select m.*, (select u.first_name || ' ' || u.last_name from app_user u where u.id = m.sender_id) as sender_name from m`
+			.execute(q)
+			.then((r) => r.rows[0]);
 	try {
+		if (!attach) {
+			const posted = await write(db);
+			return posted ? { ok: true, message: toPayload({ ...posted, attachments: [] }), duplicate: false } : { ok: false, error: 'Conversation introuvable.' };
+		}
 		const posted = await db.transaction().execute(async (trx) => {
-			// The sender's name rides along, so the payload needs no query after the commit.
-			const seq = await trx
-				.updateTable('conversation')
-				.set({ last_seq: sql`last_seq + 1`, last_message_at: sql`now()` })
-				.where('id', '=', c.row.id)
-				.returning(['last_seq', sql<string>`(select u.first_name || ' ' || u.last_name from app_user u where u.id = ${ctx.actorId})`.as('sender_name')])
-				.executeTakeFirstOrThrow();
-			const row = await trx
-				.insertInto('message')
-				.values({
-					conversation_id: c.row.id,
-					seq: seq.last_seq,
-					sender_id: ctx.actorId,
-					client_id: input.clientId,
-					body: checked.body,
-					link: input.link ? JSON.stringify(input.link) : null,
-					mentions
-				})
-				.returning(['id', 'conversation_id', 'seq', 'sender_id', 'client_id', 'body', 'link', 'mentions', 'created_at', 'edited_at', 'deleted_at'])
-				.executeTakeFirstOrThrow();
-			if (attach) await attach(trx, row.id);
-			// One's own message is read.
-			await markReadIn(trx, ctx.actorId, c.row.id, Number(seq.last_seq));
-			await audit(trx, ctx, conversationAudit(c, 'message.posted', { message: row.id }));
-			return { ...row, sender_name: seq.sender_name, attachments: [] as AttachmentInfo[] };
+			const row = await write(trx);
+			if (row) await attach(trx, row.id);
+			return row;
 		});
 		// Attachments were written by `attach`: read them back with the message.
-		return { ok: true, message: attach ? (await messageById(db, posted.id))! : toPayload(posted), duplicate: false };
+		return posted ? { ok: true, message: (await messageById(db, posted.id))!, duplicate: false } : { ok: false, error: 'Conversation introuvable.' };
 	} catch (error) {
 		if (!isUniqueViolation(error)) throw error;
 		const again = await findByClientId(db, ctx.actorId, input.clientId, c.row.id);
@@ -198,26 +202,22 @@ export async function listMessages(db: Db, conversationId: string, opts: { after
 	return rows.reverse().map(toPayload);
 }
 
-async function markReadIn(db: Db, userId: string, conversationId: string, seq: number): Promise<number> {
-	const row = await db
-		.insertInto('conversation_read')
-		.values({ conversation_id: conversationId, user_id: userId, last_read_seq: seq })
-		.onConflict((oc) =>
-			oc.columns(['conversation_id', 'user_id']).doUpdateSet({
-				last_read_seq: sql`greatest(conversation_read.last_read_seq, excluded.last_read_seq)`,
-				read_at: sql`case when excluded.last_read_seq > conversation_read.last_read_seq then now() else conversation_read.read_at end`
-			})
-		)
-		.returning('last_read_seq')
-		.executeTakeFirstOrThrow();
-	return Number(row.last_read_seq);
+/** Moves read positions forward only, never back: the rows of `rows`, a SELECT or VALUES of (conversation, user, seq). */
+function upsertRead(rows: RawBuilder<unknown>) {
+	return sql`insert into conversation_read (conversation_id, user_id, last_read_seq) ${rows}
+		on conflict (conversation_id, user_id) do update set
+			last_read_seq = greatest(conversation_read.last_read_seq, excluded.last_read_seq),
+			read_at = case when excluded.last_read_seq > conversation_read.last_read_seq then now() else conversation_read.read_at end`;
 }
 
 /** Moves the reader's position forward (never back, never past the last message); returns it. */
 export async function markRead(db: Db, userId: string, c: OpenedConversation, seq: unknown): Promise<number | null> {
 	if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return null;
-	const last = await db.selectFrom('conversation').select('last_seq').where('id', '=', c.row.id).executeTakeFirstOrThrow();
-	return markReadIn(db, userId, c.row.id, Math.min(seq, Number(last.last_seq)));
+	// Never past the last message: the conversation's own counter caps it in the same statement.
+	const { rows } = await sql<{ last_read_seq: string }>`${upsertRead(
+		sql`select id, ${userId}::uuid, least(${seq}::bigint, last_seq) from conversation where id = ${c.row.id}`
+	)} returning last_read_seq`.execute(db);
+	return rows[0] ? Number(rows[0].last_read_seq) : null;
 }
 
 /** Where each reader of a conversation is (read receipts: a message is read by those at or past its seq). */

@@ -2,41 +2,58 @@
 // - in-app, for the people mentioned, linking to the conversation (opening it checks access);
 // - Web Push to the other readers' devices, outside their quiet hours, coalesced (push.ts);
 // - an e-mail after each reader's delay if they still have unread messages (email.ts).
-// Called after the message's commit. Nothing here may fail or slow the send: the e-mail's due row
-// is one statement (an error is logged, the message stays sent), the pushes run in the background.
+// Started after the message's commit and delivery, in the background: nothing here may fail or slow
+// the send. The e-mails' due rows of messages sent together are written by one statement.
 import type { Db } from '../db/index.ts';
 import { notify } from '../notifications/notifications.ts';
 import { nudgeUsers } from '../live.ts';
 import { log } from '../log.ts';
 import { hasUncleanText } from '../input.ts';
+import { batchedPerDb } from '../batch.ts';
 import type { OpenedConversation } from './conversations.ts';
 import type { MessagePayload } from './messages.ts';
-import { pushNewMessage } from './push.ts';
+import { BATCH_MESSAGES, pushNewMessage } from './push.ts';
 import { scheduleUnreadEmail } from './email.ts';
 
-/** Background pushes still running (tests and a graceful stop can wait for them). */
-const inFlight = new Set<Promise<unknown>>();
-
-export async function messageNotifications(db: Db, c: OpenedConversation, message: MessagePayload, readers: string[]): Promise<void> {
-	const others = readers.filter((id) => id !== message.senderId);
-	const mentioned = message.mentions.filter((id) => others.includes(id));
-	try {
-		if (mentioned.length) {
-			await notify(db, mentioned, { kind: 'message.mention', title: 'Vous avez été mentionné·e dans Microstructures', link: `/messages/${c.row.id}` });
-			nudgeUsers(mentioned);
-		}
-		await scheduleUnreadEmail(db, others);
-	} catch (error) {
-		log('error', 'message notifications failed', { error: error instanceof Error ? error.message : String(error) });
-	}
-	const pushing = pushNewMessage(db, c.row.id, others);
-	inFlight.add(pushing);
-	void pushing.finally(() => inFlight.delete(pushing));
+/** Work still running (tests and a graceful stop can wait for it): the rows, then the pushes. */
+const recording = new Set<Promise<unknown>>();
+const pushing = new Set<Promise<unknown>>();
+function track<T>(set: Set<Promise<unknown>>, work: Promise<T>): Promise<T> {
+	set.add(work);
+	void work.finally(() => set.delete(work)).catch(() => {});
+	return work;
 }
 
-/** Waits for the pushes started so far. */
-export async function settleNotifications(): Promise<void> {
-	await Promise.all([...inFlight]);
+/** The e-mails' due rows of messages sent together: one statement. */
+const unreadEmails = batchedPerDb(async (db, lists: string[][]) => {
+	await scheduleUnreadEmail(db, [...new Set(lists.flat())]);
+	return lists.map(() => undefined);
+}, BATCH_MESSAGES);
+
+export function messageNotifications(db: Db, c: OpenedConversation, message: MessagePayload, readers: string[]): void {
+	const others = readers.filter((id) => id !== message.senderId);
+	const mentioned = message.mentions.filter((id) => others.includes(id));
+	const recorded = track(
+		recording,
+		(async () => {
+			try {
+				if (mentioned.length) {
+					await notify(db, mentioned, { kind: 'message.mention', title: 'Vous avez été mentionné·e dans Microstructures', link: `/messages/${c.row.id}` });
+					nudgeUsers(mentioned);
+				}
+				if (others.length) await unreadEmails(db, others);
+			} catch (error) {
+				log('error', 'message notifications failed', { error: error instanceof Error ? error.message : String(error) });
+			}
+		})()
+	);
+	void recorded.then(() => track(pushing, pushNewMessage(db, c.row.id, others)));
+}
+
+/** Waits for the notifications started so far: their rows (mentions, e-mails due), and unless `rowsOnly` their pushes. */
+export async function settleNotifications(rowsOnly = false): Promise<void> {
+	await Promise.all([...recording]);
+	if (!rowsOnly) await Promise.all([...pushing]);
 }
 
 // ---------------------------------------------------------------------------------------------

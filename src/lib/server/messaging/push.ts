@@ -18,6 +18,7 @@ import { config } from '../config.ts';
 import { log } from '../log.ts';
 import { parisInstant, parisWallClock } from '../rcp/schedule.ts';
 import { addDays } from '../patients/lifecycle.ts';
+import { batchedPerDb } from '../batch.ts';
 
 /** Exactly what every push carries. */
 export const PUSH_PAYLOAD = { title: 'Microstructures', body: 'Nouveau message dans Microstructures', url: '/messages' } as const;
@@ -152,6 +153,21 @@ export function resetPushCoalescing(): void {
 	lastPush.clear();
 }
 
+/** Messages per batched statement: their readers are its parameters (PostgreSQL takes at most 65,535). */
+export const BATCH_MESSAGES = 200;
+
+/** The devices of these people: those of messages sent together are read by one statement. */
+const subscriptions = batchedPerDb(async (db, lists: string[][]) => {
+	const rows = await db
+		.selectFrom('app_user as u')
+		.innerJoin('push_subscription as s', 's.user_id', 'u.id')
+		.select(['u.id as user_id', 'u.quiet_start', 'u.quiet_end', 's.id', 's.endpoint', 's.p256dh', 's.auth'])
+		.where('u.id', 'in', [...new Set(lists.flat())])
+		.where('u.disabled_at', 'is', null)
+		.execute();
+	return lists.map((ids) => rows.filter((r) => ids.includes(r.user_id)));
+}, BATCH_MESSAGES);
+
 /**
  * One push to each recipient's devices; returns how many were accepted by the push services.
  * Never throws: a failing push service is logged, a subscription it says is gone is deleted.
@@ -159,13 +175,7 @@ export function resetPushCoalescing(): void {
 export async function pushNewMessage(db: Db, conversationId: string, recipients: string[], now = new Date()): Promise<number> {
 	if (recipients.length === 0) return 0;
 	try {
-		const people = await db
-			.selectFrom('app_user as u')
-			.innerJoin('push_subscription as s', 's.user_id', 'u.id')
-			.select(['u.id as user_id', 'u.quiet_start', 'u.quiet_end', 's.id', 's.endpoint', 's.p256dh', 's.auth'])
-			.where('u.id', 'in', recipients)
-			.where('u.disabled_at', 'is', null)
-			.execute();
+		const people = await subscriptions(db, recipients);
 		const due = people.filter((p) => !inQuietHours(p.quiet_start, p.quiet_end, now));
 		const users = [...new Set(due.map((p) => p.user_id))].filter((id) => !coalesced(id, conversationId, now.getTime()));
 		const targets = due.filter((p) => users.includes(p.user_id));

@@ -6,7 +6,7 @@ import type { Db } from '../db/index.ts';
 import type { Actor } from '../access/policy.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { emitToUsers } from '../live.ts';
-import { audience, conversationTitle, openConversation, unreadTotal, type OpenedConversation } from './conversations.ts';
+import { audience, conversationTitle, openConversation, unreadTotal, type KnownConversations, type OpenedConversation } from './conversations.ts';
 import {
 	conversationAudit,
 	deleteMessage,
@@ -49,13 +49,14 @@ export async function sendMessage(
 	actor: Actor,
 	conversationId: unknown,
 	input: NewMessage,
-	attach?: (trx: Db, messageId: string) => Promise<void>
+	opts: { attach?: (trx: Db, messageId: string) => Promise<void>; known?: KnownConversations } = {}
 ): Promise<PostResult> {
-	const c = await openConversation(db, actor, conversationId);
+	const { attach, known } = opts;
+	const c = await openConversation(db, actor, conversationId, known);
 	if (!c) return NOT_FOUND;
 	// Who reads the conversation is looked up while the message is written (another connection of
 	// the pool), unless mentions must be checked against it first.
-	const reading = audience(db, c);
+	const reading = audience(db, c, known);
 	reading.catch(() => {});
 	const mentions = input.mentions?.length ? await reading : null;
 	// A mention names someone who reads the conversation; anything else is dropped.
@@ -63,7 +64,7 @@ export async function sendMessage(
 	if (!posted.ok || posted.duplicate) return posted;
 	const readers = await reading;
 	deliver(readers, 'msg:new', posted.message);
-	await messageNotifications(db, c, posted.message, readers);
+	messageNotifications(db, c, posted.message, readers);
 	return posted;
 }
 
@@ -72,12 +73,12 @@ export function deliver(readers: string[], event: string, payload: unknown): voi
 }
 
 /** Moves the reader's position; their other devices get the new counts, the others the receipt. */
-export async function readUpTo(db: Db, actor: Actor, conversationId: unknown, seq: unknown) {
-	const c = await openConversation(db, actor, conversationId);
+export async function readUpTo(db: Db, actor: Actor, conversationId: unknown, seq: unknown, known?: KnownConversations) {
+	const c = await openConversation(db, actor, conversationId, known);
 	if (!c) return NOT_FOUND;
 	const position = await markRead(db, actor.userId, c, seq);
 	if (position === null) return { ok: false as const, error: 'Requête invalide.' };
-	const readers = await audience(db, c);
+	const readers = await audience(db, c, known);
 	deliver(readers, 'msg:read', { conversationId: c.row.id, userId: actor.userId, seq: position });
 	await unreadChanged(db, actor, c.row.id);
 	return { ok: true as const, seq: position };
@@ -112,9 +113,9 @@ export async function messagesBefore(db: Db, actor: Actor, conversationId: unkno
 }
 
 /** "Is typing…": ephemeral, to the other readers only. */
-export async function typing(db: Db, actor: Actor, name: string, conversationId: unknown) {
-	const c: OpenedConversation | null = await openConversation(db, actor, conversationId);
+export async function typing(db: Db, actor: Actor, name: string, conversationId: unknown, known?: KnownConversations) {
+	const c: OpenedConversation | null = await openConversation(db, actor, conversationId, known);
 	if (!c || c.access !== 'rw') return NOT_FOUND;
-	deliver((await audience(db, c)).filter((id) => id !== actor.userId), 'msg:typing', { conversationId: c.row.id, userId: actor.userId, name });
+	deliver((await audience(db, c, known)).filter((id) => id !== actor.userId), 'msg:typing', { conversationId: c.row.id, userId: actor.userId, name });
 	return { ok: true as const };
 }

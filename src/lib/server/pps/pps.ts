@@ -28,11 +28,15 @@ export async function resolvePatientRef(db: Db, patientId: string): Promise<Pati
 		])
 		.where('p.id', '=', patientId)
 		.executeTakeFirst();
-	if (!patient) return null;
+	return patient ? patientRefFrom(patient) : null;
+}
+
+/** What the policy decides a patient's documents on, from the patient's row (also read inside larger queries). */
+export function patientRefFrom(p: { ms_id: string; network_id: string; state: string; anonymised_at: Date | null; team: string[] }): PatientRef {
 	return {
-		microstructure: { id: patient.ms_id, networkId: patient.network_id },
-		careTeam: patient.team,
-		closed: patient.state === 'sorti' || patient.state === 'transfere' || patient.anonymised_at !== null
+		microstructure: { id: p.ms_id, networkId: p.network_id },
+		careTeam: p.team,
+		closed: p.state === 'sorti' || p.state === 'transfere' || p.anonymised_at !== null
 	};
 }
 

@@ -1,5 +1,6 @@
-// What websocket upgrades and socket.io handshakes ask of PostgreSQL again and again: who a
-// session is (its user and memberships) and which network a microstructure belongs to. At
+// What websocket upgrades, socket.io handshakes and socket events ask of PostgreSQL again and again:
+// who a session or a connected user is (their memberships) and which network a microstructure
+// belongs to. At
 // lunchtime, or when a restarted process takes back thousands of connections, asking it per
 // connection would cost a query each; with this cache a known session costs none, and the sessions
 // of a reconnect storm are read together (authenticate.ts), leaving the pool to the pages and the
@@ -12,8 +13,9 @@
 // state are not cached: they change through many paths (pages, RCP decisions, referrals), some
 // inside larger transactions, and "whoever leaves the care team loses access at once" must not
 // depend on each of them announcing it; they cost one query per PPS upgrade (resolvePatientRef).
-import type { MicrostructureRef } from '../access/policy.ts';
+import type { Actor, MicrostructureRef } from '../access/policy.ts';
 import type { Authenticated } from './authenticate.ts';
+import { keepable, type ConversationFacts, type KnownConversations } from '../messaging/conversations.ts';
 
 const TTL_MS = 30_000;
 /** Per kind of entry: a bound on memory whatever the number of sessions seen. */
@@ -72,6 +74,17 @@ class Entries<V> {
 export class AccessCache {
 	private readonly sessions = new Entries<Authenticated | null>((a) => a !== null && a.expiresAt.getTime() > Date.now());
 	private readonly microstructures = new Entries<MicrostructureRef | null>((m) => m !== null);
+	/** A connected user's memberships, for the events of their sockets (a message sent asks it). */
+	private readonly actors = new Entries<Actor>(() => true);
+	/** Conversations and their audiences, as far as messaging says they may be kept (`keepable`). */
+	private readonly conversations = new Entries<ConversationFacts | null>(keepable);
+	private readonly audiences = new Entries<string[]>(() => true);
+
+	/** For the messaging events of this process's sockets. */
+	readonly known: KnownConversations = {
+		facts: (id, load) => this.conversations.get(id, load),
+		audience: (id, load) => this.audiences.get(id, load)
+	};
 
 	/** `sessionId` is the token's hash (never the token itself: a heap dump must not yield sessions). */
 	session(sessionId: string, load: () => Promise<Authenticated | null>): Promise<Authenticated | null> {
@@ -82,6 +95,10 @@ export class AccessCache {
 		return this.microstructures.get(msId, load);
 	}
 
+	actor(userId: string, load: () => Promise<Actor>): Promise<Actor> {
+		return this.actors.get(userId, load);
+	}
+
 	sessionsEnded(sessionIds: string[]): void {
 		const ended = new Set(sessionIds);
 		this.sessions.drop((id) => ended.has(id));
@@ -90,16 +107,22 @@ export class AccessCache {
 	/** Signed out everywhere, disabled, or memberships changed: who the user is must be read again. */
 	userChanged(userId: string): void {
 		this.sessions.drop((_, auth) => auth?.user.id === userId);
+		this.actors.drop((id) => id === userId);
+		// Whoever reads a team conversation depends on everyone's memberships.
+		this.audiences.drop(() => true);
 	}
 
 	/** Events may have been missed (Redis was unreachable): nothing kept can be trusted. */
 	clear(): void {
 		this.sessions.drop(() => true);
 		this.microstructures.drop(() => true);
+		this.actors.drop(() => true);
+		this.conversations.drop(() => true);
+		this.audiences.drop(() => true);
 	}
 
 	/** For tests: how many entries each kind holds. */
-	sizes(): { sessions: number; microstructures: number } {
-		return { sessions: this.sessions.size, microstructures: this.microstructures.size };
+	sizes() {
+		return { sessions: this.sessions.size, microstructures: this.microstructures.size, actors: this.actors.size, conversations: this.conversations.size, audiences: this.audiences.size };
 	}
 }

@@ -5,8 +5,8 @@
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import { getDb } from '../db/index.ts';
-import { loadActor } from '../access/policy.ts';
-import { listConversations, unreadTotal } from '../messaging/conversations.ts';
+import type { Actor } from '../access/policy.ts';
+import { listConversations, unreadTotal, type KnownConversations } from '../messaging/conversations.ts';
 import { correctMessage, messagesAfter, messagesBefore, readUpTo, sendMessage, typing, viewConversation } from '../messaging/service.ts';
 import { MAX_BODY } from '../messaging/messages.ts';
 
@@ -35,10 +35,10 @@ export const MESSAGING_EVENTS = ['msg:list', 'msg:open', 'msg:send', 'msg:after'
 /** At most one "is typing" per socket every 2 s. */
 const TYPING_INTERVAL_MS = 2000;
 
-export function registerMessagingHandlers(socket: Socket, on: Handler): void {
+export function registerMessagingHandlers(socket: Socket, on: Handler, actorOf: (userId: string) => Promise<Actor>, known?: KnownConversations): void {
 	const user = (socket.data as { user: { id: string; name: string } }).user;
 	const ctx = () => ({ actorId: user.id, ip: socket.handshake.address });
-	const actor = () => loadActor(getDb(), user.id);
+	const actor = () => actorOf(user.id);
 	let lastTyping = 0;
 
 	on(socket, 'msg:list', empty, async () => {
@@ -50,16 +50,16 @@ export function registerMessagingHandlers(socket: Socket, on: Handler): void {
 		const view = await viewConversation(getDb(), ctx(), await actor(), conversationId);
 		return view ? { ok: true, ...view } : { ok: false, error: 'Conversation introuvable.' };
 	});
-	on(socket, 'msg:send', send, async ({ conversationId, ...input }) => sendMessage(getDb(), ctx(), await actor(), conversationId, input));
+	on(socket, 'msg:send', send, async ({ conversationId, ...input }) => sendMessage(getDb(), ctx(), await actor(), conversationId, input, { known }));
 	on(socket, 'msg:after', after, async ({ conversationId, afterSeq }) => messagesAfter(getDb(), await actor(), conversationId, afterSeq));
 	on(socket, 'msg:before', before, async ({ conversationId, beforeSeq }) => messagesBefore(getDb(), await actor(), conversationId, beforeSeq));
-	on(socket, 'msg:read', read, async ({ conversationId, seq }) => readUpTo(getDb(), await actor(), conversationId, seq));
+	on(socket, 'msg:read', read, async ({ conversationId, seq }) => readUpTo(getDb(), await actor(), conversationId, seq, known));
 	on(socket, 'msg:edit', edit, async ({ conversationId, messageId, body }) => correctMessage(getDb(), ctx(), await actor(), conversationId, messageId, body));
 	on(socket, 'msg:delete', remove, async ({ conversationId, messageId }) => correctMessage(getDb(), ctx(), await actor(), conversationId, messageId, null));
 	on(socket, 'msg:typing', conversation, async ({ conversationId }) => {
 		const now = Date.now();
 		if (now - lastTyping < TYPING_INTERVAL_MS) return { ok: true };
 		lastTyping = now;
-		return typing(getDb(), await actor(), user.name, conversationId);
+		return typing(getDb(), await actor(), user.name, conversationId, known);
 	});
 }

@@ -94,6 +94,10 @@ export function createSocketServer(maxMessageBytes: number, available: () => boo
 		}
 	});
 
+	// A connected user's memberships, for their events (each message sent asks it): from the cache,
+	// which every change of memberships drops (access-changed), or read again.
+	const actorOf = (userId: string) => (cache ? cache.actor(userId, () => loadActor(getDb(), userId)) : loadActor(getDb(), userId));
+
 	io.on('connection', (socket: AppSocket) => {
 		socket.join([`user:${socket.data.user.id}`, sessionRoom(socket.data.sessionId)]);
 		// Rooms restored with the connection's state were granted before it dropped: access may have
@@ -147,7 +151,7 @@ export function createSocketServer(maxMessageBytes: number, available: () => boo
 		});
 
 		registerRcpHandlers(io, socket, on);
-		registerMessagingHandlers(socket, on);
+		registerMessagingHandlers(socket, on, actorOf, cache?.known);
 
 		socket.onAny((event: string, ...args: unknown[]) => {
 			if (KNOWN_EVENTS.has(event)) return;
