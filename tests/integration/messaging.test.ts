@@ -17,7 +17,7 @@ import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
 import { sessionCookie, startRealtimeServer, stopRealtimeServer, waitUntil, withTimeout } from '../helpers/realtime.ts';
 import { createPractice, createPatient, createUser } from '../helpers/booking-fixture.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
-import { addMembership } from '../../src/lib/server/org/memberships.ts';
+import { addMembership, endMembership } from '../../src/lib/server/org/memberships.ts';
 import { patientThreadId, teamConversationId } from '../../src/lib/server/messaging/conversations.ts';
 import { setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { reauthorizeUser } from '../../src/lib/server/live.ts';
@@ -509,6 +509,35 @@ describe('audience', () => {
 			expect(ids, other.who).toContain(conv.teamA);
 			expect(ids, other.who).not.toContain(conv.thread);
 		}
+	});
+
+	test('leaving the microstructure: its team conversation is gone at once, although each process keeps team audiences between messages', async () => {
+		const [gp, gp2] = await Promise.all([tab('gp'), tab('gp2')]);
+		const pair = await group(['gp', 'gp2', 'psy']);
+		// gp2's own message in the group: everything sent to gp2 before it has arrived.
+		const groupBarrier = async () => {
+			const m = sent(await send(gp2, pair, `barrière ${randomUUID()}`));
+			await waitUntil(() => gp2.received.some((r) => r.id === m.id), 'gp2: barrier');
+		};
+		const before = sent(await send(gp, conv.teamA, 'Tout le monde est là ?'));
+		await waitUntil(() => gp2.received.some((r) => r.id === before.id), 'gp2 reads the team conversation');
+
+		// As the members page does: end the membership, then re-check the person's live connections.
+		const membership = await t.db.selectFrom('membership').select('id').where('user_id', '=', users.gp2).where('microstructure_id', '=', A.microstructureId).where('ends_on', 'is', null).executeTakeFirstOrThrow();
+		expect(await endMembership(t.db, membership.id, users.coord)).toBe(true);
+		await reauthorizeUser(users.gp2);
+		try {
+			expect(await send(gp2, conv.teamA, 'Je suis encore là ?')).toEqual({ ok: false, error: 'Conversation introuvable.' });
+			const after = sent(await send(gp, conv.teamA, 'Sans le docteur Schmitt désormais.'));
+			await groupBarrier();
+			expect(gp2.received.some((r) => r.id === after.id)).toBe(false);
+		} finally {
+			// Back in the microstructure: the next team message reaches them at once.
+			await addMembership(t.db, { userId: users.gp2, microstructureId: A.microstructureId, role: 'soignant', createdBy: null });
+			await reauthorizeUser(users.gp2);
+		}
+		const back = sent(await send(gp, conv.teamA, 'Bon retour !'));
+		await waitUntil(() => gp2.received.some((r) => r.id === back.id), 'gp2 reads the team conversation again');
 	});
 
 	test('removed from the care team: the thread is gone at once, live sockets included', async () => {

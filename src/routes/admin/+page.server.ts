@@ -4,6 +4,7 @@ import { can } from '$lib/server/access/policy';
 import { createNetwork, listNetworksFor } from '$lib/server/org/networks';
 import { audit } from '$lib/server/audit/audit';
 import { addMembership } from '$lib/server/org/memberships';
+import { reauthorizeUser } from '$lib/server/live';
 import { auditContext, notFound, requireActor } from '$lib/server/request';
 import { formError, optionalText, parseForm, text } from '$lib/server/forms';
 import { messages } from '$lib/i18n';
@@ -32,6 +33,7 @@ export const actions = {
 		const id = await createNetwork(db, parsed.data);
 		// Whoever creates a network administers it.
 		await addMembership(db, { userId: actor.userId, networkId: id, role: 'admin', createdBy: actor.userId });
+		await reauthorizeUser(actor.userId);
 		await audit(db, auditContext(event), { action: 'network.created', targetType: 'network', targetId: id, networkId: id, details: { name: parsed.data.name } });
 		return { success: t.admin.networkCreated };
 	}
