@@ -36,6 +36,8 @@ export function messageNotifications(db: Db, c: OpenedConversation, message: Mes
 	const recorded = track(
 		recording,
 		(async () => {
+			// After the sender's acknowledgement has gone: the statements below are prepared in this tick otherwise.
+			await new Promise((resolve) => setImmediate(resolve));
 			try {
 				if (mentioned.length) {
 					await notify(db, mentioned, { kind: 'message.mention', title: 'Vous avez été mentionné·e dans Microstructures', link: `/messages/${c.row.id}` });
