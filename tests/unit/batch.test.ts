@@ -1,6 +1,7 @@
 // batched (src/lib/server/batch.ts): what arrives while a batch runs goes together in the next one.
 import { describe, expect, test } from 'vitest';
-import { batched } from '../../src/lib/server/batch.ts';
+import { batched, batchedPerDb } from '../../src/lib/server/batch.ts';
+import type { Db } from '../../src/lib/server/db/index.ts';
 
 describe('batched', () => {
 	test('idle, an item runs at once; items arriving meanwhile share the next call, each answered in order', async () => {
@@ -42,5 +43,25 @@ describe('batched', () => {
 		expect(await d).toBe('D');
 		expect(calls).toEqual([['a'], ['bad', 'c'], ['d']]);
 		await queue.drain();
+	});
+
+	test('batchedPerDb: one queue per database handle, each call given its own handle', async () => {
+		const calls: [string, number[]][] = [];
+		const one = { name: 'one' } as unknown as Db;
+		const two = { name: 'two' } as unknown as Db;
+		const run = batchedPerDb(async (db, items: number[]) => {
+			calls.push([(db as unknown as { name: string }).name, items]);
+			await new Promise((resolve) => setImmediate(resolve));
+			return items.map((i) => i * 2);
+		});
+		const results = await Promise.all([run(one, 1), run(two, 2), run(one, 3), run(two, 4), run(one, 5)]);
+		expect(results).toEqual([2, 4, 6, 8, 10]);
+		// Each handle's first item went alone (its queue was idle), the others together after it.
+		expect(calls).toEqual([
+			['one', [1]],
+			['two', [2]],
+			['one', [3, 5]],
+			['two', [4]]
+		]);
 	});
 });
