@@ -28,11 +28,14 @@ class Entries<V> {
 	// Bumped by every drop: a load that started before it answers its caller but is not kept.
 	private epoch = 0;
 
-	constructor(private readonly keep: (value: V) => boolean) {}
+	constructor(
+		private readonly keep: (value: V) => boolean,
+		private readonly ttlMs = TTL_MS
+	) {}
 
 	get(key: string, load: () => Promise<V>): Promise<V> {
 		const hit = this.values.get(key);
-		if (hit && Date.now() - hit.at < TTL_MS && this.keep(hit.value)) return Promise.resolve(hit.value);
+		if (hit && Date.now() - hit.at < this.ttlMs && this.keep(hit.value)) return Promise.resolve(hit.value);
 		if (hit) this.values.delete(key);
 		const running = this.loading.get(key);
 		if (running) return running;
@@ -77,7 +80,9 @@ export class AccessCache {
 	/** A connected user's memberships, for the events of their sockets (a message sent asks it). */
 	private readonly actors = new Entries<Actor>(() => true);
 	/** Conversations and their audiences, as far as messaging says they may be kept (`keepable`). */
-	private readonly conversations = new Entries<ConversationFacts | null>(keepable);
+	// What is kept of them never changes (a team's microstructure and network, a group's members), so
+	// they may stay longer; their audiences depend on memberships and keep the 30 s bound.
+	private readonly conversations = new Entries<ConversationFacts | null>(keepable, 10 * 60_000);
 	private readonly audiences = new Entries<string[]>(() => true);
 
 	/** For the messaging events of this process's sockets. */
