@@ -27,6 +27,45 @@ describe('AccessCache', () => {
 		expect(load).toHaveBeenCalledTimes(2);
 	});
 
+	test('memberships, team and group conversations and audiences: kept up to 10 minutes, never across a quarter hour, dropped by any membership change; a patient thread never', async () => {
+		vi.useFakeTimers({ toFake: ['Date'] });
+		vi.setSystemTime(new Date('2026-12-04T11:00:00Z'));
+		const cache = new AccessCache();
+		const actor = vi.fn(async () => ({ userId: 'u1', platformAdmin: false, microstructures: [], networks: [] }));
+		const readers = vi.fn(async () => ['u1', 'u2']);
+		const team = { row: { id: 'c1', kind: 'team' as const, microstructure_id: 'm1', patient_id: null, title: '' }, ref: { kind: 'team' as const, microstructure: { id: 'm1', networkId: 'n1' } }, microstructure: { id: 'm1', networkId: 'n1' } };
+		const thread = { row: { id: 'c2', kind: 'patient' as const, microstructure_id: 'm1', patient_id: 'p1', title: '' }, ref: { kind: 'patient' as const, patient: { microstructure: { id: 'm1', networkId: 'n1' }, careTeam: ['u1'], closed: false } }, microstructure: { id: 'm1', networkId: 'n1' } };
+		const teamFacts = vi.fn(async () => team);
+		const threadFacts = vi.fn(async () => thread);
+		const ask = async () => {
+			await cache.actor('u1', actor);
+			await cache.known.audience('c1', readers);
+			await cache.known.facts('c1', teamFacts);
+			await cache.known.facts('c2', threadFacts);
+		};
+		await ask();
+		vi.setSystemTime(new Date('2026-12-04T11:09:00Z'));
+		await ask();
+		expect([actor, readers, teamFacts].map((f) => f.mock.calls.length)).toEqual([1, 1, 1]);
+		// A patient's thread is read each time.
+		expect(threadFacts).toHaveBeenCalledTimes(2);
+		// 10 minutes after the load: read again (11:10:30, before the quarter hour).
+		vi.setSystemTime(new Date('2026-12-04T11:10:30Z'));
+		await ask();
+		expect([actor, readers, teamFacts].map((f) => f.mock.calls.length)).toEqual([2, 2, 2]);
+		// Loaded at 11:10:30, kept until 11:15 only: a membership may start or end with the day.
+		vi.setSystemTime(new Date('2026-12-04T11:15:00Z'));
+		await ask();
+		expect([actor, readers, teamFacts].map((f) => f.mock.calls.length)).toEqual([3, 3, 3]);
+		// Someone's memberships change: every audience and that person's memberships are read again; the facts stay.
+		cache.userChanged('u1');
+		await ask();
+		expect([actor, readers, teamFacts].map((f) => f.mock.calls.length)).toEqual([4, 4, 3]);
+		cache.userChanged('u9');
+		await ask();
+		expect([actor, readers, teamFacts].map((f) => f.mock.calls.length)).toEqual([4, 5, 3]);
+	});
+
 	test('refusals, failures and expired sessions are not kept', async () => {
 		const cache = new AccessCache();
 		const refused = vi.fn(async () => null);

@@ -1,18 +1,19 @@
 // What websocket upgrades, socket.io handshakes and socket events ask of PostgreSQL again and again:
-// who a session or a connected user is (their memberships) and which network a microstructure
-// belongs to. At
-// lunchtime, or when a restarted process takes back thousands of connections, asking it per
-// connection would cost a query each; with this cache a known session costs none, and the sessions
-// of a reconnect storm are read together (authenticate.ts), leaving the pool to the pages and the
-// Yjs writer.
+// who a session or a connected user is (their memberships), which network a microstructure belongs
+// to, and for messaging the team and group conversations and their audiences. At lunchtime, or when
+// a restarted process takes back thousands of connections, asking it per connection would cost a
+// query each; with this cache a known session costs none, and the sessions of a reconnect storm are
+// read together (authenticate.ts), leaving the pool to the pages and the Yjs writer.
 //
-// Decisions are not cached, only the facts the policy decides on, and only for 30 s (the delay of
-// the session check of open connections). Every live event that changes those facts drops them at
-// once, in every process (bus.ts): sign-out, sign-out everywhere, memberships (access-changed). A
-// refusal and a session that still owes its second factor are never kept. A patient's care team and
-// state are not cached: they change through many paths (pages, RCP decisions, referrals), some
-// inside larger transactions, and "whoever leaves the care team loses access at once" must not
-// depend on each of them announcing it; they cost one query per PPS upgrade (resolvePatientRef).
+// Decisions are not cached, only the facts the policy decides on: sessions for 30 s (the delay of
+// the session check of open connections), what changes only with memberships for up to 10 minutes,
+// never across a quarter hour (memberships start and end with the day). Every live event that
+// changes those facts drops them at once, in every process (bus.ts): sign-out, sign-out everywhere,
+// memberships (access-changed). A refusal and a session that still owes its second factor are never
+// kept. A patient's care team and state are not cached: they change through many paths (pages, RCP
+// decisions, referrals), some inside larger transactions, and "whoever leaves the care team loses
+// access at once" must not depend on each of them announcing it; they cost one query per PPS upgrade
+// (resolvePatientRef) and per message in a patient's thread.
 import type { Actor, MicrostructureRef } from '../access/policy.ts';
 import type { Authenticated } from './authenticate.ts';
 import { keepable, type ConversationFacts, type KnownConversations } from '../messaging/conversations.ts';
@@ -20,10 +21,17 @@ import { keepable, type ConversationFacts, type KnownConversations } from '../me
 const TTL_MS = 30_000;
 /** Per kind of entry: a bound on memory whatever the number of sessions seen. */
 const MAX_ENTRIES = 50_000;
+/**
+ * Memberships also start and end with the day, which no event announces. Days start on a quarter
+ * hour in every time zone, so nothing is kept across a quarter hour: an entry loaded at 23:59 is
+ * read again at midnight.
+ */
+const QUARTER_HOUR_MS = 15 * 60_000;
+const nextQuarterHour = (now: number) => (Math.floor(now / QUARTER_HOUR_MS) + 1) * QUARTER_HOUR_MS;
 
 /** Entries that expire, with one load per key at a time and no stale load stored after a drop. */
 class Entries<V> {
-	private values = new Map<string, { value: V; at: number }>();
+	private values = new Map<string, { value: V; until: number }>();
 	private loading = new Map<string, Promise<V>>();
 	// Bumped by every drop: a load that started before it answers its caller but is not kept.
 	private epoch = 0;
@@ -35,7 +43,7 @@ class Entries<V> {
 
 	get(key: string, load: () => Promise<V>): Promise<V> {
 		const hit = this.values.get(key);
-		if (hit && Date.now() - hit.at < this.ttlMs && this.keep(hit.value)) return Promise.resolve(hit.value);
+		if (hit && Date.now() < hit.until && this.keep(hit.value)) return Promise.resolve(hit.value);
 		if (hit) this.values.delete(key);
 		const running = this.loading.get(key);
 		if (running) return running;
@@ -57,7 +65,8 @@ class Entries<V> {
 
 	private store(key: string, value: V): void {
 		this.values.delete(key);
-		this.values.set(key, { value, at: Date.now() });
+		const now = Date.now();
+		this.values.set(key, { value, until: Math.min(now + this.ttlMs, nextQuarterHour(now)) });
 		// Maps iterate in insertion order: the first key is the oldest.
 		if (this.values.size > MAX_ENTRIES) this.values.delete(this.values.keys().next().value!);
 	}
@@ -77,13 +86,17 @@ class Entries<V> {
 export class AccessCache {
 	private readonly sessions = new Entries<Authenticated | null>((a) => a !== null && a.expiresAt.getTime() > Date.now());
 	private readonly microstructures = new Entries<MicrostructureRef | null>((m) => m !== null);
-	/** A connected user's memberships, for the events of their sockets (a message sent asks it). */
-	private readonly actors = new Entries<Actor>(() => true);
+	/**
+	 * A connected user's memberships, for the events of their sockets (a message sent asks it). Every
+	 * change of memberships drops them (access-changed), so they may stay 10 minutes: a GP writes
+	 * every few minutes, not every few seconds.
+	 */
+	private readonly actors = new Entries<Actor>(() => true, 10 * 60_000);
 	/** Conversations and their audiences, as far as messaging says they may be kept (`keepable`). */
-	// What is kept of them never changes (a team's microstructure and network, a group's members), so
-	// they may stay longer; their audiences depend on memberships and keep the 30 s bound.
+	// What is kept of them never changes (a team's microstructure and network, a group's members);
+	// their audiences change with memberships, whose every change drops them all.
 	private readonly conversations = new Entries<ConversationFacts | null>(keepable, 10 * 60_000);
-	private readonly audiences = new Entries<string[]>(() => true);
+	private readonly audiences = new Entries<string[]>(() => true, 10 * 60_000);
 
 	/** For the messaging events of this process's sockets. */
 	readonly known: KnownConversations = {
