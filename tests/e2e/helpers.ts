@@ -325,6 +325,12 @@ interface Visits {
 	urls: Set<string>;
 	/** Cookies as of the last visit, to look again once the test has closed the context. */
 	state?: Awaited<ReturnType<BrowserContext['storageState']>>;
+	/**
+	 * The storageState() calls still running: Playwright reads local storage through a page of its
+	 * own, and a page opened in the context meanwhile was seen closed under us ("Target page,
+	 * context or browser has been closed").
+	 */
+	saving?: Promise<unknown>;
 	closed: boolean;
 }
 
@@ -336,7 +342,7 @@ function trackContext(visits: Map<BrowserContext, Visits>, context: BrowserConte
 		page.on('framenavigated', (frame) => {
 			if (frame !== page.mainFrame()) return;
 			v.urls.add(frame.url());
-			context.storageState().then((s) => (v.state = s), () => {});
+			v.saving = Promise.all([v.saving, context.storageState().then((s) => (v.state = s), () => {})]);
 		});
 	context.pages().forEach(trackPage);
 	context.on('page', trackPage);
@@ -354,6 +360,7 @@ async function checkVisitedPages(browser: Browser, visits: Map<BrowserContext, V
 		const todo = [...v.urls].map((url) => ({ url, kind: pageKind(url) })).filter((x): x is { url: string; kind: string } => x.kind !== null && firstToCheck(x.kind));
 		if (todo.length === 0) continue;
 		testInfo.setTimeout(testInfo.timeout + todo.length * 15_000);
+		await v.saving;
 		const own = v.closed ? await browser.newContext({ storageState: v.state }) : null;
 		const page = await (own ?? context).newPage();
 		try {
