@@ -385,7 +385,8 @@ class Participant {
 		const provider = new WebsocketProvider(`ws://127.0.0.1:${this.rcp.port}/yjs`, `rcp-notes:${itemId}`, doc, {
 			WebSocketPolyfill: this.WS,
 			disableBc: true, // same-process providers would otherwise sync around the server
-			maxBackoffTime: 2000
+			maxBackoffTime: 2000,
+			resyncInterval: 20_000 // as the page (shared-text.svelte.ts): idle notes stay connected
 		});
 		// Like the page (shared-text.svelte.ts): notes carry no awareness state (old page: BENCH_NOTES_REOPEN=1).
 		if (!NOTES_REOPEN) provider.awareness.setLocalState(null);

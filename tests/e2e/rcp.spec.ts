@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { expect, test, expectAxeClean, newUserPage, signInCoordinator, submit } from './helpers';
+import { expect, test, expectAxeClean, newUserPage, signInCoordinator, signInHome, submit } from './helpers';
 
 /** Claire (GP at the MSP du Neuhof) plans a one-off RCP today and opens it: its agenda is proposed. */
 async function planRcpToday(claire: Page, title: string): Promise<string> {
@@ -20,6 +20,22 @@ async function planRcpToday(claire: Page, title: string): Promise<string> {
 }
 
 const agendaItem = (page: Page, n: number) => page.getByTestId('rcp-agenda').getByRole('listitem').nth(n);
+
+test('the notes of a case nobody types in stay connected (y-websocket reopens a connection silent for 30 s)', async ({ page }) => {
+	test.slow();
+	await signInHome(page, 'claire.muller');
+	await planRcpToday(page, 'RCP silencieuse');
+	await submit(page, 'Démarrer la RCP');
+	await expect(page.getByTestId('notes-status')).toHaveText('Synchronisé');
+	const opened: string[] = [];
+	page.on('websocket', (ws) => {
+		if (ws.url().includes('/yjs/')) opened.push(ws.url());
+	});
+	// Longer than y-websocket's 30 s without a message, plus its 3 s check.
+	await page.waitForTimeout(40_000);
+	expect(opened).toEqual([]);
+	await expect(page.getByTestId('notes-status')).toHaveText('Synchronisé');
+});
 
 test('a GP, a psychologist on her phone and a coordinator run a live RCP to its minutes', async ({ browser }) => {
 	// Three people from planning to minutes (or three on one plan): a long scenario, not a slow one.

@@ -18,10 +18,12 @@ export function sharedText(docName: string, field = 'notes') {
 	function start() {
 		const doc = new Y.Doc();
 		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`;
-		const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000 });
 		// Notes show no carets (who is online comes from socket.io): no awareness state, so an open
-		// connection sends nothing while nobody types instead of renewing an empty state every 15 s,
-		// which the server would relay to every other reader (an RCP keeps one per case open).
+		// connection does not renew an empty state every 15 s, which the server would relay to every
+		// other reader (an RCP keeps one per case open). But y-websocket closes and reopens a connection
+		// that has received nothing for 30 s: every 20 s it asks the server for what it lacks instead
+		// (one small answer from memory, to this reader only), so an idle case's notes stay connected.
+		const provider = new WebsocketProvider(url, docName, doc, { maxBackoffTime: 5000, resyncInterval: 20_000 });
 		provider.awareness.setLocalState(null);
 		rememberPeersAcrossReconnections(provider);
 		// The team notes need no save indicator; a refusal resets the replica.
