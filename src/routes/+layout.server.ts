@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { getDb } from '$lib/server/db';
+import { executePrepared, getDb } from '$lib/server/db';
 import { visibleMicrostructuresQuery } from '$lib/server/org/microstructures';
 import { can } from '$lib/server/access/policy';
 import { unreadCountQuery } from '$lib/server/notifications/notifications';
@@ -14,16 +14,15 @@ export async function load({ locals }) {
 	// Every signed-in page asks this: one statement, one round trip (each part a subquery).
 	const visible = visibleMicrostructuresQuery(db, actor);
 	const networkIds = actor.networks.map((n) => n.id);
-	const networks = actor.platformAdmin || networkIds.length ? db.selectFrom('network as n').select(['n.id', 'n.name']).$if(!actor.platformAdmin, (q) => q.where('n.id', 'in', networkIds)).orderBy('n.name') : null;
-	const row = await db
+	const networks = actor.platformAdmin || networkIds.length ? db.selectFrom('network as n').select(['n.id', 'n.name']).$if(!actor.platformAdmin, (q) => q.where('n.id', '=', sql<string>`any(${networkIds}::uuid[])`)).orderBy('n.name') : null;
+	const [row] = (await executePrepared(db, db
 		.selectNoFrom([
 			visible ? jsonArrayFrom(visible).as('microstructures') : sql<{ id: string; name: string; network_name: string }[]>`'[]'::json`.as('microstructures'),
 			networks ? jsonArrayFrom(networks).as('networks') : sql<{ id: string; name: string }[]>`'[]'::json`.as('networks'),
 			unreadCountQuery(db, user.id).as('unread'),
 			// The messages badge (kept exact live by msg:unread afterwards).
 			unreadTotalQuery(db, actor).as('messages_unread')
-		])
-		.executeTakeFirstOrThrow();
+		]))).rows;
 	return {
 		user: { id: user.id, firstName: user.first_name, lastName: user.last_name, profession: user.profession },
 		locale,

@@ -2,7 +2,7 @@
 // SHA-256, so a database leak yields no usable session. 30-day sliding expiry.
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
-import type { Db } from '../db/index.ts';
+import { executePrepared, type Db } from '../db/index.ts';
 import type { User } from '../db/schema.ts';
 import { actorFrom, actorMemberships, type Actor } from '../access/policy.ts';
 
@@ -69,7 +69,7 @@ export async function validateSessionToken(db: Db, token: string): Promise<Sessi
 	if (!wellFormedSessionToken(token)) return { session: null, user: null };
 	const sessionId = sessionIdFromToken(token);
 	// The session, its user and their memberships (the actor) in one round trip: every page asks.
-	const row = await sessionQuery(db).where('s.id', '=', sessionId).executeTakeFirst();
+	const [row] = (await executePrepared(db, sessionQuery(db).where('s.id', '=', sessionId))).rows;
 	if (!row || row.disabled_at) return { session: null, user: null };
 	if (Date.now() >= row.expires_at.getTime()) {
 		await db.deleteFrom('user_session').where('id', '=', row.id).execute();

@@ -246,14 +246,15 @@ export async function audience(db: Db, conversation: ConversationFacts, known?: 
 /** The readable conversations of an actor, as a SQL condition on `c` (conversation) and `ms` (its microstructure). */
 export function readable(actor: Actor) {
 	const scope = conversationScope(actor);
-	const none = ['00000000-0000-0000-0000-000000000000'];
-	const list = (ids: string[]) => (ids.length ? ids : none);
+	// Lists as array parameters (= any), not IN lists: the text is the same for every actor, so the
+	// navigation's statement can stay prepared (executePrepared).
+	const ids = (list: string[]) => sql`${list}::uuid[]`;
 	return sql<boolean>`(
-		(c.kind = 'team' and (c.microstructure_id in (${sql.join(list(scope.teamMicrostructures))}) or ms.network_id in (${sql.join(list(scope.coordinatedNetworks))})))
+		(c.kind = 'team' and (c.microstructure_id = any(${ids(scope.teamMicrostructures)}) or ms.network_id = any(${ids(scope.coordinatedNetworks)})))
 		or (c.kind = 'patient' and (
-			c.microstructure_id in (${sql.join(list(scope.allPatientThreads))})
-			or ms.network_id in (${sql.join(list(scope.coordinatedNetworks))})
-			or (c.microstructure_id in (${sql.join(list(scope.careTeamThreads))})
+			c.microstructure_id = any(${ids(scope.allPatientThreads)})
+			or ms.network_id = any(${ids(scope.coordinatedNetworks)})
+			or (c.microstructure_id = any(${ids(scope.careTeamThreads)})
 				and exists (select 1 from patient_team_member t where t.patient_id = c.patient_id and t.user_id = ${actor.userId}))))
 		or (c.kind in ('direct', 'group') and exists (select 1 from conversation_member cm where cm.conversation_id = c.id and cm.user_id = ${actor.userId}))
 	)`;

@@ -4,7 +4,7 @@
 // Callers have opened the conversation through conversations.ts (the policy said yes).
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/index.ts';
+import { executePrepared, type Db } from '../db/index.ts';
 import type { MessageLink } from '../db/schema.ts';
 import { audit, auditFrom, type AuditContext, type AuditEntry } from '../audit/audit.ts';
 import { isUuid } from '../org/microstructures.ts';
@@ -142,7 +142,7 @@ export async function postMessage(
 	// One statement, so one round trip and one commit: the conversation's next number (its row lock
 	// orders concurrent posts), the message, the sender's read position and the audit row.
 	const write = (q: Db) =>
-		sql<Omit<MessageRow, 'attachments'>>`
+		executePrepared(q, sql<Omit<MessageRow, 'attachments'>>`
 			with s as (
 				update conversation set last_seq = last_seq + 1, last_message_at = now() where id = ${c.row.id} returning last_seq
 			), m as (
@@ -156,9 +156,7 @@ export async function postMessage(
 			), a as (
 				${auditFrom('m', ctx, conversationAudit(c, 'message.posted', { message: id }))}
 			)
-			select m.*, (select u.first_name || ' ' || u.last_name from app_user u where u.id = m.sender_id) as sender_name from m`
-			.execute(q)
-			.then((r) => r.rows[0]);
+			select m.*, (select u.first_name || ' ' || u.last_name from app_user u where u.id = m.sender_id) as sender_name from m`).then((r) => r.rows[0]);
 	try {
 		if (!attach) {
 			const posted = await write(db);

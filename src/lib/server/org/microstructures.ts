@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { Programme } from '../db/schema.ts';
 import type { Actor, MicrostructureRef } from '../access/policy.ts';
@@ -70,8 +71,9 @@ export function visibleMicrostructuresQuery(db: Db, actor: Actor) {
 		.$if(networks !== null, (q) =>
 			q.where((eb) =>
 				eb.or([
-					...(direct.length ? [eb('ms.id', 'in', direct)] : []),
-					...(networks!.length ? [eb('ms.network_id', 'in', networks!)] : [])
+					// Array parameters rather than IN lists: one text whatever the counts (prepared in the navigation).
+					...(direct.length ? [eb('ms.id', '=', sql<string>`any(${direct}::uuid[])`)] : []),
+					...(networks!.length ? [eb('ms.network_id', '=', sql<string>`any(${networks}::uuid[])`)] : [])
 				])
 			)
 		)

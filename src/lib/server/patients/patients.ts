@@ -2,7 +2,7 @@
 // Every read and write of patient data goes through here and is written to the audit log.
 import { sql } from 'kysely';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
-import { inTransaction, type Db } from '../db/index.ts';
+import { executePrepared, inTransaction, type Db } from '../db/index.ts';
 import type { InsStatus, Motif, OrientationOrigin, Patient, Programme } from '../db/schema.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
@@ -217,7 +217,7 @@ export async function listPatients(db: Db, ctx: AuditContext, ms: Microstructure
 	// trip, one commit): the data-modifying CTE always runs, and writes the same row audit() would,
 	// counting what the list shows. The counts come as a column of the one row that always exists
 	// (no patient listed: a single row of nulls beside them).
-	const rows = await db
+	const { rows } = await executePrepared(db, db
 		.with('listed', () => q.orderBy(sql`lower(last_name)`).orderBy(sql`lower(first_name)`).limit(limit + 1))
 		.with('audited', (w) =>
 			w
@@ -247,8 +247,7 @@ export async function listPatients(db: Db, ctx: AuditContext, ms: Microstructure
 		.selectAll('listed')
 		.select(['c.counts', 'c.microstructure'])
 		.orderBy(sql`lower(listed.last_name)`)
-		.orderBy(sql`lower(listed.first_name)`)
-		.execute();
+		.orderBy(sql`lower(listed.first_name)`));
 	const counts = rows[0]?.counts ?? {};
 	const patients = rows.flatMap(({ counts: _, microstructure: __, ...p }) => (p.id === null ? [] : [p as ListedPatient]));
 	// The microstructure's name and programmes (null when archived), for a caller that did not read it.
