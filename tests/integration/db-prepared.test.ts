@@ -85,7 +85,7 @@ describe('the marked hot statements keep one text', () => {
 		expect(visibleMicrostructuresQuery(t.db, s)!.compile().sql).toBe(visibleMicrostructuresQuery(t.db, o)!.compile().sql);
 	});
 
-	test("a message's write is one prepared statement whatever the conversation and the message", async () => {
+	test("a message's write, and a patient thread's facts and audience, are one prepared statement each whatever the conversation and the message", async () => {
 		const p = await createPractice(t.db, 'M');
 		const gp = await createUser(t.db, 'medecin_generaliste', 'Haddad');
 		const psy = await createUser(t.db, 'psychologue', 'Durand');
@@ -103,6 +103,9 @@ describe('the marked hot statements keep one text', () => {
 		];
 		expect(sent.every((r) => r.ok)).toBe(true);
 		expect(await prepared(one, 'insert into message')).toHaveLength(1);
+		// The patient thread's facts and audience, read for each of its messages.
+		expect(await prepared(one, 'array(select t.user_id from patient_team_member t')).toHaveLength(1);
+		expect(await prepared(one, 'select "u"."id", "u"."platform_admin"')).toHaveLength(1);
 		await settleNotifications(true);
 	});
 });

@@ -3,7 +3,7 @@
 // ids into what the policy needs, lists what an actor reads with unread counts, and computes the
 // audience a new message is delivered to.
 import { sql } from 'kysely';
-import type { Db } from '../db/index.ts';
+import { executePrepared, type Db } from '../db/index.ts';
 import type { ConversationKind } from '../db/schema.ts';
 import {
 	conversationAccess,
@@ -78,7 +78,7 @@ export async function openConversation(db: Db, actor: Actor, conversationId: unk
  * microstructure, state and care team; the team's microstructure; the members of a group.
  */
 async function conversationFacts(db: Db, conversationId: string): Promise<ConversationFacts | null> {
-	const found = await db
+	const [found] = (await executePrepared(db, db
 		.selectFrom('conversation as c')
 		.leftJoin('patient as p', (j) => j.onRef('p.id', '=', 'c.patient_id').on('c.kind', '=', 'patient'))
 		// A patient's thread follows the patient's microstructure (as the PPS does: resolvePatientRef).
@@ -98,8 +98,7 @@ async function conversationFacts(db: Db, conversationId: string): Promise<Conver
 				when c.kind in ('direct', 'group') then array(select cm.user_id from conversation_member cm where cm.conversation_id = c.id)
 			end`.as('people')
 		])
-		.where('c.id', '=', conversationId)
-		.executeTakeFirst();
+		.where('c.id', '=', conversationId))).rows;
 	if (!found) return null;
 	const { state, anonymised_at, ms_id, network_id, people, ...row } = found;
 	const microstructure = ms_id && network_id ? { id: ms_id, networkId: network_id } : null;
@@ -228,7 +227,7 @@ export async function audience(db: Db, conversation: ConversationFacts, known?: 
 	const ms = ref.kind === 'patient' ? ref.patient.microstructure : ref.microstructure;
 	// The candidates (members of the microstructure or of its network) with all their memberships,
 	// in one statement: it runs for every message, beside the message's own write.
-	const people = await db
+	const { rows: people } = await executePrepared(db, db
 		.selectFrom('app_user as u')
 		.select((eb) => ['u.id', 'u.platform_admin', actorMemberships(eb).as('memberships')])
 		.where('u.disabled_at', 'is', null)
@@ -238,8 +237,7 @@ export async function audience(db: Db, conversation: ConversationFacts, known?: 
 				.select('m.user_id')
 				.where(activeMembership)
 				.where((w) => w.or([w('m.microstructure_id', '=', ms.id), w('m.network_id', '=', ms.networkId)]))
-		)
-		.execute();
+		));
 	return people.filter((p) => conversationAccess(actorFrom(p.id, p.platform_admin, p.memberships), ref) !== 'none').map((p) => p.id);
 }
 
