@@ -464,7 +464,12 @@ describe('attemptLogin', () => {
 
 	test('safeRedirect only keeps same-site paths', () => {
 		expect(safeRedirect('/ms/abc?x=1')).toBe('/ms/abc?x=1');
-		for (const bad of [null, undefined, '', 'https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)']) {
+		expect(safeRedirect('/ms/abc/patients?q=Le%20Goff#liste')).toBe('/ms/abc/patients?q=Le%20Goff#liste');
+		// Made a valid Location header: what a browser would send percent-encoded is encoded.
+		expect(safeRedirect('/messages/é')).toBe('/messages/%C3%A9');
+		for (const bad of [null, undefined, '', 'https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)',
+			// Browsers drop tabs and newlines: each of these is "//evil.example" to them (seen: a sign-in that ended on evil.example).
+			'/\t/evil.example', '/\n/evil.example', '/\r/evil.example', '/ /evil.example', '/\u0000/evil.example', `/${'a'.repeat(2001)}`]) {
 			expect(safeRedirect(bad)).toBe('/');
 		}
 	});

@@ -77,8 +77,20 @@ async function auditBlocks(db: Db, ctx: AuditContext, email: string, scopes: Sco
 	await audit(db, ctx, { action: 'auth.throttled', targetType: 'email', targetId: email, details: { scopes } });
 }
 
-/** Only same-site paths are accepted as a post-login destination. */
+/**
+ * Only same-site paths are accepted as a post-login destination. Browsers drop tabs and newlines
+ * from a URL and read a backslash as a slash, so "/<tab>/evil.example" would be "//evil.example":
+ * any whitespace, control character or backslash is refused. What is kept is the path as the URL
+ * parser reads it (percent-encoded), so that it is always a valid Location header.
+ */
 export function safeRedirect(target: string | null | undefined): string {
-	if (!target || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return '/';
-	return target;
+	if (!target || target.length > 2000 || !target.startsWith('/') || /[\s\u0000-\u001f\u007f-\u009f\\]/.test(target)) return '/';
+	const base = 'http://same-site.invalid';
+	let url: URL;
+	try {
+		url = new URL(target, base);
+	} catch {
+		return '/';
+	}
+	return url.origin === base ? url.pathname + url.search + url.hash : '/';
 }
