@@ -13,7 +13,16 @@ export function csvField(value: string | number | null | undefined): string {
 	return /[;"\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
+/**
+ * A comment line: one cell starting with '#'. It often holds names typed by people (a network, a
+ * microstructure), so the separator and quotes are replaced: "Réseau X;=HYPERLINK(…)" would
+ * otherwise put a live formula in the line's second cell.
+ */
+function csvComment(text: string): string {
+	return `# ${text.replace(/[\r\n]+/g, ' ').replaceAll(';', ',').replaceAll('"', "'")}`;
+}
+
 export function csvDocument(comments: string[], header: readonly string[], rows: (string | number | null)[][]): string {
-	const lines = [...comments.map((c) => `# ${c.replace(/[\r\n]+/g, ' ')}`), header.map(csvField).join(';'), ...rows.map((r) => r.map(csvField).join(';'))];
+	const lines = [...comments.map(csvComment), header.map(csvField).join(';'), ...rows.map((r) => r.map(csvField).join(';'))];
 	return `${BOM}${lines.join('\r\n')}\r\n`;
 }
