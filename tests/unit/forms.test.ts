@@ -143,6 +143,10 @@ describe('dates and times', () => {
 			if (bad !== addDays(parisToday(), 6 * 366)) expect(failed(until).data.errors.untilOn, bad).toBeDefined();
 		}
 		expect(parseForm(seriesSchema, form([...slot, ['startsOn', ok]]), 'fr').ok).toBe(true);
+		// A series already over would be created empty (a tester got "Série créée : 0 RCP planifiées").
+		const past = parseForm(seriesSchema, form([...slot, ['startsOn', addDays(parisToday(), -200)], ['untilOn', addDays(parisToday(), -30)]]), 'fr');
+		expect(failed(past).data.errors.untilOn).toMatch(/déjà passée/);
+		expect(parseForm(seriesSchema, form([...slot, ['startsOn', addDays(parisToday(), -200)], ['untilOn', parisToday()]]), 'fr').ok).toBe(true);
 	});
 });
 

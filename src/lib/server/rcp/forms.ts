@@ -40,7 +40,9 @@ export const seriesSchema = z
 		untilOn: until()
 	})
 	.refine(endAfterStart, endError)
-	.refine((d) => !d.untilOn || d.untilOn > d.startsOn, { error: 'La fin de la série doit suivre son début.', path: ['untilOn'] });
+	.refine((d) => !d.untilOn || d.untilOn > d.startsOn, { error: 'La fin de la série doit suivre son début.', path: ['untilOn'] })
+	// Only sessions to come are planned: a series already over would be created empty.
+	.refine((d) => !d.untilOn || d.untilOn >= parisToday(), { error: 'Cette fin de série est déjà passée : aucune RCP ne serait planifiée.', path: ['untilOn'] });
 
 export const sessionSchema = z.object({ ...slot, date: planned() }).refine(endAfterStart, endError);
 
