@@ -3,6 +3,7 @@
 // acknowledgement — the server already had that client id — counts as stored). Flushed when the
 // layout starts (page load), on every socket (re)connection and when the browser is back online.
 import { getSocket } from '$lib/realtime/socket';
+import { TOO_MANY_EVENTS } from '$lib/realtime/limits';
 import { entriesOf, putEntry, removeEntry, type OutboxEntry } from './outbox';
 import { request } from './request';
 import type { MessagePayload } from './types';
@@ -106,8 +107,9 @@ class Sender {
 				if (!next) return;
 				this.#update(next.clientId, { sending: true });
 				const answer = await request<{ message: MessagePayload }>('msg:send', { conversationId, clientId: next.clientId, body: next.body }, ACK_TIMEOUT_MS);
-				if (answer === null) {
+				if (answer === null || (!answer.ok && answer.error === TOO_MANY_EVENTS)) {
 					// No answer: the message may or may not be stored. It stays, and goes again (same client id).
+					// Refused for too many requests at once: nothing ran, it goes again the same way.
 					this.#update(next.clientId, { sending: false });
 					this.#scheduleRetry();
 					return;

@@ -16,6 +16,7 @@ import { resolveRcpSession } from '../rcp/sessions.ts';
 import { RCP_EVENTS, rcpRoomSession, registerRcpHandlers, announceRcpPresence } from './rcp-socket.ts';
 import { latest } from './latest.ts';
 import { MESSAGING_EVENTS, registerMessagingHandlers } from './messaging-socket.ts';
+import { TOO_MANY_EVENTS } from '../../realtime/limits.ts';
 
 export interface SocketUser {
 	id: string;
@@ -179,7 +180,44 @@ export function createSocketServer(maxMessageBytes: number, available: () => boo
 	return io;
 }
 
+/**
+ * How many events of one person run at once in a process, and how many more may wait. Every event
+ * reads the database: without a bound, one signed-in socket sending 3,000 `msg:list` filled the
+ * pool's queue and every other person's pages and events waited seconds behind it. Beyond the
+ * waiting line an event is refused at once, which costs nothing.
+ */
+export const EVENTS_RUNNING_PER_PERSON = 4;
+export const EVENTS_WAITING_PER_PERSON = 200;
+
+/** One person's events in this process: how many run, and the ones waiting their turn (in order). */
+interface Turns {
+	running: number;
+	waiting: (() => void)[];
+}
+const turnsByPerson = new Map<string, Turns>();
+
+/** Runs `work` in its person's turn; null when their waiting line is full (nothing runs). */
+async function inTurn<R>(person: string, work: () => Promise<R>): Promise<R | null> {
+	let turns = turnsByPerson.get(person);
+	if (!turns) turnsByPerson.set(person, (turns = { running: 0, waiting: [] }));
+	if (turns.running >= EVENTS_RUNNING_PER_PERSON) {
+		if (turns.waiting.length >= EVENTS_WAITING_PER_PERSON) return null;
+		await new Promise<void>((resolve) => turns.waiting.push(resolve));
+	} else {
+		turns.running++;
+	}
+	try {
+		return await work();
+	} finally {
+		// The place goes to the next one waiting, else it is freed (and an idle person forgotten).
+		const next = turns.waiting.shift();
+		if (next) next();
+		else if (--turns.running === 0) turnsByPerson.delete(person);
+	}
+}
+
 export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handler: (payload: T) => Promise<Parameters<Ack>[0]>): void {
+	const person = (socket.data as Partial<SocketData>).user?.id ?? socket.id;
 	(socket as Socket).on(event, async (...args: unknown[]) => {
 		// The acknowledgement, when there is one, is the last argument (the only one without payload).
 		const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
@@ -190,7 +228,8 @@ export function on<T>(socket: Socket, event: string, schema: z.ZodType<T>, handl
 		const parsed = schema.safeParse(payload);
 		if (!parsed.success) return reply({ ok: false, error: 'Requête invalide.' });
 		try {
-			reply(await handler(parsed.data));
+			const answer = await inTurn(person, () => handler(parsed.data));
+			reply(answer ?? { ok: false, error: TOO_MANY_EVENTS });
 		} catch (error) {
 			log('error', 'socket: handler failed', { event, error: String(error) });
 			reply({ ok: false, error: 'Erreur serveur, réessayez.' });
