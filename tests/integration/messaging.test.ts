@@ -23,6 +23,8 @@ import { setCareTeam } from '../../src/lib/server/patients/patients.ts';
 import { reauthorizeUser } from '../../src/lib/server/live.ts';
 import { settleNotifications } from '../../src/lib/server/messaging/notify.ts';
 import { config } from '../../src/lib/server/config.ts';
+import { EVENTS_RUNNING_PER_PERSON, EVENTS_WAITING_PER_PERSON } from '../../src/lib/server/realtime/socket.ts';
+import { TOO_MANY_EVENTS } from '../../src/lib/realtime/limits.ts';
 import type { MessagePayload } from '../../src/lib/server/messaging/messages.ts';
 import type { Profession, MembershipRole } from '../../src/lib/server/db/schema.ts';
 
@@ -399,6 +401,57 @@ describe('bad input', () => {
 // ---------------------------------------------------------------------------------------------
 // Corrections
 // ---------------------------------------------------------------------------------------------
+
+describe('links shared into a thread', () => {
+	test("a version of the thread's patient's PPS is shared; a link to anything else, or outside a patient's thread, is refused", async () => {
+		const gp = await tab('gp');
+		const other = (await createPatient(t.db, A, { lastName: 'Autre', firstName: 'Patient' })).id;
+		const versionOf = async (patientId: string) =>
+			(
+				await t.db
+					.insertInto('pps_version')
+					.values({ patient_id: patientId, number: 1, snapshot: new Uint8Array([0, 0]), projection: '{}', created_by: users.gp })
+					.returning('id')
+					.executeTakeFirstOrThrow()
+			).id;
+		const mine = await versionOf(patient);
+		const theirs = await versionOf(other);
+		const before = await countMessages();
+		const refused: [string, unknown, string][] = [
+			['unknown version', { type: 'pps_version', id: randomUUID() }, 'Ce lien ne concerne pas ce patient.'],
+			["another patient's version", { type: 'pps_version', id: theirs }, 'Ce lien ne concerne pas ce patient.'],
+			['a compte-rendu of no RCP', { type: 'rcp_report', id: randomUUID() }, 'Ce lien ne concerne pas ce patient.']
+		];
+		for (const [what, link, error] of refused) expect(await send(gp, conv.thread, '', { link }), what).toEqual({ ok: false, error });
+		expect(await send(gp, conv.teamA, '', { link: { type: 'pps_version', id: mine } })).toEqual({ ok: false, error: 'Un compte rendu ou une version du PPS se partage dans le fil du patient.' });
+		expect(await countMessages()).toBe(before);
+		const shared = sent(await send(gp, conv.thread, 'La nouvelle version.', { link: { type: 'pps_version', id: mine } }));
+		expect(shared.link).toEqual({ type: 'pps_version', id: mine });
+	});
+});
+
+describe('a flood of events from one person', () => {
+	test('runs a few at a time, refuses beyond the waiting line at once, and leaves the others served', async () => {
+		const gp = await tab('gp');
+		const psy = await tab('psy');
+		// Sent without waiting: they reach the server together, far more than run and wait.
+		const FLOOD = 1000;
+		const answers = Array.from({ length: FLOOD }, () => call(gp, 'msg:list', {}));
+		// Another person, during the flood: answered (their turns are their own).
+		const other = await call(psy, 'msg:list', {});
+		expect(other.ok).toBe(true);
+		const all = await Promise.all(answers);
+		const refused = all.filter((a) => !a.ok);
+		expect(refused.length).toBeGreaterThan(0);
+		for (const r of refused) expect(r).toEqual({ ok: false, error: TOO_MANY_EVENTS });
+		// At least the running ones and the waiting line were served, each with a real answer.
+		const served = all.filter((a) => a.ok);
+		expect(served.length).toBeGreaterThanOrEqual(EVENTS_RUNNING_PER_PERSON + EVENTS_WAITING_PER_PERSON);
+		for (const a of served) expect(a).toMatchObject({ ok: true, conversations: expect.any(Array) });
+		// Once the flood is over, the person is served as before.
+		expect(await call(gp, 'msg:list', {})).toMatchObject({ ok: true });
+	});
+});
 
 describe('edit and delete', () => {
 	test('one’s own message, within 15 minutes; the original goes to the audit trail; readers are told', async () => {

@@ -11,6 +11,7 @@ import {
 	conversationAudit,
 	deleteMessage,
 	editMessage,
+	linkProblem,
 	listMessages,
 	markRead,
 	postMessage,
@@ -59,6 +60,8 @@ export async function sendMessage(
 	const reading = audience(db, c, known);
 	reading.catch(() => {});
 	const mentions = input.mentions?.length ? await reading : null;
+	const wrongLink = input.link ? await linkProblem(db, c, input.link) : null;
+	if (wrongLink) return { ok: false, error: wrongLink };
 	// A mention names someone who reads the conversation; anything else is dropped.
 	const posted = await postMessage(db, ctx, c, { ...input, mentions: mentions ? (input.mentions ?? []).filter((id) => mentions.includes(id) && id !== actor.userId) : [] }, attach);
 	if (!posted.ok || posted.duplicate) return posted;
