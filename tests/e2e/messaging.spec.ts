@@ -295,3 +295,48 @@ test('a group is started from the messenger and the team conversation from the m
 	await expect(camille.getByRole('heading', { level: 1, name: /Équipe — Cabinet des Tanneurs/ })).toBeVisible();
 	await expect(camille.getByRole('textbox', { name: 'Votre message' })).toBeVisible();
 });
+
+test('a compte-rendu and a PPS version are shared into the patient’s thread as links that open them', async ({ browser }) => {
+	const ines = await newUserPage(browser, 'ines.haddad', { viewport: PHONE });
+	await ines.getByTestId('home-microstructures').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
+	await ines.getByRole('main').getByRole('link', { name: 'RCP', exact: true }).click();
+	await ines.getByRole('link', { name: /^RCP mensuelle — / }).first().click();
+	await expect(ines.getByRole('heading', { level: 1, name: 'Compte rendu de RCP' })).toBeVisible();
+	const report = new URL(ines.url()).pathname;
+
+	// From a discussed case of the compte-rendu: the thread opens with the link ready to go.
+	// A discussed case whose RCP validated a PPS version (the demo's closed RCPs have several).
+	const discussed = ines
+		.getByTestId('report-case')
+		.filter({ has: ines.getByTestId('share-report') })
+		.filter({ has: ines.getByRole('link', { name: /^PPS validé\s:\sversion \d+$/ }) })
+		.first();
+	const versionHref = await discussed.getByRole('link', { name: /^PPS validé\s:\sversion \d+$/ }).getAttribute('href');
+	expect(versionHref).toMatch(/\/pps\/versions\/\d+$/);
+	await discussed.getByTestId('share-report').click();
+	await expect(ines).toHaveURL(/\/messages\/[0-9a-f-]{36}\?lien=rcp/);
+	await expect(ines.getByTestId('share')).toContainText(/Lien joint : Compte rendu de la RCP du \d{1,2} \S+ \d{4}/);
+	await expectAxeClean(ines);
+	await ines.getByRole('textbox', { name: 'Votre message' }).fill('Le compte rendu de la dernière RCP, pour mémoire.');
+	await ines.getByRole('button', { name: 'Envoyer', exact: true }).click();
+	const sent = ines.getByTestId('message').filter({ hasText: 'Le compte rendu de la dernière RCP, pour mémoire.' });
+	await expect(sent.getByTestId('message-link')).toHaveText('Ouvrir le compte rendu de RCP partagé');
+	await expect(ines.getByTestId('share')).toHaveCount(0);
+	// Reloaded, the link is the server's (not only the tab's), and it leads to the compte-rendu.
+	await ines.reload();
+	await ines.getByTestId('message').filter({ hasText: 'pour mémoire' }).last().getByTestId('message-link').click();
+	await expect(ines).toHaveURL(report);
+	await expect(ines.getByRole('heading', { level: 1, name: 'Compte rendu de RCP' })).toBeVisible();
+
+	// From a version of the PPS: sent with no text, it is still a message, and opens that version.
+	await ines.goto(versionHref!);
+	await ines.getByTestId('share-version').click();
+	const n = versionHref!.split('/').at(-1);
+	await expect(ines.getByTestId('share')).toContainText(`Lien joint : Version ${n} du PPS`);
+	await ines.getByRole('button', { name: 'Envoyer', exact: true }).click();
+	await expect(ines.getByTestId('share')).toHaveCount(0);
+	const link = ines.getByTestId('message-link').filter({ hasText: 'Ouvrir la version du PPS partagée' }).last();
+	await expect(link).toBeVisible();
+	await link.click();
+	await expect(ines).toHaveURL(versionHref!);
+});

@@ -15,7 +15,7 @@ import { sql } from 'kysely';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { createSharedTestDb, type TestDb } from '../helpers/db.ts';
 import { sessionCookie, startRealtimeServer, stopRealtimeServer, waitUntil, withTimeout } from '../helpers/realtime.ts';
-import { createPractice, createPatient, createUser } from '../helpers/booking-fixture.ts';
+import { createPractice, createPatient, createUser, type Practice } from '../helpers/booking-fixture.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
 import { addMembership, endMembership } from '../../src/lib/server/org/memberships.ts';
 import { patientThreadId, teamConversationId } from '../../src/lib/server/messaging/conversations.ts';
@@ -25,6 +25,8 @@ import { settleNotifications } from '../../src/lib/server/messaging/notify.ts';
 import { config } from '../../src/lib/server/config.ts';
 import { EVENTS_RUNNING_PER_PERSON, EVENTS_WAITING_PER_PERSON } from '../../src/lib/server/realtime/socket.ts';
 import { TOO_MANY_EVENTS } from '../../src/lib/realtime/limits.ts';
+import { linkTarget, parseShareRequest, shareable } from '../../src/lib/server/messaging/links.ts';
+import { loadActor } from '../../src/lib/server/access/policy.ts';
 import type { MessagePayload } from '../../src/lib/server/messaging/messages.ts';
 import type { Profession, MembershipRole } from '../../src/lib/server/db/schema.ts';
 
@@ -50,7 +52,7 @@ type Who = keyof typeof PEOPLE;
 
 const users = {} as Record<Who, string>;
 const cookies = {} as Record<Who, string>;
-let A: { networkId: string; microstructureId: string };
+let A: Practice;
 let C: { networkId: string; microstructureId: string };
 let patient: string;
 let closedPatient: string;
@@ -427,6 +429,22 @@ describe('links shared into a thread', () => {
 		expect(await countMessages()).toBe(before);
 		const shared = sent(await send(gp, conv.thread, 'La nouvelle version.', { link: { type: 'pps_version', id: mine } }));
 		expect(shared.link).toEqual({ type: 'pps_version', id: mine });
+
+		// What "Partager dans le fil de l'équipe" hands to the thread, and where a shared link leads.
+		expect(parseShareRequest('pps:1')).toEqual({ type: 'pps_version', number: 1 });
+		for (const bad of ['pps:0', 'pps:1e3', 'pps:', 'rcp:nope', 'autre:1', '', null]) expect(parseShareRequest(bad), String(bad)).toBeNull();
+		expect(await shareable(t.db, patient, { type: 'pps_version', number: 1 })).toEqual({ type: 'pps_version', number: 1, link: { type: 'pps_version', id: mine } });
+		expect(await shareable(t.db, patient, { type: 'pps_version', number: 2 })).toBeNull();
+		expect(await shareable(t.db, patient, { type: 'rcp_report', sessionId: randomUUID() })).toBeNull();
+		const [gpActor, secrActor, outsiderActor] = await Promise.all([loadActor(t.db, users.gp), loadActor(t.db, users.secr), loadActor(t.db, users.outsider)]);
+		expect(await linkTarget(t.db, gpActor, 'pps_version', mine)).toBe(`/ms/${A.microstructureId}/patients/${patient}/pps/versions/1`);
+		// Whoever may not read the patient's thread gets nothing, as for a link that does not exist.
+		expect(await linkTarget(t.db, secrActor, 'pps_version', mine)).toBeNull();
+		expect(await linkTarget(t.db, outsiderActor, 'pps_version', mine)).toBeNull();
+		expect(await linkTarget(t.db, gpActor, 'pps_version', randomUUID())).toBeNull();
+		expect(await linkTarget(t.db, gpActor, 'rcp_report', randomUUID())).toBeNull();
+		expect(await linkTarget(t.db, gpActor, 'autre', mine)).toBeNull();
+		expect(await linkTarget(t.db, gpActor, 'pps_version', 'pas-un-uuid')).toBeNull();
 	});
 });
 

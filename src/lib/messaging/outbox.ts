@@ -3,6 +3,7 @@
 // after its commit. So a message written offline, or in flight when the connection or the tab
 // died, is sent again — and the server, seeing the same client id, never stores it twice.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { MessageLink } from './types';
 
 export interface OutboxEntry {
 	clientId: string;
@@ -10,6 +11,8 @@ export interface OutboxEntry {
 	userId: string;
 	conversationId: string;
 	body: string;
+	/** A compte-rendu or PPS version shared with the message (absent in entries written before links). */
+	link?: MessageLink | null;
 	/** Local order: messages are sent in the order they were written. */
 	createdAt: number;
 	/** The server's refusal (French), shown with "Réessayer" / "Supprimer"; null while it waits. */

@@ -18,12 +18,18 @@ export interface MessagePayload {
 	senderName: string;
 	clientId: string;
 	body: string;
-	link: { type: 'rcp_report' | 'pps_version'; id: string } | null;
+	link: MessageLink | null;
 	mentions: string[];
 	createdAt: string;
 	editedAt: string | null;
 	deletedAt: string | null;
 	attachments: AttachmentInfo[];
+}
+
+/** A compte-rendu or a PPS version shared into a patient's thread (opened through /messages/lien/<type>/<id>). */
+export interface MessageLink {
+	type: 'rcp_report' | 'pps_version';
+	id: string;
 }
 
 export interface ReaderPosition {

@@ -56,6 +56,13 @@ export const messaging = {
 	members: 'Participants',
 	// Entry points
 	writeToTeam: 'Écrire à l’équipe',
+	shareInThread: 'Partager dans le fil de l’équipe',
+	linkPps: 'Version {n} du PPS',
+	linkRcp: 'Compte rendu de la RCP du {date}',
+	linkAttached: 'Lien joint',
+	removeLink: 'Retirer le lien',
+	openPps: 'Ouvrir la version du PPS partagée',
+	openRcp: 'Ouvrir le compte rendu de RCP partagé',
 	teamConversation: 'Conversation d’équipe',
 	// New conversation
 	newTitle: 'Nouvelle conversation',

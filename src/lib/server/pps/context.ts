@@ -17,7 +17,7 @@ export async function ppsContext(event: RequestEvent, purpose = 'pps') {
 	const decision = ppsDecision(base.actor, ref);
 	const access = decision.access;
 	if (access === 'none') error(404, { message: 'Page introuvable' });
-	return { ...base, access, decision, docName: ppsDocName(base.patient.id) };
+	return { ...base, patientRef: ref, access, decision, docName: ppsDocName(base.patient.id) };
 }
 
 /** Care team first, then the other clinicians of the microstructure, then external partners. */

@@ -7,6 +7,7 @@ import { resolvePatientRef } from '$lib/server/pps/pps';
 import { patientThreadId } from '$lib/server/messaging/conversations';
 import { requireActor } from '$lib/server/request';
 import { isCleanText } from '$lib/server/input';
+import { parseShareRequest, shareParam } from '$lib/server/messaging/links';
 
 const MAX_CONTEXT = 500;
 
@@ -18,6 +19,10 @@ export async function load(event) {
 	const id = await patientThreadId(db, event.params.patientId, patient.microstructure.id);
 	// Kept as given (a trailing space lets the person type straight after "PPS : ").
 	const context = event.url.searchParams.get('contexte') ?? '';
-	const draft = context.trim() && context.length <= MAX_CONTEXT && isCleanText(context) ? `?brouillon=${encodeURIComponent(context)}` : '';
-	redirect(303, `/messages/${id}${draft}`);
+	const query = new URLSearchParams();
+	if (context.trim() && context.length <= MAX_CONTEXT && isCleanText(context)) query.set('brouillon', context);
+	// "Partager dans le fil de l'équipe" from a PPS version or a compte-rendu: checked by the thread's page.
+	const share = parseShareRequest(event.url.searchParams.get('lien'));
+	if (share) query.set('lien', shareParam(share));
+	redirect(303, `/messages/${id}${query.size ? `?${query}` : ''}`);
 }

@@ -3,6 +3,7 @@ import { getDb } from '$lib/server/db';
 import { patientLabel } from '$lib/server/patients/patients';
 import { ppsContext, ownersFor } from '$lib/server/pps/context';
 import { getVersion } from '$lib/server/pps/pps';
+import { conversationAccess } from '$lib/server/access/policy';
 import { withLiveDoc } from '$lib/server/live';
 import { audit } from '$lib/server/audit/audit';
 import { formError } from '$lib/server/forms';
@@ -15,7 +16,7 @@ function versionNumber(value: string | null | undefined): number | null {
 }
 
 export async function load(event) {
-	const { patient, ms, access } = await ppsContext(event, 'pps.version');
+	const { patient, ms, access, patientRef, actor } = await ppsContext(event, 'pps.version');
 	const n = versionNumber(event.params.number);
 	const db = getDb();
 	const version = n ? await getVersion(db, patient.id, n) : undefined;
@@ -32,7 +33,9 @@ export async function load(event) {
 		version: { number: version.number, created_at: version.created_at, by: `${version.first_name ?? ''} ${version.last_name ?? ''}`.trim(), projection },
 		diff: other && newer ? { a: older.number, b: newer.number, lines: diff(older.projection as unknown as PpsProjection, newer.projection as unknown as PpsProjection, label) } : null,
 		owners: Object.fromEntries(owners.map((o) => [o.id, o.label])),
-		canRestore: access === 'rw'
+		canRestore: access === 'rw',
+		// "Partager dans le fil de l'équipe": for whoever may write in the patient's thread.
+		canShare: conversationAccess(actor, { kind: 'patient', patient: patientRef }) === 'rw'
 	};
 }
 
