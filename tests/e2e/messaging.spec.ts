@@ -322,6 +322,8 @@ test('a compte-rendu and a PPS version are shared into the patient’s thread as
 	const sent = ines.getByTestId('message').filter({ hasText: 'Le compte rendu de la dernière RCP, pour mémoire.' });
 	await expect(sent.getByTestId('message-link')).toHaveText('Ouvrir le compte rendu de RCP partagé');
 	await expect(ines.getByTestId('share')).toHaveCount(0);
+	// It went through the outbox like any message (a link kept as the page's state could not be stored there).
+	await expect(ines.getByText('Le message n’a pas pu être enregistré dans ce navigateur.')).toHaveCount(0);
 	// Reloaded, the link is the server's (not only the tab's), and it leads to the compte-rendu.
 	await ines.reload();
 	await ines.getByTestId('message').filter({ hasText: 'pour mémoire' }).last().getByTestId('message-link').click();

@@ -138,7 +138,7 @@ class Sender {
 	}
 
 	#plain(p: PendingMessage): OutboxEntry {
-		return { clientId: p.clientId, userId: p.userId, conversationId: p.conversationId, body: p.body, link: p.link ?? null, createdAt: p.createdAt, error: p.error };
+		return { clientId: p.clientId, userId: p.userId, conversationId: p.conversationId, body: p.body, link: p.link ? { type: p.link.type, id: p.link.id } : null, createdAt: p.createdAt, error: p.error };
 	}
 }
 
