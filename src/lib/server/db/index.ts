@@ -121,6 +121,7 @@ function preparing(pool: pg.Pool): PostgresPool {
  * text does not vary between calls.
  */
 export function executePrepared<R>(db: Db, query: { compile(): CompiledQuery<R> } | { compile(db: Db): CompiledQuery<R> }): Promise<QueryResult<R>> {
+	// Parenthesised, the method is still called on `query` (builders ignore the argument, raw SQL needs it).
 	const compiled = (query.compile as (db: Db) => CompiledQuery<R>)(db);
 	return db.executeQuery<R>({ ...compiled, sql: PREPARE_MARK + compiled.sql });
 }
