@@ -300,17 +300,27 @@ test('a compte-rendu and a PPS version are shared into the patient’s thread as
 	const ines = await newUserPage(browser, 'ines.haddad', { viewport: PHONE });
 	await ines.getByTestId('home-microstructures').getByRole('link', { name: /Cabinet des Tanneurs/ }).click();
 	await ines.getByRole('main').getByRole('link', { name: 'RCP', exact: true }).click();
-	await ines.getByRole('link', { name: /^RCP mensuelle — / }).first().click();
-	await expect(ines.getByRole('heading', { level: 1, name: 'Compte rendu de RCP' })).toBeVisible();
-	const report = new URL(ines.url()).pathname;
-
-	// From a discussed case of the compte-rendu: the thread opens with the link ready to go.
-	// A discussed case whose RCP validated a PPS version (the demo's closed RCPs have several).
+	// A closed RCP with a discussed case whose PPS version it validated, in a thread Inès may write in.
+	// The demo's past RCPs have several; tests running beside this one may close others, newer, without.
+	await expect(ines.getByRole('link', { name: /^RCP mensuelle — / }).first()).toBeVisible();
+	const closed = await ines.getByRole('link', { name: /^RCP mensuelle — / }).evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
 	const discussed = ines
 		.getByTestId('report-case')
 		.filter({ has: ines.getByTestId('share-report') })
 		.filter({ has: ines.getByRole('link', { name: /^PPS validé\s:\sversion \d+$/ }) })
 		.first();
+	let report = '';
+	for (const href of closed) {
+		// Server-rendered: what the page offers is there once it has loaded (upcoming RCPs have no compte-rendu).
+		await ines.goto(href);
+		if (await discussed.count()) {
+			report = new URL(ines.url()).pathname;
+			break;
+		}
+	}
+	expect(report, 'a closed RCP of the demo with a shareable case').not.toBe('');
+
+	// From that case of the compte-rendu: the thread opens with the link ready to go.
 	const versionHref = await discussed.getByRole('link', { name: /^PPS validé\s:\sversion \d+$/ }).getAttribute('href');
 	expect(versionHref).toMatch(/\/pps\/versions\/\d+$/);
 	await discussed.getByTestId('share-report').click();
