@@ -429,6 +429,11 @@ describe('links shared into a thread', () => {
 		expect(await countMessages()).toBe(before);
 		const shared = sent(await send(gp, conv.thread, 'La nouvelle version.', { link: { type: 'pps_version', id: mine } }));
 		expect(shared.link).toEqual({ type: 'pps_version', id: mine });
+		// The same shared link resent 30 times at once (a flaky connection): stored once, same message each time.
+		const clientId = randomUUID();
+		const burst = await Promise.all(Array.from({ length: 30 }, () => call(gp, 'msg:send', { conversationId: conv.thread, clientId, body: '', link: { type: 'pps_version', id: mine } })));
+		expect(new Set(burst.map((a) => sent(a).id)).size).toBe(1);
+		expect(Number((await t.db.selectFrom('message').select(sql<string>`count(*)`.as('n')).where('client_id', '=', clientId).executeTakeFirstOrThrow()).n)).toBe(1);
 
 		// What "Partager dans le fil de l'équipe" hands to the thread, and where a shared link leads.
 		expect(parseShareRequest('pps:1')).toEqual({ type: 'pps_version', number: 1 });

@@ -8,6 +8,7 @@ import type { Actor } from '../access/policy.ts';
 import { can, conversationAccess } from '../access/policy.ts';
 import { resolvePatientRef } from '../pps/pps.ts';
 import { isUuid } from '../org/microstructures.ts';
+import type { OpenedConversation } from './conversations.ts';
 
 /** What an entry point hands to the thread (`?lien=`): a PPS version by its number, or an RCP by its id. */
 export type ShareRequest = { type: 'pps_version'; number: number } | { type: 'rcp_report'; sessionId: string };
@@ -38,19 +39,49 @@ export async function sharingPatients(db: Db, actor: Actor, patientIds: string[]
 
 /** The link a request names, if it is one of this patient's: else null (the composer then shows none). */
 export async function shareable(db: Db, patientId: string, request: ShareRequest): Promise<Shareable | null> {
-	if (request.type === 'pps_version') {
-		const v = await db.selectFrom('pps_version').select(['id', 'number']).where('patient_id', '=', patientId).where('number', '=', request.number).executeTakeFirst();
-		return v ? { type: 'pps_version', number: v.number, link: { type: 'pps_version', id: v.id } } : null;
+	const found = await ofPatient(db, patientId, request.type === 'pps_version' ? { type: 'pps_version', number: request.number } : { type: 'rcp_report', id: request.sessionId });
+	if (!found) return null;
+	return found.type === 'pps_version' ? { type: 'pps_version', number: found.number, link: { type: 'pps_version', id: found.id } } : { type: 'rcp_report', on: found.on, link: { type: 'rcp_report', id: found.id } };
+}
+
+/**
+ * A link sent into a conversation must point at something of that patient, in their own thread.
+ * Null when it does; else the French refusal. (Who opens it is checked again by the page.)
+ */
+export async function linkProblem(db: Db, c: Pick<OpenedConversation, 'row'>, link: MessageLink): Promise<string | null> {
+	if (c.row.kind !== 'patient' || !c.row.patient_id) return 'Un compte rendu ou une version du PPS se partage dans le fil du patient.';
+	if (!isUuid(link.id)) return 'Ce lien ne concerne pas ce patient.';
+	return (await ofPatient(db, c.row.patient_id, link)) ? null : 'Ce lien ne concerne pas ce patient.';
+}
+
+/**
+ * The one lookup behind both: a version of this patient's PPS (by id or number), or a closed RCP
+ * that discussed them (a passage).
+ */
+async function ofPatient(
+	db: Db,
+	patientId: string,
+	what: { type: 'pps_version'; id?: string; number?: number } | { type: 'rcp_report'; id: string }
+): Promise<{ type: 'pps_version'; id: string; number: number } | { type: 'rcp_report'; id: string; on: string } | null> {
+	if (what.type === 'pps_version') {
+		const v = await db
+			.selectFrom('pps_version')
+			.select(['id', 'number'])
+			.where('patient_id', '=', patientId)
+			.$if(what.id !== undefined, (q) => q.where('id', '=', what.id!))
+			.$if(what.number !== undefined, (q) => q.where('number', '=', what.number!))
+			.executeTakeFirst();
+		return v ? { type: 'pps_version', id: v.id, number: v.number } : null;
 	}
 	const r = await db
 		.selectFrom('rcp_passage as r')
 		.innerJoin('rcp_session as s', 's.id', 'r.session_id')
 		.select(['s.id', 'r.on_date'])
-		.where('r.session_id', '=', request.sessionId)
+		.where('r.session_id', '=', what.id)
 		.where('r.patient_id', '=', patientId)
 		.where('s.status', '=', 'cloturee')
 		.executeTakeFirst();
-	return r ? { type: 'rcp_report', on: r.on_date, link: { type: 'rcp_report', id: r.id } } : null;
+	return r ? { type: 'rcp_report', id: r.id, on: r.on_date } : null;
 }
 
 /**

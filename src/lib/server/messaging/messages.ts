@@ -177,29 +177,6 @@ export async function postMessage(
 	}
 }
 
-/**
- * A link shared into a conversation must point at something of that patient: a version of their
- * PPS, or the compte-rendu of a closed RCP that discussed them, shared into their own thread. (Who
- * opens it is checked again by the page it leads to.) Null when it does; else the French refusal.
- */
-export async function linkProblem(db: Db, c: OpenedConversation, link: MessageLink): Promise<string | null> {
-	if (c.row.kind !== 'patient' || !c.row.patient_id) return 'Un compte rendu ou une version du PPS se partage dans le fil du patient.';
-	if (!isUuid(link.id)) return 'Ce lien ne concerne pas ce patient.';
-	const patientId = c.row.patient_id;
-	const found =
-		link.type === 'pps_version'
-			? await db.selectFrom('pps_version').select('id').where('id', '=', link.id).where('patient_id', '=', patientId).executeTakeFirst()
-			: await db
-					.selectFrom('rcp_passage as r')
-					.innerJoin('rcp_session as s', 's.id', 'r.session_id')
-					.select('r.session_id as id')
-					.where('r.session_id', '=', link.id)
-					.where('r.patient_id', '=', patientId)
-					.where('s.status', '=', 'cloturee')
-					.executeTakeFirst();
-	return found ? null : 'Ce lien ne concerne pas ce patient.';
-}
-
 async function findByClientId(db: Db, senderId: string, clientId: string, conversationId: string): Promise<PostResult | null> {
 	const r = await selectMessage(db).where('m.sender_id', '=', senderId).where('m.client_id', '=', clientId).executeTakeFirst();
 	if (!r) return null;

@@ -11,7 +11,6 @@ import {
 	conversationAudit,
 	deleteMessage,
 	editMessage,
-	linkProblem,
 	listMessages,
 	markRead,
 	postMessage,
@@ -21,6 +20,7 @@ import {
 	type PostResult
 } from './messages.ts';
 import { messageNotifications } from './notify.ts';
+import { linkProblem } from './links.ts';
 
 export type Ctx = AuditContext & { actorId: string };
 export const NOT_FOUND = { ok: false as const, error: 'Conversation introuvable.' };
