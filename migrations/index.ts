@@ -13,6 +13,7 @@ import * as m0009 from './0009_messaging.ts';
 import * as m0010 from './0010_message_search_order.ts';
 import * as m0011 from './0011_cockpit_billing.ts';
 import * as m0012 from './0012_cockpit_indexes.ts';
+import * as m0013 from './0013_notification_coalescing.ts';
 
 export const migrations: Record<string, Migration> = {
 	'0001_foundation': m0001,
@@ -26,5 +27,6 @@ export const migrations: Record<string, Migration> = {
 	'0009_messaging': m0009,
 	'0010_message_search_order': m0010,
 	'0011_cockpit_billing': m0011,
-	'0012_cockpit_indexes': m0012
+	'0012_cockpit_indexes': m0012,
+	'0013_notification_coalescing': m0013
 };

@@ -183,6 +183,46 @@ function quietNow(): { quietStart: string; quietEnd: string } {
 	return { quietStart: shift(-60), quietEnd: shift(60) };
 }
 
+describe('in-app notification of a mention', () => {
+	const mentionsOf = (key: keyof typeof people) =>
+		db.selectFrom('notification').select(['title', 'body', 'link', 'read_at', 'created_at']).where('user_id', '=', people[key].id).where('kind', '=', 'message.mention').orderBy('created_at').execute();
+	const mention = (from: keyof typeof people, conversationId: string, who: (keyof typeof people)[]) =>
+		sendMessage(db, ctx(from), people[from].actor, conversationId, { clientId: randomUUID(), body: SECRET_TEXT, mentions: who.map((k) => people[k].id) });
+
+	test('says only that one was mentioned; a burst of mentions in one conversation stays one unread notification', async () => {
+		await db.deleteFrom('notification').where('kind', '=', 'message.mention').execute();
+		const first = await mention('gp', thread, ['psy']);
+		expect(first.ok).toBe(true);
+		await settleNotifications(true);
+		const [one] = await mentionsOf('psy');
+		expect(one).toMatchObject({ title: 'Vous avez été mentionné·e dans Microstructures', link: `/messages/${thread}`, read_at: null });
+		for (const text of [one.title, one.body]) for (const word of FORBIDDEN) expect(text).not.toMatch(word);
+
+		// 20 mentions at once, from two people: still one unread notification, brought back to the top.
+		const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => mention(i % 2 ? 'gp' : 'ts', thread, ['psy'])));
+		expect(burst.every((r) => r.ok)).toBe(true);
+		await settleNotifications(true);
+		const after = await mentionsOf('psy');
+		expect(after).toHaveLength(1);
+		expect(after[0].created_at.getTime()).toBeGreaterThan(one.created_at.getTime());
+
+		// Another conversation is another notification; once read, the next mention is a new one.
+		expect((await mention('gp', team, ['psy'])).ok).toBe(true);
+		await settleNotifications(true);
+		expect((await mentionsOf('psy')).map((n) => n.link).sort()).toEqual([`/messages/${team}`, `/messages/${thread}`].sort());
+		await db.updateTable('notification').set({ read_at: new Date() }).where('user_id', '=', people.psy.id).execute();
+		expect((await mention('ts', thread, ['psy'])).ok).toBe(true);
+		await settleNotifications(true);
+		const unread = (await mentionsOf('psy')).filter((n) => n.read_at === null);
+		expect(unread.map((n) => n.link)).toEqual([`/messages/${thread}`]);
+		// The sender is never notified of their own mention, nor is someone outside the thread.
+		expect((await mention('gp', thread, ['gp', 'gp2'])).ok).toBe(true);
+		await settleNotifications(true);
+		expect(await mentionsOf('gp')).toHaveLength(0);
+		expect(await mentionsOf('gp2')).toHaveLength(0);
+	});
+});
+
 describe('Web Push', () => {
 	test('each other reader gets one push; decrypted, it says only "Nouveau message dans Microstructures"', async () => {
 		resetPushCoalescing();
