@@ -17,7 +17,7 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Db } from '../db/index.ts';
 import { audit, auditAll, type AuditContext } from '../audit/audit.ts';
 import { can, loadActor, type MicrostructureRef } from '../access/policy.ts';
-import { consume, refund, type Key } from '../auth/throttle.ts';
+import { consume } from '../auth/throttle.ts';
 
 /** What a feed covers around the day it is read. */
 export const FEED_PAST_DAYS = 60;
@@ -236,9 +236,11 @@ export type FeedRead = { status: 'ok'; ics: string; events: number } | { status:
  * the read itself, and per microstructure the patients whose appointments it showed.
  */
 export async function readFeed(db: Db, ctx: { ip: string | null; userAgent?: string | null }, token: string, now = new Date()): Promise<FeedRead> {
-	const ipKey: Key = { scope: 'calendar_ip', subject: [ctx.ip ?? 'unknown'] };
-	const counted = await consume(db, [ipKey]);
-	if (!counted.allowed) return { status: 'throttled', retryAt: counted.retryAt };
+	// A token that opens a feed is no guess, whatever else came from its address: phones' calendar
+	// apps are polled from a few shared servers (and a practice may sit behind one NAT), so a
+	// neighbour's junk or a revoked URL still polled must not cut everyone else's agenda. Only
+	// what opens nothing counts against the address; the tokens are too long to be found by
+	// guessing, the counter keeps floods cheap.
 	const feed = TOKEN_SHAPE.test(token)
 		? await db
 				.selectFrom('calendar_feed as f')
@@ -249,9 +251,10 @@ export async function readFeed(db: Db, ctx: { ip: string | null; userAgent?: str
 				.where('u.disabled_at', 'is', null)
 				.executeTakeFirst()
 		: undefined;
-	if (!feed) return { status: 'not_found' };
-	// A token that opens a feed is no guess: only the feed's own counter applies.
-	await Promise.all(counted.tickets.map((t) => refund(db, t)));
+	if (!feed) {
+		const guess = await consume(db, [{ scope: 'calendar_ip', subject: [ctx.ip ?? 'unknown'] }]);
+		return guess.allowed ? { status: 'not_found' } : { status: 'throttled', retryAt: guess.retryAt };
+	}
 	const perFeed = await consume(db, [{ scope: 'calendar_feed', subject: [feed.id] }]);
 	if (!perFeed.allowed) return { status: 'throttled', retryAt: perFeed.retryAt };
 
