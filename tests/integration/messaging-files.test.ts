@@ -183,6 +183,23 @@ describe('upload', () => {
 		const r = await upload({ bytes: jpeg, name: 'scan.pdf', type: 'application/pdf' });
 		expect(r.status).toBe(201);
 		expect(r.json.message!.attachments[0].contentType).toBe('image/jpeg');
+		expect(r.json.message!.attachments[0].filename).toBe('scan.pdf.jpg');
+	});
+
+	test('a name ends as the content is, without format characters: a PDF named .html is saved as a PDF', async () => {
+		const polyglot = Buffer.concat([PDF, Buffer.from('\n<html><script>alert(document.cookie)</script></html>')]);
+		const r = await upload({ bytes: polyglot, name: 'poly.html', type: 'text/html' });
+		expect(r.status).toBe(201);
+		const a = r.json.message!.attachments[0];
+		expect(a).toMatchObject({ contentType: 'application/pdf', filename: 'poly.html.pdf' });
+		const res = await download(a.id, cookies.psy);
+		expect(res.headers.get('content-type')).toBe('application/pdf');
+		expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="poly.html.pdf"; filename\*=UTF-8''poly.html.pdf$/);
+		// A right-to-left override would show "rapport<RLO>fdp.exe" as "rapportexe.pdf".
+		const spoofed = await upload({ bytes: PDF, name: 'rapport\u202Efdp.exe', type: 'application/pdf' });
+		expect(spoofed.json.message!.attachments[0].filename).toBe('rapportfdp.exe.pdf');
+		const zeroWidth = await upload({ bytes: PDF, name: 'bi\u200Blan\uFEFF.PDF' });
+		expect(zeroWidth.json.message!.attachments[0].filename).toBe('bilan.PDF');
 	});
 
 	test('HTML renamed .pdf, SVG, plain text and a corrupt PNG are refused in French, nothing stored', async () => {

@@ -30,7 +30,8 @@ export function hasUncleanText(value: unknown, depth = 0): boolean {
  * so unclean characters are dropped rather than refused.
  */
 export function cleanFileName(name: string, max = 200): string {
-	const clean = name.toWellFormed().replace(new RegExp(CONTROL.source, 'g'), '').normalize('NFC').trim();
+	// Format characters go too: a right-to-left override shows "rapport‮fdp.exe" as "rapportexe.pdf".
+	const clean = name.toWellFormed().replace(new RegExp(CONTROL.source, 'g'), '').replace(/\p{Cf}/gu, '').normalize('NFC').trim();
 	// Cut between code points, never inside a surrogate pair.
 	return clean.length > max ? Array.from(clean).slice(0, max).join('') : clean;
 }

@@ -106,6 +106,27 @@ const DEFAULT_NAMES: Record<string, string> = {
 	'audio/mp4': 'message-vocal.m4a'
 };
 
+/** The extensions a saved file may have for its type (the type comes from the content); the first is added when missing. */
+const EXTENSIONS: Record<string, string[]> = {
+	'application/pdf': ['.pdf'],
+	'image/png': ['.png'],
+	'image/jpeg': ['.jpg', '.jpeg'],
+	'image/webp': ['.webp'],
+	'audio/webm': ['.webm', '.weba'],
+	'audio/ogg': ['.ogg', '.oga', '.opus'],
+	'audio/mp4': ['.m4a', '.mp4']
+};
+
+/**
+ * The name a file is shown and saved under, ending as its content is: a PDF named "page.html"
+ * would otherwise be saved by the browser as a page that runs. The original name is kept in front.
+ */
+export function nameForType(filename: string, contentType: string): string {
+	const allowed = EXTENSIONS[contentType];
+	if (!allowed || allowed.some((ext) => filename.toLowerCase().endsWith(ext))) return filename;
+	return `${filename}${allowed[0]}`;
+}
+
 /** Checks the uploaded file and makes what is stored; a French error otherwise. */
 export async function prepareAttachment(file: File, voice: boolean, durationField: FormDataEntryValue | null, max = config.messageAttachmentMaxBytes): Promise<{ ok: true; value: Prepared } | { ok: false; status: number; error: string }> {
 	if (file.size === 0) return { ok: false, status: 400, error: MESSAGES.empty };
@@ -131,7 +152,7 @@ export async function prepareAttachment(file: File, voice: boolean, durationFiel
 		ok: true,
 		value: {
 			kind: voice ? 'voice' : thumbnail ? 'image' : 'file',
-			filename: name || DEFAULT_NAMES[contentType],
+			filename: name ? nameForType(name, contentType) : DEFAULT_NAMES[contentType],
 			contentType,
 			content,
 			thumbnail,
@@ -249,7 +270,8 @@ export async function downloadAttachment(db: Db, ctx: Ctx, actor: Actor, attachm
 	const headers: Record<string, string> = {
 		'content-type': type,
 		'x-content-type-options': 'nosniff',
-		'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', opts.thumbnail ? `miniature-${meta.filename}.webp` : meta.filename),
+		// Named for the type served (files stored before names were made to match included).
+		'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', opts.thumbnail ? `miniature-${meta.filename}.webp` : nameForType(meta.filename, type)),
 		'cache-control': 'private, no-store',
 		'content-security-policy': "sandbox; default-src 'none'",
 		'cross-origin-resource-policy': 'same-origin',
