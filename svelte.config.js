@@ -7,7 +7,9 @@ export default {
 	kit: {
 		adapter: adapter({ out: 'build' }),
 		// The custom server checks Origin on websocket upgrades; Kit checks it on form posts.
-		csrf: { trustedOrigins: [] },
+		// The same-origin check of form posts is made by hooks.server.ts (sameOriginForm), which says
+		// why in French; SvelteKit's own check answers in English before any hook runs.
+		csrf: { trustedOrigins: ['*'] },
 		// A strict policy: scripts only from the app itself plus the page's own bootstrap, which
 		// SvelteKit marks with a fresh nonce on each page ('auto': nonces, hashes when prerendered).
 		// Styles allow 'unsafe-inline' because the pages use style attributes and the PPS editor

@@ -38,6 +38,15 @@ test('oversized and malformed requests are refused and the server stays up', asy
 		failOnStatusCode: false
 	});
 	expect(foreign.status()).toBe(403);
+	expect(await foreign.text()).toContain('Requête refusée\u00a0: elle ne vient pas de cette application.');
+	// No Origin at all (a form posted by a script elsewhere), answered as the enhanced form expects.
+	const originless = await fetch(`${baseURL}/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'multipart/form-data; boundary=x', accept: 'application/json' },
+		body: '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@b.fr\r\n--x--\r\n'
+	});
+	expect(originless.status).toBe(403);
+	expect(await originless.json()).toEqual({ type: 'error', error: { message: 'Requête refusée\u00a0: elle ne vient pas de cette application. Rechargez la page et réessayez.' } });
 	const health = await request.get('/healthz');
 	expect(await health.json()).toEqual({ status: 'ok' });
 });

@@ -473,7 +473,8 @@ export const en: Messages = {
 		backHome: 'Back to home',
 		formErrors: 'The form contains errors: please correct the highlighted fields.',
 		badRequest: 'Unreadable request: it is malformed. Reload the page and try again.',
-		tooLarge: 'Request too large.'
+		tooLarge: 'Request too large.',
+		crossSite: 'Request refused: it does not come from this application. Reload the page and try again.'
 	},
 	rcp: {
 		title: 'MDT meetings',

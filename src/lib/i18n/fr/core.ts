@@ -57,7 +57,8 @@ export const core = {
 		backHome: "Retour à l'accueil",
 		formErrors: 'Le formulaire contient des erreurs\u00a0: corrigez les champs signalés.',
 		badRequest: 'Requête illisible\u00a0: elle est mal formée. Rechargez la page et réessayez.',
-		tooLarge: 'Requête trop volumineuse.'
+		tooLarge: 'Requête trop volumineuse.',
+		crossSite: 'Requête refusée\u00a0: elle ne vient pas de cette application. Rechargez la page et réessayez.'
 	},
 	notifications: {
 		title: 'Notifications',
