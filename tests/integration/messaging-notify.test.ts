@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sql } from 'kysely';
-import { config } from '../../src/lib/server/config.ts';
+import { config, PUSH_SERVICE_HOSTS } from '../../src/lib/server/config.ts';
 import { createDb } from '../../src/lib/server/db/index.ts';
 import { createTestDb, type TestDb } from '../helpers/db.ts';
 import { startMailbox, type Mailbox } from '../helpers/mailbox.ts';
@@ -25,7 +25,7 @@ import { addMembership } from '../../src/lib/server/org/memberships.ts';
 import { patientThreadId, startDirect, teamConversationId } from '../../src/lib/server/messaging/conversations.ts';
 import { correctMessage, readUpTo, sendMessage } from '../../src/lib/server/messaging/service.ts';
 import { saveNotificationSettings, settleNotifications } from '../../src/lib/server/messaging/notify.ts';
-import { PUSH_PAYLOAD, inQuietHours, pushSubscriptionCount, quietHoursEnd, resetPushCoalescing, savePushSubscription, vapidKeys } from '../../src/lib/server/messaging/push.ts';
+import { PUSH_PAYLOAD, inQuietHours, parseSubscription, pushSubscriptionCount, quietHoursEnd, resetPushCoalescing, savePushSubscription, vapidKeys } from '../../src/lib/server/messaging/push.ts';
 import { dispatchUnreadEmails, sendUnreadEmail, UNREAD_SUBJECT } from '../../src/lib/server/messaging/email.ts';
 import { purgeExpiredMessages } from '../../src/lib/server/messaging/retention.ts';
 import { anonymisePatient, exportPatient } from '../../src/lib/server/patients/patients.ts';
@@ -46,7 +46,7 @@ let practice: Practice;
 let tmp: string;
 let pushServer: https.Server;
 let pushBase: string;
-const saved = { smtpUrl: config.smtpUrl, origin: config.origin, ca: https.globalAgent.options.ca };
+const saved = { smtpUrl: config.smtpUrl, origin: config.origin, ca: https.globalAgent.options.ca, pushServiceHosts: config.pushServiceHosts };
 const running: Jobs[] = [];
 
 interface ReceivedPush {
@@ -71,10 +71,12 @@ beforeAll(async () => {
 	mailbox = await startMailbox();
 	config.smtpUrl = mailbox.url;
 	config.origin = ORIGIN;
+	// This test's push service stands in for the browsers' (push.example.test only in refusals).
+	config.pushServiceHosts = ['127.0.0.1', 'push.example.test'];
 
 	// The push service: HTTPS (subscriptions must be https), with a certificate this test trusts.
 	tmp = mkdtempSync(join(tmpdir(), 'push-'));
-	execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem')], { stdio: 'ignore' });
+	execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(tmp, 'key.pem'), '-out', join(tmp, 'cert.pem')], { stdio: 'ignore' });
 	const cert = readFileSync(join(tmp, 'cert.pem'));
 	https.globalAgent.options.ca = cert;
 	pushServer = https.createServer({ key: readFileSync(join(tmp, 'key.pem')), cert }, (req, res) => {
@@ -117,6 +119,7 @@ afterAll(async () => {
 	config.smtpUrl = saved.smtpUrl;
 	config.origin = saved.origin;
 	https.globalAgent.options.ca = saved.ca;
+	config.pushServiceHosts = saved.pushServiceHosts;
 	await new Promise<void>((resolve) => pushServer?.close(() => resolve()));
 	pushServer?.closeAllConnections?.();
 	await mailbox?.close();
@@ -330,7 +333,14 @@ describe('Web Push', () => {
 			{ endpoint: 'https://push.example.test/x', keys: { ...keys, p256dh: keys.p256dh.slice(0, 40) } },
 			{ endpoint: 'https://push.example.test/x', keys: { ...keys, auth: randomBytes(32).toString('base64url') } },
 			{ endpoint: 'https://push.example.test/x', keys: { ...keys, auth: '!!!' } },
-			{ endpoint: 'https://push.example.test/x' }
+			{ endpoint: 'https://push.example.test/x' },
+			// Only the push services: not an address of the inside network, whatever its spelling.
+			{ endpoint: 'https://10.0.0.1/internal/admin', keys },
+			{ endpoint: 'https://localhost:9443/admin', keys },
+			{ endpoint: 'https://[::1]/x', keys },
+			{ endpoint: 'https://0x0a000001/x', keys },
+			{ endpoint: 'https://push.example.test.evil.example/x', keys },
+			{ endpoint: 'https://evilpush.example.test/x', keys }
 		];
 		for (const input of bad) expect(await savePushSubscription(db, people.gp.id, input)).toEqual({ ok: false, error: 'Abonnement aux notifications invalide.' });
 		expect(await db.selectFrom('push_subscription').select('id').execute()).toHaveLength(before.length);
@@ -339,6 +349,34 @@ describe('Web Push', () => {
 		await Promise.all([savePushSubscription(db, people.gp.id, { endpoint, keys }), savePushSubscription(db, people.gp2.id, { endpoint, keys })]);
 		expect(await db.selectFrom('push_subscription').select('user_id').where('endpoint', '=', endpoint).execute()).toHaveLength(1);
 		await db.deleteFrom('push_subscription').where('endpoint', '=', endpoint).execute();
+
+		// By default, the browsers' push services and nothing else.
+		const ours = config.pushServiceHosts;
+		config.pushServiceHosts = PUSH_SERVICE_HOSTS;
+		try {
+			for (const ok of ['https://fcm.googleapis.com/fcm/send/abc:def', 'https://updates.push.services.mozilla.com/wpush/v2/x', 'https://web.push.apple.com/QO3a', 'https://wns2-par02p.notify.windows.com/w/?token=x'])
+				expect(parseSubscription({ endpoint: ok, keys }), ok).not.toBeNull();
+			for (const no of [pushBase, 'https://127.0.0.1/x', 'https://fcm.googleapis.com.evil.example/x', 'https://metadata.google.internal/x'])
+				expect(parseSubscription({ endpoint: no, keys }), no).toBeNull();
+		} finally {
+			config.pushServiceHosts = ours;
+		}
+	});
+
+	test('a subscription stored before its host was refused is never posted to', async () => {
+		const port = (pushServer.address() as AddressInfo).port;
+		await db.insertInto('push_subscription').values({ user_id: people.ts.id, endpoint: `https://localhost:${port}/push/stored-before`, p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') }).execute();
+		try {
+			resetPushCoalescing();
+			const since = Date.now();
+			await send('gp', thread);
+			await settleNotifications();
+			// The allowed devices got theirs; the refused one (the same server, its certificate names
+			// localhost too) got nothing.
+			expect(pushesSince(since).map((p) => p.who).sort()).toEqual(['psy', 'ts']);
+		} finally {
+			await db.deleteFrom('push_subscription').where('endpoint', 'like', '%stored-before').execute();
+		}
 	});
 
 	test('VAPID keys are generated once for the database, whichever process asks first', async () => {

@@ -32,7 +32,16 @@ export interface Config {
 	messageRetentionDays: number;
 	/** Web Push VAPID keys (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT); generated and stored on the embedded default when unset. */
 	vapid: { publicKey: string; privateKey: string; subject: string } | undefined;
+	/**
+	 * The push services a subscription may point at (PUSH_SERVICE_HOSTS, comma-separated; a host
+	 * and its subdomains): the browsers' own. The server posts to each subscriber's endpoint, so
+	 * any other host would let a user make it call an address of the inside network.
+	 */
+	pushServiceHosts: string[];
 }
+
+/** Chrome and other Chromium browsers (FCM), Firefox (Mozilla autopush), Safari (Apple), Edge (WNS). */
+export const PUSH_SERVICE_HOSTS = ['fcm.googleapis.com', 'android.googleapis.com', 'push.services.mozilla.com', 'push.apple.com', 'notify.windows.com'];
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 	return {
@@ -55,7 +64,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 		vapid:
 			env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY
 				? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject: env.VAPID_SUBJECT || 'mailto:no-reply@localhost' }
-				: undefined
+				: undefined,
+		pushServiceHosts: env.PUSH_SERVICE_HOSTS
+			? env.PUSH_SERVICE_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)
+			: PUSH_SERVICE_HOSTS
 	};
 }
 

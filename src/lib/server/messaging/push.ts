@@ -92,6 +92,17 @@ export type SubscriptionResult = { ok: true } | { ok: false; error: string };
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 /** A browser's subscription as PushSubscription.toJSON() gives it, checked. */
+/** An endpoint at one of the push services this deployment posts to (config.pushServiceHosts). */
+export function isPushService(endpoint: URL | string): boolean {
+	let url: URL;
+	try {
+		url = typeof endpoint === 'string' ? new URL(endpoint) : endpoint;
+	} catch {
+		return false;
+	}
+	return url.protocol === 'https:' && config.pushServiceHosts.some((host) => url.hostname === host || url.hostname.endsWith(`.${host}`));
+}
+
 export function parseSubscription(input: unknown): { endpoint: string; p256dh: string; auth: string } | null {
 	if (typeof input !== 'object' || input === null) return null;
 	const { endpoint, keys } = input as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
@@ -102,7 +113,7 @@ export function parseSubscription(input: unknown): { endpoint: string; p256dh: s
 	} catch {
 		return null;
 	}
-	if (url.protocol !== 'https:' || url.username || url.password) return null;
+	if (url.protocol !== 'https:' || url.username || url.password || !isPushService(url)) return null;
 	const { p256dh, auth } = keys;
 	// An uncompressed P-256 point is 65 bytes (87 characters in base64url), the auth secret 16 (22).
 	if (typeof p256dh !== 'string' || !BASE64URL.test(p256dh) || Buffer.from(p256dh, 'base64url').length !== 65) return null;
@@ -178,7 +189,8 @@ export async function pushNewMessage(db: Db, conversationId: string, recipients:
 		const people = await subscriptions(db, recipients);
 		const due = people.filter((p) => !inQuietHours(p.quiet_start, p.quiet_end, now));
 		const users = [...new Set(due.map((p) => p.user_id))].filter((id) => !coalesced(id, conversationId, now.getTime()));
-		const targets = due.filter((p) => users.includes(p.user_id));
+		// Subscriptions recorded before their host was refused are never posted to.
+		const targets = due.filter((p) => users.includes(p.user_id) && isPushService(p.endpoint));
 		if (targets.length === 0) return 0;
 		const keys = await vapidKeys(db);
 		const payload = JSON.stringify(PUSH_PAYLOAD);
