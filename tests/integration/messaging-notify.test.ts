@@ -170,7 +170,8 @@ async function send(from: keyof typeof people, conversationId: string, body = SE
 	await settleNotifications(true);
 	return posted.message;
 }
-const pushesSince = (at: number) => pushes.filter((p) => p.at >= at);
+/** The pushes received after a mark (`pushes.length` then): by order, a millisecond clock could not tell a late one. */
+const pushesSince = (mark: number) => pushes.slice(mark);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {
 	const deadline = Date.now() + timeoutMs;
@@ -223,13 +224,15 @@ describe('in-app notification of a mention', () => {
 		await settleNotifications(true);
 		expect(await mentionsOf('gp')).toHaveLength(0);
 		expect(await mentionsOf('gp2')).toHaveLength(0);
+		// Their pushes too, before the next test counts its own.
+		await settleNotifications();
 	});
 });
 
 describe('Web Push', () => {
 	test('each other reader gets one push; decrypted, it says only "Nouveau message dans Microstructures"', async () => {
 		resetPushCoalescing();
-		const since = Date.now();
+		const since = pushes.length;
 		const message = await send('gp', thread);
 		await settleNotifications();
 		const got = pushesSince(since);
@@ -253,11 +256,11 @@ describe('Web Push', () => {
 
 	test('a burst in one conversation gives one push per person; another conversation pushes again', async () => {
 		resetPushCoalescing();
-		const since = Date.now();
+		const since = pushes.length;
 		await Promise.all([send('gp', thread, 'Un'), send('gp', thread, 'Deux'), send('gp', thread, 'Trois')]);
 		await settleNotifications();
 		expect(pushesSince(since).map((p) => p.who).sort()).toEqual(['psy', 'ts']);
-		const second = Date.now();
+		const second = pushes.length;
 		await send('gp', thread, 'Quatre');
 		await settleNotifications();
 		expect(pushesSince(second)).toEqual([]);
@@ -273,7 +276,7 @@ describe('Web Push', () => {
 		expect(inQuietHours(quiet.quietStart, quiet.quietEnd)).toBe(true);
 		expect(await saveNotificationSettings(db, people.ts.id, { ...quiet, emailDelay: '60' })).toEqual({ ok: true });
 		try {
-			const since = Date.now();
+			const since = pushes.length;
 			await send('gp', thread, 'Cinq');
 			await settleNotifications();
 			expect(pushesSince(since).map((p) => p.who)).toEqual(['psy']);
@@ -368,7 +371,7 @@ describe('Web Push', () => {
 		await db.insertInto('push_subscription').values({ user_id: people.ts.id, endpoint: `https://localhost:${port}/push/stored-before`, p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') }).execute();
 		try {
 			resetPushCoalescing();
-			const since = Date.now();
+			const since = pushes.length;
 			await send('gp', thread);
 			await settleNotifications();
 			// The allowed devices got theirs; the refused one (the same server, its certificate names
