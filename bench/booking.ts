@@ -30,6 +30,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { cpuSeconds, postgresCpu, postgresCpuDelta, waitForQuietMachine } from './machine.ts';
+import { serveNodeOptions, SERVER_ENTRY } from '../scripts/build-server.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT || 100);
@@ -43,7 +44,7 @@ process.env.LOG_LEVEL ??= 'warn';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('bench/booking.ts needs DATABASE_URL (PostgreSQL)');
-if (!existsSync(resolve(ROOT, 'build/handler.js'))) throw new Error('Build the app first: npm run build');
+if (!existsSync(resolve(ROOT, SERVER_ENTRY))) throw new Error('Build the app first: npm run build');
 
 /** CPU seconds of every process in a process group (the server: npx, tsx and node). */
 function groupCpu(pgid: number): number {
@@ -203,7 +204,7 @@ try {
 	await client.query(`insert into membership (user_id, microstructure_id, role, starts_on) select $1, id, 'secretariat', current_date - 10 from b_ms where i < 10`, [secretary]);
 
 	// The production server on that database.
-	child = spawn('npx', ['tsx', 'server/index.ts'], { cwd: ROOT, env: { ...process.env, PORT: String(port), ORIGIN: `http://127.0.0.1:${port}` }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+	child = spawn(process.execPath, [...serveNodeOptions(), SERVER_ENTRY], { cwd: ROOT, env: { ...process.env, PORT: String(port), ORIGIN: `http://127.0.0.1:${port}` }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 	const origin = `http://127.0.0.1:${port}`;
 	for (let i = 0; !(await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)); i++) {
 		if (i > 600 || child.exitCode !== null) throw new Error('the server did not start');

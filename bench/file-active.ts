@@ -15,6 +15,8 @@ import { createDb } from '../src/lib/server/db/index.ts';
 import { migrateToLatest } from '../src/lib/server/db/migrate.ts';
 import { createUser } from '../src/lib/server/org/users.ts';
 import { addMembership } from '../src/lib/server/org/memberships.ts';
+import { fileURLToPath } from 'node:url';
+import { serveNodeOptions, SERVER_ENTRY } from '../scripts/build-server.ts';
 
 const BASE = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const MICROSTRUCTURES = 1000;
@@ -88,7 +90,8 @@ async function prepare() {
 }
 
 async function startServer(): Promise<() => void> {
-	const child = spawn('npx', ['tsx', 'server/index.ts'], {
+	const child = spawn(process.execPath, [...serveNodeOptions(), SERVER_ENTRY], {
+		cwd: fileURLToPath(new URL('..', import.meta.url)),
 		env: { ...process.env, DATABASE_URL: urlFor(NAME), PORT: String(PORT), LOG_LEVEL: 'silent', NIR_KEYS: `bench:${randomBytes(32).toString('base64')}` },
 		stdio: ['ignore', 'inherit', 'inherit'],
 		detached: true

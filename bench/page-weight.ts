@@ -37,9 +37,9 @@ interface Chunk {
 
 /** Builds the app (vite build) when asked or when there is no build to read. */
 export function ensureBuild(force = false): void {
-	if (!force && existsSync(MANIFEST)) return;
-	console.log('building (vite build)…');
-	execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+	if (!force && existsSync(MANIFEST) && existsSync('build/server.js')) return;
+	console.log('building (npm run build)…');
+	execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
 }
 
 let loaded: Record<string, Chunk> | undefined;

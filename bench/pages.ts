@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { cpuSeconds, waitForQuietMachine } from './machine.ts';
 import { ensureBuild, kB, pageJsGzip, routes } from './page-weight.ts';
+import { serveNodeOptions, SERVER_ENTRY } from '../scripts/build-server.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BASE_DB = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -101,7 +102,7 @@ async function prepare(database: string): Promise<{ msId: string; active: number
 async function startServer(port: number, database: string) {
 	// node itself (not npx): its pid is the server's, whose CPU time we read.
 	const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`] : [];
-	const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/index.ts'], {
+	const child = spawn(process.execPath, [...profile, ...serveNodeOptions(), SERVER_ENTRY], {
 		cwd: ROOT,
 		env: { ...process.env, DATABASE_URL: urlFor(database), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDIS_PREFIX: `bench-pages-${port}` },
 		stdio: ['ignore', 'inherit', 'inherit'],
@@ -155,7 +156,7 @@ async function load(url: string, headers: Record<string, string>, pid: number, t
 	tally.cpu += cpuSeconds(pid) - cpu0;
 }
 
-ensureBuild(!existsSync(resolve(ROOT, 'build/handler.js')));
+ensureBuild(!existsSync(resolve(ROOT, SERVER_ENTRY)));
 const port = await freePort();
 const database = `msh_pages_${port}`;
 process.env.NIR_KEYS ??= `bench:${randomBytes(32).toString('base64')}`;

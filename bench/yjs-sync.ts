@@ -76,6 +76,7 @@ import { MESSAGE_REFUSED, MESSAGE_STORED } from '../src/lib/realtime/save-state.
 import { DOMAINS, list, newItem, project, type PpsMap } from '../src/lib/pps/model.ts';
 import { cpuSeconds, postgresCpu, postgresCpuDelta, processesBusySeconds, statusKb, waitForQuietMachine } from './machine.ts';
 import { concat, median, percentile } from './figures.ts';
+import { buildServer, serveNodeOptions } from '../scripts/build-server.ts';
 
 const DOCS = Number(process.env.BENCH_DOCS || 50);
 const EDITORS = Number(process.env.BENCH_EDITORS || 10);
@@ -618,9 +619,13 @@ function ensureReference(): string {
 	return JSON.parse(readFileSync(`${REFERENCE_DIR}/node_modules/yjs/package.json`, 'utf8')).version;
 }
 
+/** bench/yjs-server-ours.ts compiled as the production server is (scripts/build-server.ts). */
+const OURS_BUILT = 'build/bench/yjs-server-ours.js';
+
 /** Builds the template database of ours (bench/yjs-server-ours.ts setup); returns the documents. */
 async function buildTemplate(): Promise<Record<Kind, DocSpec[]>> {
 	const t0 = performance.now();
+	await buildServer('bench/yjs-server-ours.ts', OURS_BUILT);
 	await admin(`drop database if exists ${RUN_DATABASE} with (force)`, `drop database if exists ${TEMPLATE_DATABASE} with (force)`, `create database ${TEMPLATE_DATABASE}`);
 	const setup = await startServer('ours setup', ['--import', 'tsx', 'bench/yjs-server-ours.ts', 'setup'], { DATABASE_URL: databaseUrl(TEMPLATE_DATABASE), LOG_LEVEL: 'warn', BENCH_DOCS: String(DOCS), BENCH_EDITORS: String(EDITORS) }, 'DOCS');
 	await setup.stop();
@@ -647,7 +652,9 @@ async function runOurs(kind: Kind, docs: Record<Kind, DocSpec[]>, quietWaitMs: n
 	// Empty documents each run: a fresh copy of the template.
 	await admin(`drop database if exists ${RUN_DATABASE} with (force)`, `create database ${RUN_DATABASE} template ${TEMPLATE_DATABASE}`);
 	await waitForQuietMachine('    ours', quietWaitMs);
-	const server = await startServer('ours', ['--import', 'tsx', 'bench/yjs-server-ours.ts'], { DATABASE_URL: databaseUrl(RUN_DATABASE) });
+	// Compiled and started as `npm run serve` starts the production server (same build options,
+	// same Node options), not through tsx.
+	const server = await startServer('ours', [...serveNodeOptions(), OURS_BUILT], { DATABASE_URL: databaseUrl(RUN_DATABASE) });
 	try {
 		return await run('ours', kind, server, RUN_DATABASE, docs[kind]);
 	} finally {

@@ -18,6 +18,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveNodeOptions, SERVER_ENTRY } from './build-server.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HAPROXY = process.env.HAPROXY_PATH || '/usr/sbin/haproxy';
@@ -239,8 +240,8 @@ ${backendPorts.map((p, i) => `\tserver app${i + 1} 127.0.0.1:${p}`).join('\n')}
 // ------------------------------------------------------------------ the topology
 
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
-	if (!existsSync(join(ROOT, 'build', 'handler.js'))) {
-		throw new Error('The app is not built: run `npm run build` before starting a topology (build/handler.js is missing).');
+	if (!existsSync(join(ROOT, SERVER_ENTRY))) {
+		throw new Error(`The app is not built: run \`npm run build\` before starting a topology (${SERVER_ENTRY} is missing).`);
 	}
 	if (!existsSync(HAPROXY)) {
 		throw new Error(`HAProxy is missing (${HAPROXY}): install Debian's package (\`apt-get install -y haproxy\`) or set HAPROXY_PATH.`);
@@ -275,8 +276,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
 			});
 			backends.push(backend);
 		}
-		// One after the other: N processes compiling the server with tsx at once on a small machine
-		// only make each slower, and a failure then names the first process that failed.
+		// One after the other: a failure then names the first process that failed.
 		for (const b of backends) await (b as BackendImpl).start();
 
 		const config = join(logDir, 'haproxy.cfg');
@@ -322,9 +322,9 @@ class BackendImpl implements Backend {
 
 	async start() {
 		const fd = openLog(this.#log, `app process on ${this.port}`);
-		// node --import tsx rather than the tsx CLI: the CLI runs the server in a child of its own, so
-		// a kill -9 of the pid we know would leave the server itself running.
-		const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: ROOT, env: this.env, detached: true, stdio: ['ignore', fd, fd] });
+		// The compiled server, started as `npm run serve` starts it (node itself, not npm: a kill -9 of
+		// the pid we know is the server's).
+		const child = spawn(process.execPath, [...serveNodeOptions(), SERVER_ENTRY], { cwd: ROOT, env: this.env, detached: true, stdio: ['ignore', fd, fd] });
 		closeSync(fd);
 		this.#child = child;
 		watch(child);
@@ -413,7 +413,7 @@ async function cli() {
 	const processes = Number(process.env.TOPOLOGY_PROCESSES || 2);
 	const port = Number(process.env.PORT || 3000);
 	if (!Number.isInteger(processes) || processes < 1) throw new Error('TOPOLOGY_PROCESSES: a whole number, at least 1');
-	if (!existsSync(join(ROOT, 'build', 'handler.js'))) {
+	if (!existsSync(join(ROOT, SERVER_ENTRY))) {
 		console.log('No build yet: npm run build');
 		const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 		if (build.status !== 0) process.exit(build.status ?? 1);

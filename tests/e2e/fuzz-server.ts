@@ -42,7 +42,8 @@ await migrateToLatest(db);
 if (!(await db.selectFrom('app_user').select('id').limit(1).executeTakeFirst())) await seedDemo(db);
 
 // The real entry point: SvelteKit's handler, socket.io and Yjs on one http.Server.
-await import('../../server/index.ts');
+// The compiled server, as `npm run serve` runs it (npm run build made it).
+await import(new URL('../../build/server.js', import.meta.url).href);
 
 const { createSession, generateSessionToken } = await import('../../src/lib/server/auth/session.ts');
 const { createInvitation } = await import('../../src/lib/server/org/invitations.ts');

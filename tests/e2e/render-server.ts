@@ -91,4 +91,5 @@ for (const [i, item] of items.entries()) {
 console.log(
 	`FIXTURES ${JSON.stringify({ msId: patient.microstructure_id, patientId: patient.id, smallPatientId: small.id, sessionId: session.id, cases: items.length, versions: { maximal: first, over: first + 1, huge: first + 2 } })}`
 );
-await import('../../server/index.ts');
+// The compiled server, as `npm run serve` runs it (npm run build made it).
+await import(new URL('../../build/server.js', import.meta.url).href);

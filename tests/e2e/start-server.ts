@@ -49,4 +49,5 @@ if (base) {
 	rmSync(process.env.DATA_DIR, { recursive: true, force: true });
 }
 
-await import('../../server/index.ts');
+// The compiled server, as `npm run serve` runs it (npm run build made it).
+await import(new URL('../../build/server.js', import.meta.url).href);

@@ -2,7 +2,6 @@
 // A database given by DATABASE_URL is never seeded here (use `npm run seed`).
 import { getDb, isEmbedded } from './db/index.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { seedDemo, demoLoginsText } from './demo/seed.ts';
 import { log } from './log.ts';
 
 export async function prepareDatabase(): Promise<void> {
@@ -12,6 +11,8 @@ export async function prepareDatabase(): Promise<void> {
 	if (!isEmbedded()) return;
 	const anyUser = await db.selectFrom('app_user').select('id').limit(1).executeTakeFirst();
 	if (!anyUser) {
+		// Imported only here: a deployment on its own database never loads the demo.
+		const { seedDemo, demoLoginsText } = await import('./demo/seed.ts');
 		await seedDemo(db);
 		console.log(`\n${demoLoginsText()}\n`);
 	}

@@ -8,8 +8,6 @@
 // No notification is sent: the demo's people did not just receive these messages.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import PDFDocument from 'pdfkit';
-import sharp from 'sharp';
 import type { Db } from '../db/index.ts';
 import { loadActor } from '../access/policy.ts';
 import { openConversation, patientThreadId, startDirect, startGroup, teamConversationId } from '../messaging/conversations.ts';
@@ -103,7 +101,10 @@ const GROUP = {
 } satisfies Thread & { title: string };
 
 /** A one-page PDF: the social worker's note. */
-function demoPdf(): Promise<Buffer> {
+async function demoPdf(): Promise<Buffer> {
+	// Loaded here, not with the module: the server imports the demo for its first start only, and
+	// pdfkit (with its fonts) and sharp would otherwise stay in every process's memory.
+	const { default: PDFDocument } = await import('pdfkit');
 	return new Promise((resolve, reject) => {
 		const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: 'Compte rendu — rendez-vous bailleur' } });
 		const chunks: Buffer[] = [];
@@ -127,6 +128,7 @@ async function demoImage(): Promise<{ png: Buffer; thumbnail: Buffer }> {
 		for (let day = 0; day < 5; day++)
 			cells.push(`<rect x="${20 + day * 124}" y="${70 + week * 78}" width="116" height="70" rx="6" fill="${colours[(week + day) % colours.length]}" stroke="#94a3b8"/>`);
 	const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="660" height="480"><rect width="660" height="480" fill="#ffffff"/><rect x="20" y="16" width="620" height="40" rx="6" fill="#1e3a8a"/>${cells.join('')}</svg>`;
+	const { default: sharp } = await import('sharp');
 	const png = await sharp(Buffer.from(svg)).png().toBuffer();
 	const thumbnail = await sharp(png).resize({ width: 320, height: 320, fit: 'inside' }).webp({ quality: 70 }).toBuffer();
 	return { png, thumbnail };

@@ -12,7 +12,6 @@
 // their quiet hours, at most one per person and conversation per COALESCE_MS. The coalescing is in
 // the memory of each process (a burst of messages handled by two processes may give two pushes:
 // harmless, the text is the same and the browser replaces a notification with the same tag).
-import webpush from 'web-push';
 import type { Db } from '../db/index.ts';
 import { config } from '../config.ts';
 import { log } from '../log.ts';
@@ -71,8 +70,11 @@ export function vapidKeys(db: Db): Promise<VapidKeys> {
 	return cached.keys;
 }
 
+/** web-push (and its crypto dependencies) is loaded at the first push or key generation, not with every process. */
+const loadWebPush = () => import('web-push').then((m) => m.default);
+
 async function storedKeys(db: Db): Promise<VapidKeys> {
-	const fresh = webpush.generateVAPIDKeys();
+	const fresh = (await loadWebPush()).generateVAPIDKeys();
 	// Two processes starting together each generate a pair: the first insert wins, both read it back.
 	await db
 		.insertInto('app_setting')
@@ -192,7 +194,7 @@ export async function pushNewMessage(db: Db, conversationId: string, recipients:
 		// Subscriptions recorded before their host was refused are never posted to.
 		const targets = due.filter((p) => users.includes(p.user_id) && isPushService(p.endpoint));
 		if (targets.length === 0) return 0;
-		const keys = await vapidKeys(db);
+		const [keys, webpush] = await Promise.all([vapidKeys(db), loadWebPush()]);
 		const payload = JSON.stringify(PUSH_PAYLOAD);
 		const results = await Promise.all(
 			targets.map(async (t) => {
