@@ -352,3 +352,55 @@ test('a compte-rendu and a PPS version are shared into the patient’s thread as
 	await link.click();
 	await expect(ines).toHaveURL(versionHref!);
 });
+
+test('an @mention is picked from the readers by keyboard or by tap and notifies only the person named, without content', async ({ browser }) => {
+	const { ines, camille, karim, thread } = await careTeam(browser, 'Mention');
+	await openThread(ines, thread);
+	const box = ines.getByRole('textbox', { name: 'Votre message' });
+
+	// Keyboard: "@cam" lists Camille (accents and case folded), Enter picks her, Enter then sends.
+	await box.pressSequentially('Peux-tu la rappeler @cam');
+	const list = ines.getByRole('listbox', { name: 'Mentionner' });
+	await expect(list.getByRole('option')).toHaveText(['@Camille Durand']);
+	await expectAxeClean(ines);
+	await box.press('Enter');
+	await expect(box).toHaveValue('Peux-tu la rappeler @Camille Durand ');
+	await expect(list).toHaveCount(0);
+	await box.pressSequentially('demain ?');
+	await box.press('Enter');
+	await expect(ines.getByTestId('message-body').last()).toHaveText('Peux-tu la rappeler @Camille Durand demain ?');
+
+	// A name typed by hand, without picking, mentions nobody; Escape closes the list.
+	await box.pressSequentially('Et @Kar');
+	await expect(list.getByRole('option')).toHaveText(['@Karim Mansouri']);
+	await box.press('Escape');
+	await expect(list).toHaveCount(0);
+	await box.pressSequentially('im Mansouri aussi');
+	await box.press('Enter');
+	await expect(ines.getByTestId('message-body').last()).toHaveText('Et @Karim Mansouri aussi');
+
+	// By tap on the phone: Camille again, and still one unread notification for her.
+	await box.pressSequentially('@Camille');
+	await list.getByRole('option', { name: '@Camille Durand' }).tap();
+	await expect(box).toHaveValue('@Camille Durand ');
+	await box.pressSequentially('merci');
+	await box.press('Enter');
+	await expect(ines.getByTestId('message-body').last()).toHaveText('@Camille Durand merci');
+
+	// Camille is told, in French and without a word of the message; Karim is not.
+	await camille.goto('/notifications');
+	const told = camille.getByRole('main').locator(`a[href="${thread}"]`);
+	await expect(told).toHaveCount(1);
+	await expect(told).toHaveText('Vous avez été mentionné·e dans Microstructures');
+	await expect(camille.getByRole('main')).not.toContainText('rappeler');
+	await karim.goto('/notifications');
+	await expect(karim.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
+	await expect(karim.getByRole('main').locator(`a[href="${thread}"]`)).toHaveCount(0);
+
+	// In the thread, the message says it names her.
+	await told.click();
+	await expect(camille).toHaveURL(new RegExp(`${thread}$`));
+	const mine = camille.getByTestId('message').filter({ hasText: 'Peux-tu la rappeler' });
+	await expect(mine).toContainText('Vous mentionne');
+	await expect(camille.getByTestId('message').filter({ hasText: 'Et @Karim' })).not.toContainText('Vous mentionne');
+});

@@ -13,6 +13,8 @@ export interface OutboxEntry {
 	body: string;
 	/** A compte-rendu or PPS version shared with the message (absent in entries written before links). */
 	link?: MessageLink | null;
+	/** The people the message names with @ (absent in entries written before mentions). */
+	mentions?: string[];
 	/** Local order: messages are sent in the order they were written. */
 	createdAt: number;
 	/** The server's refusal (French), shown with "Réessayer" / "Supprimer"; null while it waits. */

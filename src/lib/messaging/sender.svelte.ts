@@ -67,9 +67,9 @@ class Sender {
 	}
 
 	/** Writes the message to the outbox, then sends it (now, or when the connection allows). */
-	async enqueue(conversationId: string, body: string, link: MessageLink | null = null): Promise<void> {
+	async enqueue(conversationId: string, body: string, link: MessageLink | null = null, mentions: string[] = []): Promise<void> {
 		if (!this.#userId) return;
-		const entry: OutboxEntry = { clientId: crypto.randomUUID(), userId: this.#userId, conversationId, body, link, createdAt: Date.now(), error: null };
+		const entry: OutboxEntry = { clientId: crypto.randomUUID(), userId: this.#userId, conversationId, body, link, mentions: [...mentions], createdAt: Date.now(), error: null };
 		try {
 			await putEntry(entry);
 		} catch {
@@ -106,7 +106,7 @@ class Sender {
 				const next = this.pending.find((p) => p.conversationId === conversationId && p.error === null);
 				if (!next) return;
 				this.#update(next.clientId, { sending: true });
-				const answer = await request<{ message: MessagePayload }>('msg:send', { conversationId, clientId: next.clientId, body: next.body, ...(next.link ? { link: next.link } : {}) }, ACK_TIMEOUT_MS);
+				const answer = await request<{ message: MessagePayload }>('msg:send', { conversationId, clientId: next.clientId, body: next.body, ...(next.link ? { link: next.link } : {}), ...(next.mentions?.length ? { mentions: next.mentions } : {}) }, ACK_TIMEOUT_MS);
 				if (answer === null || (!answer.ok && answer.error === TOO_MANY_EVENTS)) {
 					// No answer: the message may or may not be stored. It stays, and goes again (same client id).
 					// Refused for too many requests at once: nothing ran, it goes again the same way.
@@ -138,7 +138,7 @@ class Sender {
 	}
 
 	#plain(p: PendingMessage): OutboxEntry {
-		return { clientId: p.clientId, userId: p.userId, conversationId: p.conversationId, body: p.body, link: p.link ? { type: p.link.type, id: p.link.id } : null, createdAt: p.createdAt, error: p.error };
+		return { clientId: p.clientId, userId: p.userId, conversationId: p.conversationId, body: p.body, link: p.link ? { type: p.link.type, id: p.link.id } : null, mentions: [...(p.mentions ?? [])], createdAt: p.createdAt, error: p.error };
 	}
 }
 
