@@ -40,6 +40,13 @@ test('files, a voice message and a search from a phone', async ({ browser }) => 
 	await expect(page.getByRole('alert')).toContainText('Ce type de fichier n’est pas accepté');
 	await expect(thread.getByText('faux.pdf')).toHaveCount(0);
 	await page.getByRole('button', { name: 'Fermer' }).click();
+	// Over the limit (10 MB by default), refused on the phone before a byte is sent.
+	let uploads = 0;
+	page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/fichiers') && uploads++);
+	await input.setInputFiles({ name: 'scanner-complet.pdf', mimeType: 'application/pdf', buffer: Buffer.concat([PDF, Buffer.alloc(10 * 1024 * 1024)]) });
+	await expect(page.getByRole('alert')).toHaveText(/Le fichier dépasse 10 Mo\u00a0: il n’a pas été envoyé\./);
+	expect(uploads).toBe(0);
+	await page.getByRole('button', { name: 'Fermer' }).click();
 
 	// A voice message with the keyboard: Enter starts, Enter on "Envoyer le vocal" sends.
 	await page.getByTestId('voice').focus();

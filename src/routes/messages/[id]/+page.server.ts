@@ -4,6 +4,7 @@ import { viewConversation } from '$lib/server/messaging/service';
 import { auditContext, requireActor } from '$lib/server/request';
 import { isCleanText } from '$lib/server/input';
 import { parseShareRequest, shareable } from '$lib/server/messaging/links';
+import { config } from '$lib/server/config';
 
 /** A draft handed by an entry point ("Écrire à l'équipe" from a decision): bounded, clean text only. */
 const MAX_DRAFT = 500;
@@ -25,6 +26,8 @@ export async function load(event) {
 		...view,
 		share,
 		focusSeq,
+		// The composer refuses a larger file before sending it (a phone on mobile data would upload it for nothing).
+		attachmentMaxBytes: config.messageAttachmentMaxBytes,
 		draft: draft.length <= MAX_DRAFT && isCleanText(draft) ? draft : '',
 		patientHref: view.conversation.kind === 'patient' ? `/ms/${view.conversation.microstructureId}/patients/${view.conversation.patientId}` : null
 	};
