@@ -402,5 +402,7 @@ test('an @mention is picked from the readers by keyboard or by tap and notifies 
 	await expect(camille).toHaveURL(new RegExp(`${thread}$`));
 	const mine = camille.getByTestId('message').filter({ hasText: 'Peux-tu la rappeler' });
 	await expect(mine).toContainText('Vous mentionne');
+	await expect(mine.locator('strong.mention')).toHaveText('@Camille Durand');
+	await expectAxeClean(camille);
 	await expect(camille.getByTestId('message').filter({ hasText: 'Et @Karim' })).not.toContainText('Vous mentionne');
 });

@@ -1,7 +1,7 @@
 // The composer's @mentions (src/lib/messaging/mentions.ts): what is being typed, who it may name,
 // what the pick writes, and which picks are still in the message when it goes.
 import { describe, expect, test } from 'vitest';
-import { insertMention, mentionCandidates, mentionQuery, mentionsIn } from '../../src/lib/messaging/mentions';
+import { insertMention, mentionCandidates, mentionQuery, mentionSegments, mentionsIn } from '../../src/lib/messaging/mentions';
 
 const reader = (userId: string, name: string) => ({ userId, name, seq: 0, readAt: null });
 const READERS = [reader('me', 'Inès Haddad'), reader('c', 'Camille Durand'), reader('k', 'Karim Mansouri'), reader('e', 'Élodie Le Goff-Durand')];
@@ -44,5 +44,19 @@ describe('insertMention and mentionsIn', () => {
 		expect(mentionsIn('@Camille Durand tu peux voir ?', picked)).toEqual(['c']);
 		expect(mentionsIn('plus personne', picked)).toEqual([]);
 		expect(mentionsIn('@Karim Mansouri et @Camille Durand', picked).sort()).toEqual(['c', 'k']);
+	});
+});
+
+describe('mentionSegments', () => {
+	test('the names mentioned are set apart, the rest is kept as it is', () => {
+		expect(mentionSegments('Merci @Camille Durand, et @Karim ?', ['Camille Durand'])).toEqual([
+			{ text: 'Merci ', mention: false },
+			{ text: '@Camille Durand', mention: true },
+			{ text: ', et @Karim ?', mention: false }
+		]);
+		// The longer name first when one is the start of another; no names, one plain part.
+		expect(mentionSegments('@Anne Marie Roy et @Anne Marie', ['Anne Marie', 'Anne Marie Roy']).map((p) => p.text)).toEqual(['@Anne Marie Roy', ' et ', '@Anne Marie']);
+		expect(mentionSegments('@Camille Durand', [])).toEqual([{ text: '@Camille Durand', mention: false }]);
+		expect(mentionSegments('', ['X'])).toEqual([]);
 	});
 });

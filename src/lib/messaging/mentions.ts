@@ -38,3 +38,24 @@ export function insertMention(text: string, caret: number, start: number, name: 
 export function mentionsIn(body: string, picked: Map<string, string>): string[] {
 	return [...picked].filter(([, name]) => body.includes(`@${name}`)).map(([id]) => id);
 }
+
+/** The body cut where it names the people mentioned ("@Full Name"), for showing those parts apart. */
+export function mentionSegments(body: string, names: string[]): { text: string; mention: boolean }[] {
+	const wanted = [...new Set(names.filter(Boolean).map((n) => `@${n}`))].sort((a, b) => b.length - a.length);
+	if (wanted.length === 0) return [{ text: body, mention: false }];
+	const segments: { text: string; mention: boolean }[] = [];
+	let plain = '';
+	for (let i = 0; i < body.length; ) {
+		const found = body[i] === '@' ? wanted.find((w) => body.startsWith(w, i)) : undefined;
+		if (found) {
+			if (plain) segments.push({ text: plain, mention: false });
+			segments.push({ text: found, mention: true });
+			plain = '';
+			i += found.length;
+		} else {
+			plain += body[i++];
+		}
+	}
+	if (plain) segments.push({ text: plain, mention: false });
+	return segments;
+}
