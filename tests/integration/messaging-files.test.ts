@@ -200,6 +200,12 @@ describe('upload', () => {
 		expect(spoofed.json.message!.attachments[0].filename).toBe('rapportfdp.exe.pdf');
 		const zeroWidth = await upload({ bytes: PDF, name: 'bi\u200Blan\uFEFF.PDF' });
 		expect(zeroWidth.json.message!.attachments[0].filename).toBe('bilan.PDF');
+		// The longest name stored (200 characters) still ends as its content is.
+		const long = await upload({ bytes: PDF, name: `${'é'.repeat(300)}.html` });
+		expect(long.status).toBe(201);
+		const stored = long.json.message!.attachments[0].filename;
+		expect([...stored]).toHaveLength(200);
+		expect(stored).toBe(`${'é'.repeat(196)}.pdf`);
 	});
 
 	test('HTML renamed .pdf, SVG, plain text and a corrupt PNG are refused in French, nothing stored', async () => {

@@ -106,6 +106,9 @@ const DEFAULT_NAMES: Record<string, string> = {
 	'audio/mp4': 'message-vocal.m4a'
 };
 
+/** A stored file name's length, in characters (the column's check). */
+const MAX_NAME = 200;
+
 /** The extensions a saved file may have for its type (the type comes from the content); the first is added when missing. */
 const EXTENSIONS: Record<string, string[]> = {
 	'application/pdf': ['.pdf'],
@@ -121,10 +124,11 @@ const EXTENSIONS: Record<string, string[]> = {
  * The name a file is shown and saved under, ending as its content is: a PDF named "page.html"
  * would otherwise be saved by the browser as a page that runs. The original name is kept in front.
  */
-export function nameForType(filename: string, contentType: string): string {
+export function nameForType(filename: string, contentType: string, max = MAX_NAME): string {
 	const allowed = EXTENSIONS[contentType];
 	if (!allowed || allowed.some((ext) => filename.toLowerCase().endsWith(ext))) return filename;
-	return `${filename}${allowed[0]}`;
+	// Within the stored length (characters, as PostgreSQL counts them): the front gives way to the extension.
+	return `${Array.from(filename).slice(0, max - allowed[0].length).join('')}${allowed[0]}`;
 }
 
 /** Checks the uploaded file and makes what is stored; a French error otherwise. */
@@ -147,7 +151,7 @@ export async function prepareAttachment(file: File, voice: boolean, durationFiel
 		thumbnail = await makeThumbnail(content, contentType);
 		if (!thumbnail) return { ok: false, status: 400, error: MESSAGES.badImage };
 	}
-	const name = cleanFileName(file.name ?? '', 200);
+	const name = cleanFileName(file.name ?? '', MAX_NAME);
 	return {
 		ok: true,
 		value: {
