@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { SERVER_ENTRY } from '../scripts/build-server.ts';
 
 const ROOT = process.cwd();
 const KIT = join(ROOT, '.svelte-kit');
@@ -35,9 +36,9 @@ interface Chunk {
 	dynamicImports?: string[];
 }
 
-/** Builds the app (vite build) when asked or when there is no build to read. */
+/** Builds the app (npm run build: the pages and the compiled server) when asked or when either is missing. */
 export function ensureBuild(force = false): void {
-	if (!force && existsSync(MANIFEST) && existsSync('build/server.js')) return;
+	if (!force && existsSync(MANIFEST) && existsSync(join(ROOT, SERVER_ENTRY))) return;
 	console.log('building (npm run build)…');
 	execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
 }

@@ -68,9 +68,14 @@ const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 
  */
 function crossSiteForm({ request, url }: RequestEvent): boolean {
 	if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(request.method)) return false;
-	const type = request.headers.get('content-type')?.split(';')[0].trim().toLowerCase() ?? '';
+	const type = contentType(request);
 	if (!FORM_TYPES.includes(type) && type !== 'application/x-sveltekit-formdata') return false;
 	return request.headers.get('origin') !== url.origin;
+}
+
+/** The request's media type, lower case, without parameters ('' when none). */
+function contentType(request: Request): string {
+	return request.headers.get('content-type')?.split(';')[0].trim().toLowerCase() ?? '';
 }
 
 /**
@@ -86,7 +91,7 @@ async function checkFormPost(event: RequestEvent): Promise<Response | null> {
 	const t = messages(locals.locale);
 	const action = [...url.searchParams.keys()].find((k) => k.startsWith('/'))?.slice(1);
 	if (action !== undefined && action in Object.prototype) return refuse(event, 404, t.common.notFound);
-	const type = request.headers.get('content-type')?.split(';')[0].trim().toLowerCase() ?? '';
+	const type = contentType(request);
 	if (!FORM_TYPES.includes(type)) return null;
 	let form: FormData;
 	try {
