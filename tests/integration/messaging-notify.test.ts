@@ -343,7 +343,10 @@ describe('Web Push', () => {
 			{ endpoint: 'https://[::1]/x', keys },
 			{ endpoint: 'https://0x0a000001/x', keys },
 			{ endpoint: 'https://push.example.test.evil.example/x', keys },
-			{ endpoint: 'https://evilpush.example.test/x', keys }
+			{ endpoint: 'https://evilpush.example.test/x', keys },
+			// Text PostgreSQL refuses (NUL: it was a server error) or would store altered (a lone surrogate).
+			{ endpoint: 'https://push.example.test/x\u0000y', keys },
+			{ endpoint: 'https://push.example.test/x\ud800', keys }
 		];
 		for (const input of bad) expect(await savePushSubscription(db, people.gp.id, input)).toEqual({ ok: false, error: 'Abonnement aux notifications invalide.' });
 		expect(await db.selectFrom('push_subscription').select('id').execute()).toHaveLength(before.length);

@@ -15,6 +15,7 @@
 import type { Db } from '../db/index.ts';
 import { config } from '../config.ts';
 import { log } from '../log.ts';
+import { isCleanText } from '../input.ts';
 import { parisInstant, parisWallClock } from '../rcp/schedule.ts';
 import { addDays } from '../patients/lifecycle.ts';
 import { batchedPerDb } from '../batch.ts';
@@ -108,7 +109,8 @@ export function isPushService(endpoint: URL | string): boolean {
 export function parseSubscription(input: unknown): { endpoint: string; p256dh: string; auth: string } | null {
 	if (typeof input !== 'object' || input === null) return null;
 	const { endpoint, keys } = input as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
-	if (typeof endpoint !== 'string' || endpoint.length > 1000 || typeof keys !== 'object' || keys === null) return null;
+	// Clean text too: PostgreSQL refuses a NUL (a server error) and a lone surrogate would be stored altered.
+	if (typeof endpoint !== 'string' || endpoint.length > 1000 || !isCleanText(endpoint) || typeof keys !== 'object' || keys === null) return null;
 	let url: URL;
 	try {
 		url = new URL(endpoint);
