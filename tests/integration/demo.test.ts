@@ -460,3 +460,21 @@ describe('messaging', () => {
 		expect(await t.db.selectFrom('message_email_due').select('user_id').execute()).toEqual([]);
 	});
 });
+
+describe('patients waiting for a first contact', () => {
+	test('each demo microstructure keeps its patients included over a month ago without a first contact, whatever the hour of seeding', async () => {
+		const since = new Date(Date.now() - 30 * 86400_000).toISOString().slice(0, 10);
+		const rows = await t.db
+			.selectFrom('patient as p')
+			.innerJoin('microstructure as m', 'm.id', 'p.microstructure_id')
+			.select(['m.name', (eb) => eb.fn.countAll<string>().as('n')])
+			.where('p.state', '=', 'inclus')
+			.where('p.first_contact_on', 'is', null)
+			.where('p.included_on', '<', since)
+			.groupBy('m.name')
+			.execute();
+		// The demo's À faire and alerts show them (2 per microstructure in the seed); the booking demo must not give them a contact.
+		expect(rows.length).toBeGreaterThanOrEqual(6);
+		for (const r of rows) expect([r.name, r.n]).toEqual([r.name, '2']);
+	});
+});

@@ -9,6 +9,7 @@ import type { Db } from '../db/index.ts';
 import type { Profession } from '../db/schema.ts';
 import { loadActor, type MicrostructureRef } from '../access/policy.ts';
 import { addDays } from '../patients/lifecycle.ts';
+import { FIRST_CONTACT_DAYS } from '../patients/todo.ts';
 import { parisWallClock } from '../rcp/schedule.ts';
 import { createPermanence } from '../booking/permanences.ts';
 import { setSitePhone } from '../booking/rooms.ts';
@@ -151,16 +152,22 @@ export async function seedDemoBooking(
 		summary.permanences += 1;
 
 		// The patients this professional follows here, those who may book.
-		const patients = await db
-			.selectFrom('patient_team_member as t')
-			.innerJoin('patient as p', 'p.id', 't.patient_id')
-			.select(['p.id', 'p.state', 'p.first_contact_on', 'p.included_on'])
-			.where('t.user_id', '=', professionalId)
-			.where('p.microstructure_id', '=', ms.id)
-			.where('p.state', 'in', ['inclus', 'en_suivi'])
-			.where('p.anonymised_at', 'is', null)
-			.orderBy('p.code')
-			.execute();
+		// Not those still waiting for a first contact a month after inclusion: the demo shows them
+		// waiting (À faire, alerts). Booked here, whether one came to a past appointment (and so got
+		// a first contact) depended on the day and hour the demo was loaded.
+		const waitingSince = addDays(today, -FIRST_CONTACT_DAYS);
+		const patients = (
+			await db
+				.selectFrom('patient_team_member as t')
+				.innerJoin('patient as p', 'p.id', 't.patient_id')
+				.select(['p.id', 'p.state', 'p.first_contact_on', 'p.included_on'])
+				.where('t.user_id', '=', professionalId)
+				.where('p.microstructure_id', '=', ms.id)
+				.where('p.state', 'in', ['inclus', 'en_suivi'])
+				.where('p.anonymised_at', 'is', null)
+				.orderBy('p.code')
+				.execute()
+		).filter((p) => !(p.state === 'inclus' && !p.first_contact_on && p.included_on !== null && p.included_on <= waitingSince));
 		if (patients.length === 0) continue;
 		const actor = await loadActor(db, professionalId);
 		let next = 0;
