@@ -9,7 +9,8 @@
 //      session cookies, the policy, messaging/service.ts, PostgreSQL) and a bare socket.io server
 //      that does what delivery needs and nothing else: the same `user:<id>` rooms, the same
 //      readers per conversation (given to it in memory), a counter for the order, no database.
-//   3. The same 500 clients (one socket each) and the same sending schedule against each server in
+//   3. The same 500 clients (one socket each; once connected each asks for its unread badge, as every
+//      signed-in page does) and the same sending schedule against each server in
 //      turn, in BENCH_ROUNDS (default 4) rounds echo/app so that both see the same machine: every
 //      person posts to one of their conversations every 10–20 s (uniform), BENCH_SECONDS (default
 //      40) in all per server, after BENCH_WARMUP_S (default 3) per round. Delivery latency
@@ -91,6 +92,7 @@ async function serveEcho(): Promise<void> {
 	io.on('connection', (socket) => {
 		const userId = String((socket.handshake.auth as { userId?: string }).userId);
 		void socket.join(`user:${userId}`);
+		socket.on('msg:list', (_payload: unknown, ack: (r: unknown) => void) => ack({ ok: true, conversations: [], total: 0 }));
 		socket.on('msg:send', (payload: { conversationId: string; clientId: string; body: string }, ack: (r: unknown) => void) => {
 			const to = readers.get(payload.conversationId);
 			if (!to) return ack({ ok: false, error: 'Conversation introuvable.' });
@@ -220,7 +222,8 @@ async function runPhase(
 							if (!p.readers.includes(userId)) phase.leaked++;
 							else if (n === 1 && userId !== p.sender && p.inWindow) phase.latencies.push(now - p.t0);
 						});
-						socket.once('connect', () => resolve());
+						// As every signed-in page does (realtime/signed-in.ts): ask for the badge once connected.
+						socket.once('connect', () => socket.emit('msg:list', {}, () => resolve()));
 						socket.once('connect_error', reject);
 					})
 			)
@@ -374,6 +377,9 @@ async function main(): Promise<void> {
 			await createSession(db, token, u, { twoFactorVerified: true });
 			cookies.set(u, `session=${token}`);
 		}
+		// Statistics, as autovacuum would have gathered them on a running database (it may be off on
+		// a test machine): without them the planner takes these tables for empty and picks bad plans.
+		await q('analyze');
 		const fanout = conversations.reduce((n, c) => n + c.readers.length, 0) / conversations.length;
 		console.log(
 			`fixture: ${users.length} people in ${MS} microstructures, ${conversations.length} conversations (${conversations.filter((c) => c.kind === 'team').length} team, ` +
