@@ -10,6 +10,7 @@ import { encryptNir, nirKey, nirKeysFrom, nirIndex } from '../../src/lib/server/
 import { consistency, pendingPackages } from '../../src/lib/server/billing/packages.ts';
 import { correctRun, listRuns, runBillingExport, runCsv, RUN_CSV_HEADER } from '../../src/lib/server/billing/runs.ts';
 import { listTariffs, packageLines, setFunding, setTariff, tariffSchema, DEFAULT_TARIFFS } from '../../src/lib/server/billing/tariffs.ts';
+import { parisToday } from '../../src/lib/server/patients/lifecycle.ts';
 
 const keys = nirKeysFrom([{ id: 'test-key', key: randomBytes(32) }]);
 let testDb: TestDb;
@@ -263,6 +264,15 @@ describe('tariffs', () => {
 		expect(bad({ total: 'abc' }).success).toBe(false);
 		expect(bad({ programme: 'XYZ' }).success).toBe(false);
 		expect(bad({ total: '806,50' }).data?.total).toBe(80650);
+		// A real day (PostgreSQL refused these with a server error), within the programmes' lifetime:
+		// a tariff reprices every package from its date.
+		for (const validFrom of ['2026-02-30', '2026-13-45', '2026-1-1', ''])
+			expect(bad({ validFrom }).error?.issues[0].message, validFrom).toMatch(/^errors\.(date|required)$/);
+		const nextYear = Number(parisToday().slice(0, 4)) + 1;
+		for (const validFrom of ['0000-01-01', '1900-01-01', '2020-12-31', '9999-12-31', `${nextYear + 2}-01-01`])
+			expect(bad({ validFrom }).error?.issues[0].message, validFrom).toMatch(/^(errors\.dateRange|billing\.errors\.validFrom)$/);
+		expect(bad({ validFrom: '2020-12-31' }).error?.issues[0].message).toBe('billing.errors.validFrom');
+		for (const validFrom of ['2021-01-01', `${nextYear + 1}-12-31`]) expect(bad({ validFrom }).success, validFrom).toBe(true);
 		const pr = await fresh();
 		await setTariff(db, ctx(), pr.networkId, bad({ validFrom: '2026-03-01', total: '850' }).data!);
 		const tariffs = await listTariffs(db, pr.networkId);

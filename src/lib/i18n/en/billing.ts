@@ -108,6 +108,7 @@ export const billing: CockpitMessages['billing'] = {
 		unknownMs: 'Unknown microstructure in this network.',
 		amount: 'Amount in euros, positive, with at most two decimals (e.g. 353 or 353.50).',
 		total: 'The package must be more than €0.',
-		shares: 'The shares exceed the package amount.'
+		shares: 'The shares exceed the package amount.',
+		validFrom: 'Effective date between 1 January 2021 and the end of the year after next.'
 	}
 };

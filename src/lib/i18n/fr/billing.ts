@@ -107,6 +107,7 @@ export const billing = {
 		unknownMs: 'Microstructure inconnue dans ce réseau.',
 		amount: 'Montant en euros, positif, avec au plus deux décimales (ex.\u00a0353 ou 353,50).',
 		total: 'Le forfait doit être supérieur à 0\u00a0€.',
-		shares: 'Les parts dépassent le montant du forfait.'
+		shares: 'Les parts dépassent le montant du forfait.',
+		validFrom: 'Date d’effet entre le 1er janvier 2021 et la fin de l’année après la prochaine.'
 	}
 };

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import type { BillingCode, Programme, PsychologistFunding } from '../db/schema.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
+import { calendarDate } from '../input.ts';
+import { parisToday } from '../patients/lifecycle.ts';
 
 export interface Tariff {
 	programme: Programme;
@@ -78,11 +80,20 @@ const euros = z
 	.regex(/^\d{1,6}([.,]\d{1,2})?$/, { error: 'billing.errors.amount' })
 	.transform((v) => Math.round(Number(v.replace(',', '.')) * 100));
 
+/**
+ * A tariff applies to every package starting from its date, so a date typed wrong reprices a whole
+ * file active: not before the programmes' first tariffs (2021), not more than two years ahead.
+ */
+export const TARIFF_EARLIEST = '2021-01-01';
+export function latestTariffDay(today = parisToday()): string {
+	return `${Number(today.slice(0, 4)) + 2}-12-31`;
+}
+
 /** The tariff form: amounts in euros (comma or point), each share at least 0, shares within the total. */
 export const tariffSchema = z
 	.object({
 		programme: z.enum(['MSMA', 'MSPC'], { error: 'errors.choice' }),
-		validFrom: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'errors.date' }),
+		validFrom: calendarDate().refine((d) => d >= TARIFF_EARLIEST && d <= latestTariffDay(), { error: 'billing.errors.validFrom' }),
 		total: euros,
 		psychologist: euros,
 		socialWorker: euros,
