@@ -472,7 +472,7 @@ describe('reads: audited, nothing clinical for the secretariat', () => {
 		const line = agenda.find((e) => e.id === a.id)!;
 		expect(line).toMatchObject({ professionalName: 'Camille Test', roomName: 'Bureau 2', patientId: patient });
 		expect(line.patientName).toMatch(/^PATIENT/);
-		const allowed = ['id', 'microstructureId', 'microstructureName', 'startsAt', 'endsAt', 'kind', 'status', 'lateCancel', 'movedTo', 'professionalId', 'professionalName', 'profession', 'roomId', 'roomName', 'patientId', 'patientName', 'patientCode'];
+		const allowed = ['id', 'microstructureId', 'microstructureName', 'startsAt', 'endsAt', 'kind', 'status', 'lateCancel', 'toMove', 'movedTo', 'professionalId', 'professionalName', 'profession', 'roomId', 'roomName', 'patientId', 'patientName', 'patientCode'];
 		for (const e of agenda) expect(Object.keys(e).filter((k) => !allowed.includes(k))).toEqual([]);
 		expect(JSON.stringify(agenda)).not.toMatch(/addiction|MSMA|motif|programme|note/i);
 		const audit = (await auditRows('booking.agenda_read', u.sophie)).at(-1)!;

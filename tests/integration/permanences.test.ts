@@ -13,6 +13,7 @@ import type { Profession } from '../../src/lib/server/db/schema.ts';
 import { createNetwork } from '../../src/lib/server/org/networks.ts';
 import { createMicrostructure } from '../../src/lib/server/org/microstructures.ts';
 import { addMembership } from '../../src/lib/server/org/memberships.ts';
+import { microstructureAgenda } from '../../src/lib/server/booking/appointments.ts';
 import { addDays, parisToday } from '../../src/lib/server/patients/lifecycle.ts';
 import { parisWallClock } from '../../src/lib/server/rcp/schedule.ts';
 import {
@@ -411,6 +412,8 @@ describe('absences', () => {
 		const pro = await professional([a, b]);
 		const localCoordinator = await user('coordinateur_medical', 'CoordB');
 		await addMembership(t.db, { userId: localCoordinator, microstructureId: b.ref.id, role: 'coordination', createdBy: null });
+		const secretary = await user('secretariat', 'SecA');
+		await addMembership(t.db, { userId: secretary, microstructureId: a.ref.id, role: 'secretariat', createdBy: null });
 		const pa = await createPermanence(t.db, ctx(pro), a.ref, input(pro, { weekday: 1, startsOn: nextWeekday(addDays(TODAY, 1), 1) }));
 		const pb = await createPermanence(t.db, ctx(pro), b.ref, input(pro, { weekday: 4, startsOn: nextWeekday(addDays(TODAY, 1), 4) }));
 		if (!pa.ok || !pb.ok) throw new Error('setup');
@@ -441,6 +444,16 @@ describe('absences', () => {
 		const told = await t.db.selectFrom('notification').select(['title', 'body']).where('user_id', '=', localCoordinator).where('kind', '=', 'absence').execute();
 		expect(told).toHaveLength(1);
 		expect(told[0].body).toBe('1 rendez-vous à déplacer.');
+		// A's secretariat (who books, moves and answers the patients) is told where to find it; the
+		// professional, whose absence a coordinator recorded, is told too.
+		const desk = await t.db.selectFrom('notification').select(['body', 'link']).where('user_id', '=', secretary).execute();
+		expect(desk).toEqual([{ body: expect.stringMatching(/^1 rendez-vous à déplacer/), link: `/ms/${a.ref.id}/rendez-vous?date=${occA[1].on_date}` }]);
+		const own = await t.db.selectFrom('notification').select(['title', 'link']).where('user_id', '=', pro).execute();
+		expect(own).toEqual([{ title: expect.stringMatching(/^Une absence a été enregistrée pour vous/), link: `/absences?absence=${r.id}` }]);
+		// Wherever the appointment shows, it reads "to move" (not "planned" with nothing said).
+		const agenda = await microstructureAgenda(t.db, ctx(secretary), a.ref, occA[0].starts_at, occA[3].ends_at);
+		expect(agenda.find((e) => e.id === apptA)?.toMove).toBe('absence');
+		expect(agenda.find((e) => e.id === cancelledAppt)?.toMove).toBeNull();
 		// Overlapping absence refused; free slots gone in the range.
 		const again = await createAbsence(t.db, ctx(pro), { professionalId: pro, startsOn: endsOn, endsOn: addDays(endsOn, 3), reason: 'maladie', note: '' });
 		expect(again).toMatchObject({ ok: false, error: expect.stringMatching(/couvre déjà/) });
@@ -463,6 +476,9 @@ describe('absences', () => {
 		expect(await cancelAbsence(t.db, ctx(pro), r.id)).toMatchObject({ ok: false });
 		expect(await listAbsences(t.db, [pro])).toEqual([]);
 		expect(await absenceResource(t.db, pro)).toEqual({ professionalId: pro, networkIds: [networkId] });
+		// A GP holds no permanences: no network where an absence of theirs would cancel anything.
+		const gp = await professional([await microstructure('Absence GP')], 'medecin_generaliste');
+		expect(await absenceResource(t.db, gp)).toEqual({ professionalId: gp, networkIds: [] });
 	});
 
 	test('a booking in flight holds its occurrence: the absence waits for it, then lists the appointment to move', async () => {

@@ -774,6 +774,9 @@ describe('can: permanences, rooms and absences', () => {
 		expect(can(ACTORS.psychologist, 'permanence.manage', { microstructure: A })).toBe(false);
 		expect(can(ACTORS.msCoordination, 'permanence.manage', { microstructure: A })).toBe(true);
 		expect(can(ACTORS.psychologist, 'absence.manage', { professionalId: ACTORS.gp.userId, networkIds: [NET1] })).toBe(false);
+		// Someone without permanences (a GP, the secretariat: no network where they hold one) records no absence, not even their own.
+		expect(can(ACTORS.gp, 'absence.manage', { professionalId: ACTORS.gp.userId, networkIds: [] })).toBe(false);
+		expect(can(ACTORS.networkMedical, 'absence.manage', { professionalId: ACTORS.gp.userId, networkIds: [] })).toBe(false);
 		// The wrong kind of resource is refused.
 		expect(can(ACTORS.networkMedical, 'absence.manage', { microstructure: A, professionalId: PSY })).toBe(false);
 		expect(can(ACTORS.networkMedical, 'room.manage', { networkId: NET1 })).toBe(false);

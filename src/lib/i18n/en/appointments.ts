@@ -35,6 +35,8 @@ export const appointments: Messages['appointments'] = {
 	withProfession: { psychologue: 'the psychologist', travailleur_social: 'the social worker', psychiatre: 'the psychiatrist' },
 	time: '{start}–{end}',
 	late: 'Late cancellation',
+	/** A planned appointment on a permanence date cancelled since: to move, and why. */
+	toMove: { absence: 'To move: professional absent', serie_modifiee: 'To move: permanence changed', serie_terminee: 'To move: permanence ended', annulee: 'To move: date cancelled' } as Record<string, string>,
 	loading: 'Loading appointments…',
 	loadError: 'The appointments could not be loaded. Reload the page.',
 	live: 'Updated live',

@@ -36,6 +36,8 @@ export const appointments = {
 	withProfession: { psychologue: 'la psychologue', travailleur_social: 'le ou la travailleur·se social·e', psychiatre: 'le ou la psychiatre' } as Record<string, string>,
 	time: '{start}–{end}',
 	late: 'Annulation tardive',
+	/** A planned appointment on a permanence date cancelled since: to move, and why. */
+	toMove: { absence: 'À déplacer\u00a0: professionnel absent', serie_modifiee: 'À déplacer\u00a0: permanence modifiée', serie_terminee: 'À déplacer\u00a0: permanence arrêtée', annulee: 'À déplacer\u00a0: date annulée' } as Record<string, string>,
 	loading: 'Chargement des rendez-vous…',
 	loadError: 'Les rendez-vous n’ont pas pu être chargés. Rechargez la page.',
 	live: 'Mis à jour en direct',

@@ -165,6 +165,9 @@ export function can(actor: Actor, action: Action, resource: Resource = {}): bool
 		}
 		case 'absence.manage': {
 			if (!('professionalId' in resource) || !('networkIds' in resource)) return false;
+			// networkIds are where the person holds permanences (a permanence profession): none, and
+			// there is nothing an absence would cancel, so nobody records one, themselves included.
+			if (resource.networkIds.length === 0) return false;
 			return resource.professionalId === actor.userId || resource.networkIds.some((id) => coordinatesNetwork(actor, id));
 		}
 		case 'budget.manage':

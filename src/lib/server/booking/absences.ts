@@ -14,14 +14,17 @@ import { audit, auditAll } from '../audit/audit.ts';
 import { notify } from '../notifications/notifications.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { daysBetween, parisToday } from '../patients/lifecycle.ts';
-import { coordinationOf, frenchDate, PERMANENCE_PROFESSIONS, plannedIn, type Ctx, type Result, type ToMove } from './permanences.ts';
+import { coordinationOf, frenchDate, PERMANENCE_PROFESSIONS, plannedIn, tellSecretariat, type Ctx, type Result, type ToMove } from './permanences.ts';
 
 export const ABSENCE_REASONS = ['conges', 'maladie', 'formation', 'autre'] as const satisfies readonly AbsenceReason[];
 export const ABSENCE_MAX_DAYS = 366;
 
 const activeMembership = sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`;
 
-/** The policy's resource for a professional's absences: the professional and the networks they work in. */
+/**
+ * The policy's resource for a professional's absences: the professional and the networks where they
+ * work as a permanence profession (none for a GP or the secretariat: they have no permanences).
+ */
 export async function absenceResource(db: Db, professionalId: string): Promise<Resource> {
 	if (!isUuid(professionalId)) return { professionalId: '', networkIds: [] };
 	return (await absenceResources(db, [professionalId])).get(professionalId)!;
@@ -35,10 +38,12 @@ export async function absenceResources(db: Db, professionalIds: string[]): Promi
 	const rows = await db
 		.selectFrom('membership as m')
 		.innerJoin('microstructure as ms', 'ms.id', 'm.microstructure_id')
+		.innerJoin('app_user as u', 'u.id', 'm.user_id')
 		.select(['m.user_id', 'ms.network_id'])
 		.distinct()
 		.where('m.user_id', 'in', ids)
 		.where('m.role', '=', 'soignant')
+		.where('u.profession', 'in', [...PERMANENCE_PROFESSIONS])
 		.where(activeMembership)
 		.execute();
 	for (const r of rows) out.get(r.user_id)?.networkIds.push(r.network_id);
@@ -135,13 +140,25 @@ export async function createAbsence(db: Db, ctx: Ctx, input: AbsenceInput, today
 			toMove.map((a) => ({ action: 'booking.to_move_read', targetType: 'appointment', targetId: a.id, microstructureId: a.microstructureId, networkId: networkOf.get(a.microstructureId) ?? null, details: { patientId: a.patientId, absenceId: absence.id } }))
 		);
 		const who = await trx.selectFrom('app_user').select(['first_name', 'last_name']).where('id', '=', input.professionalId).executeTakeFirstOrThrow();
+		const title = `Absence de ${who.first_name} ${who.last_name} du ${frenchDate(input.startsOn)} au ${frenchDate(input.endsOn)}`;
 		for (const msId of msIds) {
-			const users = (await coordinationOf(trx, msId)).filter((u) => u !== ctx.actorId);
+			// The professional hears it below, once, even when they coordinate this microstructure too.
+			const users = (await coordinationOf(trx, msId)).filter((u) => u !== ctx.actorId && u !== input.professionalId);
 			const n = toMove.filter((a) => a.microstructureId === msId).length;
 			await notify(trx, users, {
 				kind: 'absence',
-				title: `Absence de ${who.first_name} ${who.last_name} du ${frenchDate(input.startsOn)} au ${frenchDate(input.endsOn)}`,
+				title,
 				body: n ? `${n} rendez-vous à déplacer.` : 'Aucun rendez-vous à déplacer.',
+				link: `/absences?absence=${absence.id}`
+			});
+			await tellSecretariat(trx, ctx, msId, toMove, title);
+		}
+		// Recorded by a coordinator: the professional's own agenda changed without them.
+		if (ctx.actorId !== input.professionalId) {
+			await notify(trx, [input.professionalId], {
+				kind: 'absence',
+				title: `Une absence a été enregistrée pour vous du ${frenchDate(input.startsOn)} au ${frenchDate(input.endsOn)}`,
+				body: `${ids.length} date(s) de permanence annulée(s), ${toMove.length} rendez-vous à déplacer.`,
 				link: `/absences?absence=${absence.id}`
 			});
 		}

@@ -14,7 +14,7 @@
 // professional. Every read and write is audited; after each commit the live layer is told.
 import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
-import type { AppointmentKind, AppointmentStatus, CancelReason, Patient, Profession } from '../db/schema.ts';
+import type { AppointmentKind, AppointmentStatus, CancelReason, OccurrenceCancelReason, Patient, Profession } from '../db/schema.ts';
 import { audit, auditAll, type AuditContext } from '../audit/audit.ts';
 import { can, type Actor, type MicrostructureRef } from '../access/policy.ts';
 import { isUuid } from '../org/microstructures.ts';
@@ -509,6 +509,11 @@ export interface AgendaEntry {
 	kind: AppointmentKind;
 	status: AppointmentStatus;
 	lateCancel: boolean;
+	/**
+	 * Still planned on a permanence date that was cancelled since (the professional's absence, a
+	 * series changed or ended): someone must call the patient and offer another slot. Why, or null.
+	 */
+	toMove: OccurrenceCancelReason | null;
 	movedTo: string | null;
 	professionalId: string;
 	professionalName: string;
@@ -536,10 +541,12 @@ function agendaQuery(db: Db) {
 		.innerJoin('app_user as u', 'u.id', 'a.professional_id')
 		.innerJoin('microstructure as ms', 'ms.id', 'a.microstructure_id')
 		.leftJoin('room as r', 'r.id', 'a.room_id')
+		.innerJoin('permanence_occurrence as o', 'o.id', 'a.occurrence_id')
 		.select([
 			'a.id',
 			'a.microstructure_id',
 			'ms.name as ms_name',
+			sql<OccurrenceCancelReason | null>`case when o.cancelled_at is not null then o.cancel_reason end`.as('occurrence_cancel_reason'),
 			'a.starts_at',
 			'a.ends_at',
 			'a.kind',
@@ -576,6 +583,7 @@ function entry(r: AgendaRow): AgendaEntry {
 		kind: r.kind,
 		status: r.status,
 		lateCancel: r.late_cancel,
+		toMove: r.status === 'prevu' ? r.occurrence_cancel_reason : null,
 		movedTo: r.moved_to,
 		professionalId: r.professional_id,
 		professionalName: `${r.pro_first} ${r.pro_last}`,

@@ -18,6 +18,7 @@ import { audit, auditAll, type AuditContext } from '../audit/audit.ts';
 import { notify } from '../notifications/notifications.ts';
 import { isUuid } from '../org/microstructures.ts';
 import { addDays, parisToday } from '../patients/lifecycle.ts';
+import { parisDay } from '../../i18n/formatters.ts';
 import { frenchTime, parisWallClock } from '../rcp/schedule.ts';
 
 export type Ctx = AuditContext & { actorId: string };
@@ -341,6 +342,36 @@ export async function plannedIn(db: Db, occurrenceIds: string[]): Promise<ToMove
 	}));
 }
 
+/** Who books and moves a microstructure's appointments day to day, and answers the patients' calls. */
+export async function secretariatOf(db: Db, msId: string): Promise<string[]> {
+	const rows = await db
+		.selectFrom('membership as m')
+		.select('m.user_id')
+		.distinct()
+		.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
+		.where('m.microstructure_id', '=', msId)
+		.where('m.role', '=', 'secretariat')
+		.execute();
+	return rows.map((r) => r.user_id);
+}
+
+/**
+ * Appointments to move in a microstructure: its secretariat hears it too, with a link to the first
+ * day concerned in the agenda it works from (the absence or series pages are the coordination's).
+ */
+export async function tellSecretariat(db: Db, ctx: Ctx, msId: string, toMove: ToMove[], title: string): Promise<void> {
+	const mine = toMove.filter((a) => a.microstructureId === msId);
+	if (mine.length === 0) return;
+	const users = (await secretariatOf(db, msId)).filter((u) => u !== ctx.actorId);
+	const first = mine.reduce((a, b) => (a.startsAt <= b.startsAt ? a : b));
+	await notify(db, users, {
+		kind: 'permanence',
+		title,
+		body: `${mine.length} rendez-vous à déplacer\u00a0: prévenez les patients et proposez un autre créneau.`,
+		link: `/ms/${msId}/rendez-vous?date=${parisDay(first.startsAt)}`
+	});
+}
+
 /** The people who plan a microstructure's agenda: its coordination members and the network's coordinators. */
 export async function coordinationOf(db: Db, msId: string): Promise<string[]> {
 	const rows = await db
@@ -379,6 +410,7 @@ async function cancelFrom(trx: Db, permanenceId: string, fromDate: string, reaso
 
 async function tellCoordination(db: Db, ctx: Ctx, ms: MicrostructureRef, toMove: ToMove[], title: string): Promise<void> {
 	if (toMove.length === 0) return;
+	await tellSecretariat(db, ctx, ms.id, toMove, title);
 	const users = (await coordinationOf(db, ms.id)).filter((u) => u !== ctx.actorId);
 	await notify(db, users, {
 		kind: 'permanence',
