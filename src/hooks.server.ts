@@ -55,6 +55,13 @@ export const handle: Handle = async ({ event, resolve }) => {
 
 	const refused = await checkFormPost(event);
 	const response = refused ?? (await resolve(event, { transformPageChunk: ({ html }) => html.replace('%lang%', locals.locale) }));
+	// SvelteKit answers a method a route does not have in English ("POST method not allowed").
+	if (response.status === 405) {
+		const refusal = refuse(event, 405, messages(locals.locale).common.methodNotAllowed);
+		const allow = response.headers.get('allow');
+		if (allow) refusal.headers.set('allow', allow);
+		return withSecurityHeaders(refusal);
+	}
 	return withSecurityHeaders(response);
 };
 

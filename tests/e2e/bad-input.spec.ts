@@ -47,6 +47,14 @@ test('oversized and malformed requests are refused and the server stays up', asy
 	});
 	expect(originless.status).toBe(403);
 	expect(await originless.json()).toEqual({ type: 'error', error: { message: 'Requête refusée\u00a0: elle ne vient pas de cette application. Rechargez la page et réessayez.' } });
+	// A method the address does not take: French, with what it does take.
+	const wrongMethod = await request.fetch('/healthz', { method: 'POST', headers: { origin: baseURL!, 'content-type': 'application/json' }, data: '{}', failOnStatusCode: false });
+	expect(wrongMethod.status()).toBe(405);
+	expect(wrongMethod.headers()['allow']).toContain('GET');
+	expect(await wrongMethod.text()).toContain('Cette adresse n’accepte pas ce type de requête.');
+	const deleted = await request.fetch('/login', { method: 'DELETE', headers: { origin: baseURL!, accept: 'application/json' }, failOnStatusCode: false });
+	expect(deleted.status()).toBe(405);
+	expect(await deleted.json()).toEqual({ type: 'error', error: { message: 'Cette adresse n’accepte pas ce type de requête.' } });
 	const health = await request.get('/healthz');
 	expect(await health.json()).toEqual({ status: 'ok' });
 });

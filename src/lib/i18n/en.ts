@@ -474,7 +474,8 @@ export const en: Messages = {
 		formErrors: 'The form contains errors: please correct the highlighted fields.',
 		badRequest: 'Unreadable request: it is malformed. Reload the page and try again.',
 		tooLarge: 'Request too large.',
-		crossSite: 'Request refused: it does not come from this application. Reload the page and try again.'
+		crossSite: 'Request refused: it does not come from this application. Reload the page and try again.',
+		methodNotAllowed: 'This address does not accept this kind of request.'
 	},
 	rcp: {
 		title: 'MDT meetings',

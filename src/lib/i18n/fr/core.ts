@@ -58,7 +58,8 @@ export const core = {
 		formErrors: 'Le formulaire contient des erreurs\u00a0: corrigez les champs signalés.',
 		badRequest: 'Requête illisible\u00a0: elle est mal formée. Rechargez la page et réessayez.',
 		tooLarge: 'Requête trop volumineuse.',
-		crossSite: 'Requête refusée\u00a0: elle ne vient pas de cette application. Rechargez la page et réessayez.'
+		crossSite: 'Requête refusée\u00a0: elle ne vient pas de cette application. Rechargez la page et réessayez.',
+		methodNotAllowed: 'Cette adresse n’accepte pas ce type de requête.'
 	},
 	notifications: {
 		title: 'Notifications',
