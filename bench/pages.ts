@@ -24,6 +24,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { cpuSeconds, waitForQuietMachine } from './machine.ts';
 import { ensureBuild, kB, pageJsGzip, routes } from './page-weight.ts';
 import { serveNodeOptions, SERVER_ENTRY } from '../scripts/build-server.ts';
@@ -95,6 +96,9 @@ async function prepare(database: string): Promise<{ msId: string; active: number
 		await seedDemoPatients(db, [{ id: ms.id, networkId: ms.network_id, programmes: ms.programmes, department: '67' /* Strasbourg */, gps: gps.map((g) => g.id) }]);
 		active = await countActive();
 	}
+	// Statistics, as autovacuum would have gathered them (it may be off on a test machine): without
+	// them the planner takes the tables for empty.
+	await sql`analyze`.execute(db);
 	await db.destroy();
 	return { msId, active };
 }
