@@ -34,6 +34,8 @@ export const billing: CockpitMessages['billing'] = {
 		package: 'Package',
 		problem: 'To fix',
 		fix: 'Fix',
+		allFailures: 'Show all {n} packages to fix',
+		fewerFailures: 'Show only the first ones',
 		more: 'Only the first 500 are listed.',
 		noFailures: 'Nothing blocking.'
 	},

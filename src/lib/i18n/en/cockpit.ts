@@ -66,7 +66,7 @@ export const cockpit: CockpitMessages['cockpit'] = {
 		orientations: 'Orientation at inclusion',
 		exitsByReason: 'Ends of follow-up by reason',
 		wait: 'Wait from inclusion to first contact',
-		waitHelp: 'Patients included in the period ({n}); median wait: {median}.',
+		waitHelp: 'Patients whose current inclusion date falls in the period ({n}); median wait: {median}.',
 		consultations: 'Consultations per followed patient',
 		consultationsHelp: 'Appointments attended in the period, divided by the active caseload.',
 		rcp: 'RCPs held and expected',

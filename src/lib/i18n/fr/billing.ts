@@ -33,6 +33,8 @@ export const billing = {
 		package: 'Forfait',
 		problem: 'Point à corriger',
 		fix: 'Corriger',
+		allFailures: 'Afficher les {n} forfaits à corriger',
+		fewerFailures: 'N’afficher que les premiers',
 		more: 'Seuls les 500 premiers sont listés.',
 		noFailures: 'Aucun point bloquant.'
 	},

@@ -65,7 +65,7 @@ export const cockpit = {
 		orientations: 'Orientation à l’inclusion',
 		exitsByReason: 'Fins de suivi par motif',
 		wait: 'Délai entre l’inclusion et le premier contact',
-		waitHelp: 'Patients inclus sur la période ({n})\u00a0; délai médian\u00a0: {median}.',
+		waitHelp: 'Patients dont la date d’inclusion en cours tombe dans la période ({n})\u00a0; délai médian\u00a0: {median}.',
 		consultations: 'Consultations par patient suivi',
 		consultationsHelp: 'Rendez-vous honorés sur la période, divisés par la file active.',
 		rcp: 'RCP tenues et attendues',
