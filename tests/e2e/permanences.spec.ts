@@ -100,4 +100,12 @@ test('a psychologist creates a fortnightly permanence on her phone; the coordina
 	await camille.reload();
 	await expect(dates.filter({ hasText: '11\u00a0h\u00a000–13\u00a0h\u00a000' }).last()).toContainText('Absence');
 	await expectAxeClean(camille);
+
+	// Wherever the appointment shows, it reads « to move », not « planned »: the patient's appointments.
+	await coordinator.goto(`/ms/${booked.msId}/rendez-vous/patient/${booked.patientId}`);
+	await expect(coordinator.locator('[data-to-move="absence"]').first()).toHaveText('À déplacer\u00a0: professionnel absent');
+	await expectAxeClean(coordinator);
+	// Camille hears of the absence a coordinator recorded for her.
+	await camille.goto('/notifications');
+	await expect(camille.getByText(/Une absence a été enregistrée pour vous/).first()).toBeVisible();
 });
