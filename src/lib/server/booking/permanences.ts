@@ -12,7 +12,7 @@
 // occurrences are not touched: they are returned to be moved, and the coordination is told.
 import { sql } from 'kysely';
 import { inTransaction, type Db } from '../db/index.ts';
-import type { MicrostructureRef } from '../access/policy.ts';
+import { activeMembership, type MicrostructureRef } from '../access/policy.ts';
 import type { OccurrenceCancelReason, Profession } from '../db/schema.ts';
 import { audit, auditAll, type AuditContext } from '../audit/audit.ts';
 import { notify } from '../notifications/notifications.ts';
@@ -343,12 +343,12 @@ export async function plannedIn(db: Db, occurrenceIds: string[]): Promise<ToMove
 }
 
 /** Who books and moves a microstructure's appointments day to day, and answers the patients' calls. */
-export async function secretariatOf(db: Db, msId: string): Promise<string[]> {
+async function secretariatOf(db: Db, msId: string): Promise<string[]> {
 	const rows = await db
 		.selectFrom('membership as m')
 		.select('m.user_id')
 		.distinct()
-		.where(sql<boolean>`m.starts_on <= current_date and (m.ends_on is null or m.ends_on > current_date)`)
+		.where(activeMembership)
 		.where('m.microstructure_id', '=', msId)
 		.where('m.role', '=', 'secretariat')
 		.execute();
