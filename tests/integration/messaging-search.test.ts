@@ -151,6 +151,22 @@ describe('a common word (thousands of matches: the newest-first path)', () => {
 		expect(outsider).toHaveLength(30);
 		expect(outsider[0].excerpt).toBe('<mark>Bilan</mark> de la semaine numéro 1');
 	});
+
+	test('a compound word and two words together take the same path (the planner takes their words as independent)', async () => {
+		const otherTeam = await teamConversationId(db, other.microstructureId);
+		await sql`insert into message (conversation_id, seq, sender_id, client_id, body, created_at)
+			select ${otherTeam}, 5000 + i, ${actors.outsider.userId}, gen_random_uuid(), 'Vu par la sage-femme, visite ' || i, now() - i * interval '1 second'
+			from generate_series(1, 2500) i`.execute(db);
+		await sql`insert into message (conversation_id, seq, sender_id, client_id, body, created_at)
+			select ${team}, 5000 + i, ${actors.psy.userId}, gen_random_uuid(), 'Appeler la sage-femme ' || i, now() - interval '2 days' - i * interval '1 second'
+			from generate_series(1, 40) i`.execute(db);
+		for (const q of ['sage-femme', 'sage femme', '"sage femme"']) {
+			const r = await search('gp', q);
+			expect(r, q).toHaveLength(30);
+			expect(r.every((x) => x.conversationId === team)).toBe(true);
+			expect(r.map((x) => x.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 5001 + i));
+		}
+	});
 });
 
 describe('excerpts', () => {

@@ -134,7 +134,11 @@ async function findHits(trx: Db, actor: Actor, tsquery: RawBuilder<unknown>, lim
 				from message m
 				join conversation c on c.id = m.conversation_id
 				left join microstructure ms on ms.id = c.microstructure_id
-				where m.search @@ ${tsquery} and m.deleted_at is null and ${readable(actor)}
+				-- Not indexable on purpose (coalesce): the planner takes the words of an AND or a phrase
+				-- ("sage-femme" is 'sage-femm' <-> 'sag' <-> 'femm') as independent, expects a few hundred
+				-- matches where the probe counted thousands, and would fetch and sort them all from the GIN
+				-- index (300 ms instead of 25 over a million messages).
+				where coalesce(m.search @@ ${tsquery}, false) and m.deleted_at is null and ${readable(actor)}
 				order by m.created_at desc, m.id desc
 				limit ${limit}
 			)`;
