@@ -848,8 +848,8 @@ describe('connections: a known session costs no query, the patient one, and the 
 		const audits = statements.filter((s) => s.startsWith('insert into "audit_event"'));
 		// Batched while a statement runs: fewer statements than connections (here 30–60 of each for 120).
 		expect(audits.length).toBeLessThan(100);
-		// Sessions read together (with their users and memberships) while a read runs, and one read of
-		// the patient per connection.
+		// Sessions read together (with their users and memberships) while a read runs, and so are the
+		// patients (each upgrade's in a read that started after it asked: never a stale care team).
 		const sessionReads = statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" in \(/.test(s));
 		// Usually 30–60 for 120; a CI run on a loaded machine, where the upgrades arrived spread out,
 		// saw 106. What must hold: reads are shared (fewer than connections) and every session is read.
@@ -857,7 +857,9 @@ describe('connections: a known session costs no query, the patient one, and the 
 		expect(sessionReads.reduce((n, s) => n + (s.match(/\$\d+/g) ?? []).length, 0)).toBeGreaterThanOrEqual(120);
 		expect(statements.filter((s) => /from "user_session"/.test(s) && /"s"."id" = \$1/.test(s))).toEqual([]);
 		expect(statements.filter((s) => /from "membership"/.test(s) && !/from "user_session"/.test(s))).toEqual([]);
-		expect(statements.filter((s) => /from "patient" as "p"/.test(s)).length).toBe(120);
+		const patientReads = statements.filter((s) => /from "patient" as "p"/.test(s));
+		expect(patientReads.length).toBeGreaterThan(0);
+		expect(patientReads.length).toBeLessThan(120);
 		destroy(...clients);
 	});
 });

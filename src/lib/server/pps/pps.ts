@@ -13,9 +13,17 @@ export { fhirBundle } from './fhir.ts';
 export const ppsDocName = (patientId: string) => `pps:${patientId}`;
 
 export async function resolvePatientRef(db: Db, patientId: string): Promise<PatientRef | null> {
-	if (!isUuid(patientId)) return null;
-	// One round trip: every PPS upgrade asks it.
-	const patient = await db
+	return (await resolvePatientRefs(db, [patientId]))[0];
+}
+
+/**
+ * resolvePatientRef for several patients in one round trip, in the order asked (null where there is
+ * none): the PPS upgrades of a connection storm are read together (realtime/attach.ts).
+ */
+export async function resolvePatientRefs(db: Db, patientIds: string[]): Promise<(PatientRef | null)[]> {
+	const ids = [...new Set(patientIds.filter(isUuid))];
+	if (ids.length === 0) return patientIds.map(() => null);
+	const rows = await db
 		.selectFrom('patient as p')
 		.innerJoin('microstructure as ms', 'ms.id', 'p.microstructure_id')
 		.select((eb) => [
@@ -26,9 +34,10 @@ export async function resolvePatientRef(db: Db, patientId: string): Promise<Pati
 			'ms.network_id',
 			eb.fn<string[]>('array', [eb.selectFrom('patient_team_member as t').select('t.user_id').whereRef('t.patient_id', '=', 'p.id')]).as('team')
 		])
-		.where('p.id', '=', patientId)
-		.executeTakeFirst();
-	return patient ? patientRefFrom(patient) : null;
+		.where('p.id', 'in', ids)
+		.execute();
+	const byId = new Map(rows.map((r) => [r.id, patientRefFrom(r)]));
+	return patientIds.map((id) => byId.get(id) ?? null);
 }
 
 /** What the policy decides a patient's documents on, from the patient's row (also read inside larger queries). */

@@ -12,7 +12,7 @@ import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from
 import { YjsServer } from './yjs-server.ts';
 import { createBus, type BusEvent } from './bus.ts';
 import { AuditQueue } from '../audit/audit.ts';
-import { resolvePatientRef, saveProjection } from '../pps/pps.ts';
+import { resolvePatientRefs, saveProjection } from '../pps/pps.ts';
 import { project, upgrade } from '../../pps/model.ts';
 import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
@@ -23,6 +23,7 @@ import { connectRedis, type RedisLink } from './redis.ts';
 import { createYjsRelay } from './yjs-relay.ts';
 import { broadcastRcp, markConnectedPresent, rcpPresence } from './rcp-socket.ts';
 import { AccessCache } from './access-cache.ts';
+import { batched } from '../batch.ts';
 
 export interface Realtime {
 	io: IoServer;
@@ -74,8 +75,11 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 	// A patient's microstructure never changes (a transfer makes a new record): kept for the audit
 	// rows of first edits, which then cost no query.
 	const patientPlaces = new Map<string, MicrostructureRef>();
+	// Read afresh for every upgrade (its care team decides), but the upgrades that arrive while a
+	// read runs are read together in the next one: a storm of 500 editors costs a few statements.
+	const patientReads = batched((ids: string[]) => resolvePatientRefs(getDb(), ids));
 	async function resolvePatient(id: string) {
-		const patient = await resolvePatientRef(getDb(), id);
+		const patient = await patientReads.run(id);
 		if (patient) {
 			if (patientPlaces.size >= 10_000) patientPlaces.delete(patientPlaces.keys().next().value!);
 			patientPlaces.set(id, patient.microstructure);
