@@ -167,3 +167,100 @@ export function schemaFor(docName: string, schemas: Record<string, DocSchema>): 
 	const prefix = docName.slice(0, docName.indexOf(':') + 1);
 	return Object.hasOwn(schemas, prefix) ? schemas[prefix] : null;
 }
+
+/**
+ * Whether `update` can be applied to `doc` without a trial: it only types plain text into text
+ * fields the document already has, within their bounds even if it deleted nothing, and deletes.
+ * That is most updates (someone typing), and they then cost one decoding instead of being applied
+ * twice (to a replica, to be checked, then to the document). False means "not sure", never "refused":
+ * the update must then go through a replica and checkChanges. Conservative by construction: every
+ * struct must be a string whose place (origin, right origin or parent) is already in the document
+ * or earlier in the update, and no update held back for a missing dependency may be involved.
+ */
+export function typesPlainText(doc: Y.Doc, update: Uint8Array, schema: DocSchema): boolean {
+	const store = doc.store;
+	if (store.pendingStructs !== null || store.pendingDs !== null) return false;
+	let structs: Array<Y.Item | Y.GC | Y.Skip>;
+	try {
+		structs = Y.decodeUpdate(update).structs;
+	} catch {
+		return false; // the replica says why
+	}
+	// The update's own items, by client, to resolve origins that point into them.
+	const own = new Map<number, Y.Item[]>();
+	const nextClock = new Map<number, number>();
+	const added = new Map<Y.Text, number>();
+	for (const struct of structs) {
+		if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentString)) return false;
+		const { client, clock } = struct.id;
+		// Contiguous with what the document (or the update, before it) has of this client: nothing held back.
+		const expected = nextClock.get(client) ?? Y.getState(store, client);
+		if (clock > expected) return false;
+		nextClock.set(client, Math.max(expected, clock + struct.length));
+		const type = placeOf(struct, doc, own);
+		if (!(type instanceof Y.Text)) return false;
+		let list = own.get(client);
+		if (!list) own.set(client, (list = []));
+		list.push(struct);
+		added.set(type, (added.get(type) ?? 0) + struct.length);
+	}
+	const proseAdded = new Map<Y.XmlFragment, number>();
+	for (const [type, count] of added) {
+		const path = pathOf(type);
+		if (!path) return false;
+		const root = path[0];
+		const name = Y.findRootTypeKey(root);
+		const rule = Object.hasOwn(schema.roots, name) ? schema.roots[name] : undefined;
+		let max: number | null = null;
+		if (rule?.kind === 'text' && path.length === 1) max = rule.max;
+		else if (rule?.kind === 'map' && path.length === 2 && root instanceof Y.Map) max = textFieldMax(fieldOf(rule.fields, type._item?.parentSub));
+		else if (rule?.kind === 'list' && path.length === 3 && root instanceof Y.Array && path[1] instanceof Y.Map && path[1]._item?.parentSub === null)
+			max = textFieldMax(fieldOf(rule.fields, type._item?.parentSub));
+		else if (rule?.kind === 'prose' && root instanceof Y.XmlFragment && type instanceof Y.XmlText) {
+			proseAdded.set(root, (proseAdded.get(root) ?? 0) + count);
+			continue;
+		}
+		if (max === null || type.length + count > max) return false;
+	}
+	for (const [root, count] of proseAdded) {
+		const rule = schema.roots[Y.findRootTypeKey(root)] as Extract<RootRule, { kind: 'prose' }>;
+		if (checkProse(root, { ...rule, maxChars: rule.maxChars - count }) !== null) return false;
+	}
+	return true;
+}
+
+const textFieldMax = (rule: FieldRule | undefined) => (rule?.kind === 'text' ? rule.max : null);
+
+/** The struct of the document holding `id`, or null when the document does not have it. */
+function structAt(store: Y.Doc['store'], id: Y.ID): Y.Item | Y.GC | null {
+	if (Y.getState(store, id.client) <= id.clock) return null;
+	return Y.getItem(store, id) as Y.Item | Y.GC;
+}
+
+/**
+ * The type an item of an update would land in, as Yjs decides when integrating it (left origin
+ * first, then right origin, then the parent written in the item), recorded as the item's parent;
+ * null when that is not a type the document has, or when the item is a map entry (has a key).
+ */
+function placeOf(item: Y.Item, doc: Y.Doc, own: Map<number, Y.Item[]>): Y.AbstractType<any> | null {
+	const neighbour = item.origin ?? item.rightOrigin;
+	let type: Y.AbstractType<any> | null = null;
+	if (neighbour) {
+		// An earlier item of this update was placed when it was checked.
+		const earlier = own.get(neighbour.client)?.find((i) => i.id.clock <= neighbour.clock && neighbour.clock < i.id.clock + i.length);
+		if (earlier) type = earlier.parent as Y.AbstractType<any>;
+		else {
+			const found = structAt(doc.store, neighbour);
+			if (!(found instanceof Y.Item) || found.parentSub !== null) return null;
+			type = found.parent as Y.AbstractType<any>;
+		}
+	} else if (item.parentSub !== null) return null;
+	else if (typeof item.parent === 'string') type = doc.share.get(item.parent) ?? null;
+	else if (item.parent) {
+		const found = structAt(doc.store, item.parent as Y.ID);
+		if (!(found instanceof Y.Item) || !(found.content instanceof Y.ContentType)) return null;
+		type = found.content.type;
+	}
+	item.parent = type;
+	return type;
+}

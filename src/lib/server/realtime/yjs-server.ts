@@ -14,7 +14,7 @@ import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
 import { compact, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
 import type { RelayMessage, YjsRelay } from './yjs-relay.ts';
-import { checkChanges, defineRoots, REFUSALS, type DocSchema } from '../../realtime/doc-schema.ts';
+import { checkChanges, defineRoots, REFUSALS, typesPlainText, type DocSchema } from '../../realtime/doc-schema.ts';
 import { MESSAGE_REFUSED, MESSAGE_STORED } from '../../realtime/save-state.ts';
 import { log } from '../log.ts';
 import { addSecurityHeaderLines } from '../security-headers.ts';
@@ -24,6 +24,12 @@ const MESSAGE_AWARENESS = 1;
 const MESSAGE_QUERY_AWARENESS = 3;
 export { MESSAGE_REFUSED, MESSAGE_STORED };
 const UNLOAD_DELAY_MS = 30_000;
+/**
+ * How long a document's trial replica is kept after the last update that needed it: long enough for
+ * a burst of such updates (someone adding several objectives), short enough that a document then
+ * typed in is held once in memory and each keystroke applied once.
+ */
+const TRIAL_KEEP_MS = 2000;
 /**
  * How often received updates are written (group commit). It is the delay of "enregistré", not of
  * live sync: peers get each update at once.
@@ -141,10 +147,16 @@ class SharedDoc implements DirtyDoc {
 	readonly awareness = new awarenessProtocol.Awareness(this.doc);
 	readonly conns = new Map<WebSocket, Connection>();
 	/**
-	 * A replica that each client update is applied to first, to check it against the schema: Yjs
-	 * cannot take back an update once applied, so a refused one must never reach `doc`.
+	 * A replica that a client update is applied to first, to check it against the schema: Yjs
+	 * cannot take back an update once applied, so a refused one must never reach `doc`. Typing
+	 * (plain text into existing text fields, typesPlainText) needs none, and is most updates; the
+	 * replica is built from the document when another kind of update comes, and kept in step while
+	 * such updates keep coming (TRIAL_KEEP_MS): a document being typed in is held once in memory.
 	 */
 	private trial: Y.Doc | null = null;
+	private trialTimer: NodeJS.Timeout | undefined;
+	/** The update being applied to `doc` has been applied to the trial already. */
+	private onTrial = false;
 	/** An upper bound of the encoded size: stored size plus every update since (measured again when over). */
 	private approxBytes = 0;
 	/** Updates received since the last row was taken, and the connections that wrote them. */
@@ -185,10 +197,7 @@ class SharedDoc implements DirtyDoc {
 		onChange?: (docName: string, doc: Y.Doc) => void,
 		private readonly relay: YjsRelay | null = null
 	) {
-		if (schema) {
-			defineRoots(this.doc, schema);
-			this.trial = this.newTrial();
-		}
+		if (schema) defineRoots(this.doc, schema);
 		this.storedSnapshot = this.snapshot();
 		this.awareness.setLocalState(null);
 		this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
@@ -200,9 +209,9 @@ class SharedDoc implements DirtyDoc {
 			encoding.writeVarUint(encoder, MESSAGE_SYNC);
 			syncProtocol.writeUpdate(encoder, update);
 			this.broadcast(encoding.toUint8Array(encoder), origin === this.author ? this.author : null);
-			// Clients' updates went through the trial first; the server's own edits and other
-			// processes' updates (checked there) follow here, after the editors have them.
-			if (this.trial && !(origin instanceof WebSocket)) Y.applyUpdate(this.trial, update);
+			// Updates checked on the trial are there already; the others (typing, the server's own
+			// edits, other processes' updates, checked there) follow here, after the editors have them.
+			if (this.trial && !this.onTrial) Y.applyUpdate(this.trial, update);
 			// Another process received it: that process stores it.
 			if (origin === RELAYED) return;
 			if (this.pending.length === 0) this.writer.markDirty(this);
@@ -222,10 +231,23 @@ class SharedDoc implements DirtyDoc {
 		});
 	}
 
-	private newTrial(): Y.Doc {
-		const trial = new Y.Doc({ gc: true });
-		defineRoots(trial, this.schema!);
-		return trial;
+	/** The trial replica, built from the document if there is none; kept TRIAL_KEEP_MS from now. */
+	private takeTrial(): Y.Doc {
+		if (!this.trial) {
+			this.trial = new Y.Doc({ gc: true });
+			defineRoots(this.trial, this.schema!);
+			Y.applyUpdate(this.trial, Y.encodeStateAsUpdate(this.doc));
+		}
+		clearTimeout(this.trialTimer);
+		this.trialTimer = setTimeout(() => this.dropTrial(), TRIAL_KEEP_MS);
+		this.trialTimer.unref();
+		return this.trial;
+	}
+
+	dropTrial(): void {
+		clearTimeout(this.trialTimer);
+		this.trial?.destroy();
+		this.trial = null;
 	}
 
 	/** The document's state vector and deleted content, encoded: what a "stored" message carries. */
@@ -244,7 +266,6 @@ class SharedDoc implements DirtyDoc {
 			},
 			this
 		);
-		if (this.trial) for (const u of updates) Y.applyUpdate(this.trial, u);
 		this.approxBytes = updates.reduce((sum, u) => sum + u.byteLength, 0);
 		this.storedSnapshot = this.snapshot();
 		if (updates.length > this.compactEvery) this.compact();
@@ -417,22 +438,32 @@ class SharedDoc implements DirtyDoc {
 	 * Unless applying it also released updates held back for a missing dependency, which it may lack.
 	 */
 	apply(update: Uint8Array, ws: WebSocket): string | null {
-		const refusal = this.trial ? this.check(update) : null;
-		if (refusal) return refusal;
+		let onTrial = false;
+		if (this.schema) {
+			const schema = this.schema;
+			// Typing within bounds needs no trial; the document's size is measured on one when over.
+			if (this.approxBytes + update.byteLength <= schema.maxBytes && typesPlainText(this.doc, update, schema)) this.approxBytes += update.byteLength;
+			else {
+				const refusal = this.check(update, schema);
+				if (refusal) return refusal;
+				onTrial = true;
+			}
+		}
 		const { pendingStructs, pendingDs } = this.doc.store;
 		this.author = pendingStructs === null && pendingDs === null ? ws : null;
+		this.onTrial = onTrial;
 		try {
 			Y.applyUpdate(this.doc, update, ws);
 		} finally {
 			this.author = null;
+			this.onTrial = false;
 		}
 		return null;
 	}
 
 	/** Applies the update to the trial replica and checks what it changed (and the document's size). */
-	private check(update: Uint8Array): string | null {
-		const trial = this.trial!;
-		const schema = this.schema!;
+	private check(update: Uint8Array, schema: DocSchema): string | null {
+		const trial = this.takeTrial();
 		let problem: string | null = null;
 		const onTransaction = (transaction: Y.Transaction) => {
 			problem ??= checkChanges(trial, transaction.changed, schema);
@@ -441,7 +472,7 @@ class SharedDoc implements DirtyDoc {
 		try {
 			Y.applyUpdate(trial, update);
 		} catch (error) {
-			this.resetTrial();
+			this.dropTrial();
 			throw error;
 		} finally {
 			trial.off('afterTransaction', onTransaction);
@@ -455,15 +486,9 @@ class SharedDoc implements DirtyDoc {
 				if (this.approxBytes > schema.maxBytes * 0.9) problem = REFUSALS.tooLarge;
 			}
 		}
-		if (problem) this.resetTrial();
+		// The trial took a refused update: the next one is built again from the document.
+		if (problem) this.dropTrial();
 		return problem;
-	}
-
-	/** The trial took a refused update: start it again from the document. */
-	private resetTrial(): void {
-		this.trial!.destroy();
-		this.trial = this.newTrial();
-		Y.applyUpdate(this.trial, Y.encodeStateAsUpdate(this.doc));
 	}
 
 	/**
@@ -878,6 +903,7 @@ export class YjsServer {
 				if (shared.conns.size === 0 && this.docs.get(shared.name) === pendingSelf) {
 					this.docs.delete(shared.name);
 					this.relay?.unsubscribe(shared.name);
+					shared.dropTrial();
 					shared.doc.destroy();
 				}
 			});
@@ -943,6 +969,7 @@ export class YjsServer {
 			conn.ws.close(code, reason);
 		}
 		await shared.flushed();
+		shared.dropTrial();
 		shared.doc.destroy();
 	}
 
