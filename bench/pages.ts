@@ -15,7 +15,8 @@
 // runs the server under node --cpu-prof, its profile written to <dir> when it stops (both pages, and
 // its start). The last line reads
 //   patients list <n> req/s; login <n> req/s; ratio <r>; login page JS <kB> kB gz
-// (targets: ratio ≥ 0.5, sign-in page ≤ 50 kB).
+// (targets: ratio ≥ 0.5, sign-in page ≤ 50 kB). BENCH_ONLY=list or login loads that page alone (to
+// profile it), and the ratio is then meaningless.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -35,6 +36,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
 const SECONDS = Number(process.env.BENCH_SECONDS || 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 6);
 const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT_S || 60);
+// BENCH_ONLY=list|login loads one page only (to profile it with BENCH_CPU_PROF); no ratio then.
+const ONLY = process.env.BENCH_ONLY as 'list' | 'login' | undefined;
 const MIN_PATIENTS = 50;
 const LIST_ROUTE = '/ms/[msId]/patients';
 const LOGIN_ROUTE = '/login';
@@ -178,13 +181,13 @@ try {
 	console.log(`patients list: ${rows} rows (${active} active patients), ${(html.length / 1024).toFixed(0)} KiB of HTML; ${CONCURRENCY} clients at once, ${ROUNDS} alternating rounds of ${SECONDS} s per route`);
 	// Warm-up: both pages, until the JIT has seen them.
 	const warm = { requests: 0, seconds: 0, cpu: 0 };
-	await load(list, { cookie }, server.child.pid!, warm);
-	await load(login, {}, server.child.pid!, warm);
+	if (ONLY !== 'login') await load(list, { cookie }, server.child.pid!, warm);
+	if (ONLY !== 'list') await load(login, {}, server.child.pid!, warm);
 	await waitForQuietMachine('pages', QUIET_WAIT_S * 1000);
 	const tallies = { list: { requests: 0, seconds: 0, cpu: 0 }, login: { requests: 0, seconds: 0, cpu: 0 } };
 	for (let round = 0; round < ROUNDS; round++) {
 		const order = round % 2 === 0 ? (['list', 'login'] as const) : (['login', 'list'] as const);
-		for (const which of order) await load(which === 'list' ? list : login, which === 'list' ? { cookie } : {}, server.child.pid!, tallies[which]);
+		for (const which of order) if (!ONLY || ONLY === which) await load(which === 'list' ? list : login, which === 'list' ? { cookie } : {}, server.child.pid!, tallies[which]);
 	}
 	const rps = (t: Tally) => t.requests / t.seconds;
 	const cpuMs = (t: Tally) => ((t.cpu / t.requests) * 1000).toFixed(2);
