@@ -50,11 +50,18 @@ export function patientRefFrom(p: { ms_id: string; network_id: string; state: st
 }
 
 export async function saveProjection(db: Db, patientId: string, projection: PpsProjection): Promise<void> {
-	const json = JSON.stringify(projection);
+	await saveProjections(db, [{ patientId, projection }]);
+}
+
+/** Several patients' projections in one statement (the live documents' projections of a moment). */
+export async function saveProjections(db: Db, projections: { patientId: string; projection: PpsProjection }[]): Promise<void> {
+	// The latest of each patient: one statement may not update a row twice.
+	const latest = new Map(projections.map((p) => [p.patientId, JSON.stringify(p.projection)]));
+	if (latest.size === 0) return;
 	await db
 		.insertInto('pps')
-		.values({ patient_id: patientId, projection: json })
-		.onConflict((oc) => oc.column('patient_id').doUpdateSet({ projection: json, updated_at: sql<Date>`now()` }))
+		.values([...latest].map(([patient_id, projection]) => ({ patient_id, projection })))
+		.onConflict((oc) => oc.column('patient_id').doUpdateSet({ projection: (eb) => eb.ref('excluded.projection'), updated_at: sql<Date>`now()` }))
 		.execute();
 }
 

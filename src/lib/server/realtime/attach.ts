@@ -12,8 +12,8 @@ import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from
 import { YjsServer } from './yjs-server.ts';
 import { createBus, type BusEvent } from './bus.ts';
 import { AuditQueue } from '../audit/audit.ts';
-import { resolvePatientRefs, saveProjection } from '../pps/pps.ts';
-import { project, upgrade } from '../../pps/model.ts';
+import { resolvePatientRefs, saveProjections } from '../pps/pps.ts';
+import { project, upgrade, type PpsProjection } from '../../pps/model.ts';
 import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
@@ -43,17 +43,32 @@ const resolveItem = (itemId: string, userId: string) => resolveRcpItem(getDb(), 
 
 // The PPS projection follows the live document within a second of any edit: one projection per
 // second at most however fast people type (a timer per keystroke cost more than the projection),
-// and a document edited without a pause is still projected.
+// and a document edited without a pause is still projected. The delay varies between half a second
+// and a second, so that documents opened together (at the start of an RCP, a restart) do not stay
+// projected together, each second, in one burst; the projections due together are written in one
+// statement.
 const PROJECTION_DELAY_MS = 1000;
 const projectionTimers = new Map<string, NodeJS.Timeout>();
+const projectionWrites = batched((projections: { patientId: string; projection: PpsProjection }[]) =>
+	saveProjections(getDb(), projections).then(
+		() => projections.map(() => undefined),
+		(error: unknown) => {
+			log('error', 'pps: projection failed', { error: String(error) });
+			return projections.map(() => undefined);
+		}
+	)
+);
 function scheduleProjection(docName: string, doc: Y.Doc) {
 	if (!docName.startsWith('pps:') || projectionTimers.has(docName)) return;
 	projectionTimers.set(
 		docName,
-		setTimeout(() => {
-			projectionTimers.delete(docName);
-			saveProjection(getDb(), docName.slice(4), project(doc)).catch((error) => log('error', 'pps: projection failed', { error: String(error) }));
-		}, PROJECTION_DELAY_MS)
+		setTimeout(
+			() => {
+				projectionTimers.delete(docName);
+				void projectionWrites.run({ patientId: docName.slice(4), projection: project(doc) });
+			},
+			PROJECTION_DELAY_MS * (0.5 + Math.random() / 2)
+		)
 	);
 }
 
