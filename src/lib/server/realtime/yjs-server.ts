@@ -12,7 +12,8 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { Db } from '../db/index.ts';
 import type { DocAccess } from '../access/policy.ts';
-import { compact, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
+import { compact, loadManyUpdates, loadUpdates, UpdateWriter, type DirtyDoc, type PendingRow } from './yjs-store.ts';
+import { batched } from '../batch.ts';
 import type { RelayMessage, YjsRelay } from './yjs-relay.ts';
 import { checkChanges, defineRoots, REFUSALS, typesPlainText, type DocSchema } from '../../realtime/doc-schema.ts';
 import { MESSAGE_REFUSED, MESSAGE_STORED } from '../../realtime/save-state.ts';
@@ -256,8 +257,9 @@ class SharedDoc implements DirtyDoc {
 		return Y.encodeSnapshot(Y.createSnapshot(this.deleteSet, Y.decodeStateVector(Y.encodeStateVector(this.doc))));
 	}
 
-	async load(): Promise<void> {
-		const { updates, lastId } = await loadUpdates(this.db(), this.name);
+	/** `read` gives the document's stored rows (read together with other documents opening). */
+	async load(read: (docName: string) => Promise<{ updates: Uint8Array[]; lastId: string | null }>): Promise<void> {
+		const { updates, lastId } = await read(this.name);
 		this.lastRowId = lastId;
 		Y.transact(
 			this.doc,
@@ -627,6 +629,8 @@ export class YjsServer {
 	private readonly relay: YjsRelay | null;
 	private readonly sweep: NodeJS.Timeout | undefined;
 	private readonly stopWatchingRelay: () => void = () => {};
+	/** Documents opening while a read runs are read together in the next one. */
+	private readonly reads = batched((names: string[]) => loadManyUpdates(this.options.db(), names));
 
 	constructor(private readonly options: YjsServerOptions) {
 		this.writer = new UpdateWriter(options.db, STORE_EVERY_MS);
@@ -718,7 +722,7 @@ export class YjsServer {
 					// Subscribed before loading: nothing another process relays after the load is missed.
 					await relay.subscribe(name, (message) => shared.onRelay(message));
 				}
-				await shared.load();
+				await shared.load(this.reads.run);
 				this.options.upgrade?.(name, shared.doc);
 				shared.loaded();
 				return shared;

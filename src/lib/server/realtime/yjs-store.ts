@@ -15,6 +15,22 @@ export async function loadUpdates(db: Db, docName: string, afterId: string | nul
 	return { updates: rows.map((r) => r.update), lastId: rows.at(-1)?.id ?? null };
 }
 
+/**
+ * Several documents' stored rows in one round trip (loadUpdates of each), in the order asked: the
+ * documents opened by a reconnect storm are read together (YjsServer).
+ */
+export async function loadManyUpdates(db: Db, docNames: string[]): Promise<{ updates: Uint8Array[]; lastId: string | null }[]> {
+	const rows = await db.selectFrom('yjs_update').select(['doc_name', 'id', 'update']).where('doc_name', 'in', [...new Set(docNames)]).orderBy('doc_name').orderBy('id').execute();
+	const byDoc = new Map<string, { updates: Uint8Array[]; lastId: string | null }>();
+	for (const row of rows) {
+		let doc = byDoc.get(row.doc_name);
+		if (!doc) byDoc.set(row.doc_name, (doc = { updates: [], lastId: null }));
+		doc.updates.push(row.update);
+		doc.lastId = row.id;
+	}
+	return docNames.map((name) => byDoc.get(name) ?? { updates: [], lastId: null });
+}
+
 export async function appendUpdate(db: Db, docName: string, update: Uint8Array): Promise<void> {
 	await db.insertInto('yjs_update').values({ doc_name: docName, update }).execute();
 }
