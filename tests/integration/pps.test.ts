@@ -862,6 +862,10 @@ describe('connections: a known session costs no query, the patient one, and the 
 		const patientReads = statements.filter((s) => /from "patient" as "p"/.test(s));
 		expect(patientReads.length).toBeGreaterThan(0);
 		expect(patientReads.length).toBeLessThan(120);
+		// The 12 documents are loaded together too (each once).
+		const loads = statements.filter((s) => /from "yjs_update"/.test(s));
+		expect(loads.length).toBeGreaterThan(0);
+		expect(loads.length).toBeLessThan(12);
 		destroy(...clients);
 	});
 });
