@@ -486,6 +486,21 @@ describe('the projection', () => {
 		expect((await getProjection(t.db, p.id))!.updated_at.getTime()).toBeGreaterThanOrEqual(firstSave);
 		destroy(ines, karim);
 	});
+
+	test('documents edited together are projected together, in one statement', async () => {
+		const patients = await Promise.all(Array.from({ length: 4 }, () => newPatient('ines.haddad')));
+		const clients = await Promise.all(patients.map((p) => syncedClient(p.docName, 'ines.haddad')));
+		const statements = await statementsDuring(async () => {
+			clients.forEach((c, i) => addGoal(c.doc, `Objectif du patient ${i + 1}.`));
+			await waitUntil(
+				async () => (await Promise.all(patients.map((p) => getProjection(t.db, p.id)))).every((saved, i) => (saved?.projection as unknown as PpsProjection | undefined)?.goals === `Objectif du patient ${i + 1}.`),
+				'every projection saved',
+				3000
+			);
+		});
+		expect(statements.filter((s) => /^insert into "pps"/.test(s))).toHaveLength(1);
+		destroy(...clients);
+	});
 });
 
 // ---------------------------------------------------------------------------------------------
