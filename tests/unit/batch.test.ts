@@ -1,10 +1,11 @@
-// batched (src/lib/server/batch.ts): what arrives while a batch runs goes together in the next one.
+// batched (src/lib/server/batch.ts): what is asked in one turn of the event loop goes together, and
+// what arrives while a batch runs goes together in the next one.
 import { describe, expect, test } from 'vitest';
 import { batched, batchedPerDb } from '../../src/lib/server/batch.ts';
 import type { Db } from '../../src/lib/server/db/index.ts';
 
 describe('batched', () => {
-	test('idle, an item runs at once; items arriving meanwhile share the next call, each answered in order', async () => {
+	test('items asked in one turn share a call; items arriving while it runs share the next, each answered in order', async () => {
 		const calls: number[][] = [];
 		let release!: () => void;
 		const queue = batched(async (items: number[]) => {
@@ -12,14 +13,32 @@ describe('batched', () => {
 			if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
 			return items.map((i) => i * 10);
 		});
-		const first = queue.run(1);
-		const rest = [2, 3, 4].map((i) => queue.run(i));
+		const first = [1, 2].map((i) => queue.run(i));
+		expect(calls).toEqual([]);
 		await new Promise((resolve) => setImmediate(resolve));
-		expect(calls).toEqual([[1]]);
+		expect(calls).toEqual([[1, 2]]);
+		const rest = [3, 4, 5].map((i) => queue.run(i));
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(calls).toEqual([[1, 2]]);
 		release();
-		expect(await first).toBe(10);
-		expect(await Promise.all(rest)).toEqual([20, 30, 40]);
-		expect(calls).toEqual([[1], [2, 3, 4]]);
+		expect(await Promise.all(first)).toEqual([10, 20]);
+		expect(await Promise.all(rest)).toEqual([30, 40, 50]);
+		expect(calls).toEqual([[1, 2], [3, 4, 5]]);
+	});
+
+	test('drain waits for a batch not started yet; a call that throws at once rejects its items', async () => {
+		const done: number[] = [];
+		const queue = batched(async (items: number[]) => {
+			done.push(...items);
+			return items;
+		});
+		void queue.run(1);
+		await queue.drain();
+		expect(done).toEqual([1]);
+		const throwing = batched<number, number>(() => {
+			throw new Error('at once');
+		});
+		await expect(throwing.run(1)).rejects.toThrow('at once');
 	});
 
 	test('a failing call rejects its own items only; the queue goes on; at most `max` per call', async () => {
@@ -32,6 +51,7 @@ describe('batched', () => {
 			return items.map((i) => i.toUpperCase());
 		}, 2);
 		const a = queue.run('a');
+		await new Promise((resolve) => setImmediate(resolve));
 		const b = queue.run('bad');
 		const c = queue.run('c');
 		const d = queue.run('d');
@@ -56,12 +76,10 @@ describe('batched', () => {
 		});
 		const results = await Promise.all([run(one, 1), run(two, 2), run(one, 3), run(two, 4), run(one, 5)]);
 		expect(results).toEqual([2, 4, 6, 8, 10]);
-		// Each handle's first item went alone (its queue was idle), the others together after it.
+		// Each handle's items asked in one turn went together, in their own call.
 		expect(calls).toEqual([
-			['one', [1]],
-			['two', [2]],
-			['one', [3, 5]],
-			['two', [4]]
+			['one', [1, 3, 5]],
+			['two', [2, 4]]
 		]);
 	});
 });
