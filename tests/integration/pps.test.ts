@@ -487,8 +487,8 @@ describe('the projection', () => {
 		destroy(ines, karim);
 	});
 
-	test('documents edited together are projected together, in one statement', async () => {
-		const patients = await Promise.all(Array.from({ length: 4 }, () => newPatient('ines.haddad')));
+	test('documents edited together are projected in a few statements, not one each', async () => {
+		const patients = await Promise.all(Array.from({ length: 12 }, () => newPatient('ines.haddad')));
 		const clients = await Promise.all(patients.map((p) => syncedClient(p.docName, 'ines.haddad')));
 		const statements = await statementsDuring(async () => {
 			clients.forEach((c, i) => addGoal(c.doc, `Objectif du patient ${i + 1}.`));
@@ -498,7 +498,10 @@ describe('the projection', () => {
 				3000
 			);
 		});
-		expect(statements.filter((s) => /^insert into "pps"/.test(s))).toHaveLength(1);
+		// Due between 0.5 and 1 s after the edit, written by a tick every 100 ms: 6 ticks at most.
+		const writes = statements.filter((s) => /^insert into "pps"/.test(s));
+		expect(writes.length).toBeGreaterThan(0);
+		expect(writes.length).toBeLessThanOrEqual(7);
 		destroy(...clients);
 	});
 });

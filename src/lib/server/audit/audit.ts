@@ -75,19 +75,25 @@ const QUEUE_ATTEMPTS = 3;
  * (batched). A failed INSERT is tried again before its callers are told.
  */
 export class AuditQueue {
-	private readonly queue = batched(async (events: { ctx: AuditContext; entry: AuditEntry }[]) => {
-		for (let attempt = 1; ; attempt++) {
-			try {
-				await insertEvents(this.db(), events);
-				return events.map(() => undefined);
-			} catch (error) {
-				if (attempt === QUEUE_ATTEMPTS) throw error;
-				await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** attempt));
-			}
-		}
-	}, QUEUE_BATCH);
+	private readonly queue: ReturnType<typeof batched<{ ctx: AuditContext; entry: AuditEntry }, void>>;
 
-	constructor(private readonly db: () => Db) {}
+	/** `max`: events per INSERT at most (fewer: their callers resume in smaller groups). */
+	constructor(
+		private readonly db: () => Db,
+		max = QUEUE_BATCH
+	) {
+		this.queue = batched(async (events: { ctx: AuditContext; entry: AuditEntry }[]) => {
+			for (let attempt = 1; ; attempt++) {
+				try {
+					await insertEvents(this.db(), events);
+					return events.map(() => undefined);
+				} catch (error) {
+					if (attempt === QUEUE_ATTEMPTS) throw error;
+					await new Promise((resolve) => setTimeout(resolve, 100 * 4 ** attempt));
+				}
+			}
+		}, max);
+	}
 
 	record(ctx: AuditContext, entry: AuditEntry): Promise<void> {
 		return this.queue.run({ ctx, entry });

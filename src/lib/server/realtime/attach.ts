@@ -2,18 +2,19 @@
 // (server/index.ts) and the Vite dev server (vite.config.ts) call the same function. It registers
 // the live layer that domain code reaches through ../live.ts.
 import type { Server as HttpServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Server as IoServer } from 'socket.io';
 import { config } from '../config.ts';
 import { getDb } from '../db/index.ts';
 import { docAccess, loadActor, type MicrostructureRef } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
-import { authenticateRequest, originAllowed, stillValidSessions } from './authenticate.ts';
+import { authenticateRequest, originAllowed, stillValidSessions, UPGRADES_PER_BATCH } from './authenticate.ts';
 import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from './socket.ts';
 import { YjsServer } from './yjs-server.ts';
 import { createBus, type BusEvent } from './bus.ts';
 import { AuditQueue } from '../audit/audit.ts';
 import { resolvePatientRefs, saveProjections } from '../pps/pps.ts';
-import { project, upgrade, type PpsProjection } from '../../pps/model.ts';
+import { project, upgrade } from '../../pps/model.ts';
 import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
@@ -42,33 +43,40 @@ const SESSION_CHECK_MS = 30_000;
 const resolveItem = (itemId: string, userId: string) => resolveRcpItem(getDb(), itemId, userId);
 
 // The PPS projections follow the live documents: every document edited is projected within a
-// second, however fast people type (one projection per document and second at most), and those due
-// are written in one statement, projected a few at a time between which the event loop serves the
-// editors. At lunchtime, 50 documents being typed in cost one statement a second, not 50.
-const PROJECTION_EVERY_MS = 1000;
-const PROJECTIONS_PER_TURN = 10;
-const dueProjections = new Map<string, Y.Doc>();
-let projectionTimer: NodeJS.Timeout | undefined;
+// second, however fast people type (one projection per document and second at most), between half
+// a second and a second after its first edit since the last (documents opened together, at the
+// start of an RCP, do not stay projected together). Every PROJECTION_TICK_MS, those due are
+// projected and written in one statement: at lunchtime, 50 documents being typed in cost about ten
+// small statements a second, not 50, nor one burst a second that editors would feel.
+const PROJECTION_DELAY_MS = 1000;
+const PROJECTION_TICK_MS = 100;
+const dueProjections = new Map<string, { doc: Y.Doc; at: number }>();
+let projectionTicker: NodeJS.Timeout | undefined;
+let projecting = false;
 function scheduleProjection(docName: string, doc: Y.Doc) {
-	if (!docName.startsWith('pps:')) return;
-	dueProjections.set(docName, doc);
-	projectionTimer ??= setTimeout(projectDue, PROJECTION_EVERY_MS);
+	if (!docName.startsWith('pps:') || dueProjections.has(docName)) return;
+	dueProjections.set(docName, { doc, at: performance.now() + PROJECTION_DELAY_MS * (0.5 + Math.random() / 2) });
+	projectionTicker ??= setInterval(() => void projectDue(), PROJECTION_TICK_MS);
 }
 async function projectDue() {
-	const due = [...dueProjections];
-	dueProjections.clear();
+	if (projecting) return;
+	if (dueProjections.size === 0) {
+		clearInterval(projectionTicker);
+		projectionTicker = undefined;
+		return;
+	}
+	const now = performance.now();
+	const due = [...dueProjections].filter(([, { at }]) => at <= now);
+	if (due.length === 0) return;
+	projecting = true;
 	try {
-		const projections: { patientId: string; projection: PpsProjection }[] = [];
-		for (const [i, [docName, doc]] of due.entries()) {
-			if (i > 0 && i % PROJECTIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-			projections.push({ patientId: docName.slice(4), projection: project(doc) });
-		}
-		await saveProjections(getDb(), projections);
+		// Edits from now on make their document due again.
+		for (const [docName] of due) dueProjections.delete(docName);
+		await saveProjections(getDb(), due.map(([docName, { doc }]) => ({ patientId: docName.slice(4), projection: project(doc) })));
 	} catch (error) {
 		log('error', 'pps: projection failed', { error: String(error) });
 	} finally {
-		// Documents edited meanwhile are due in a second.
-		projectionTimer = dueProjections.size > 0 ? setTimeout(projectDue, PROJECTION_EVERY_MS) : undefined;
+		projecting = false;
 	}
 }
 
@@ -92,7 +100,7 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 	const patientPlaces = new Map<string, MicrostructureRef>();
 	// Read afresh for every upgrade (its care team decides), but the upgrades that arrive while a
 	// read runs are read together in the next one: a storm of 500 editors costs a few statements.
-	const patientReads = batched((ids: string[]) => resolvePatientRefs(getDb(), ids));
+	const patientReads = batched((ids: string[]) => resolvePatientRefs(getDb(), ids), UPGRADES_PER_BATCH);
 	async function resolvePatient(id: string) {
 		const patient = await patientReads.run(id);
 		if (patient) {
@@ -101,7 +109,7 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 		}
 		return patient;
 	}
-	const auditQueue = new AuditQueue(getDb);
+	const auditQueue = new AuditQueue(getDb, UPGRADES_PER_BATCH);
 	/** Patient documents: opening one is a read of patient data, the first accepted edit a write. */
 	async function auditPatientDoc(docName: string, userId: string, action: 'patient.read' | 'patient.pps_edited') {
 		if (!docName.startsWith('pps:')) return;

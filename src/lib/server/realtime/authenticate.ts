@@ -39,7 +39,14 @@ export async function authenticateRequest(req: IncomingMessage, cache?: AccessCa
 	return cache.session(sessionIdFromToken(token), async () => signedIn(await sessionReads.run(token)));
 }
 
-const sessionReads = batched((tokens: string[]) => readSessions(getDb(), tokens));
+/**
+ * The upgrades of a storm are read and audited together (here, attach.ts), this many per statement
+ * at most: each statement's answer resumes its upgrades in one turn of the event loop (accepting
+ * them, sending the documents), and editors already typing must not wait for hundreds at once.
+ */
+export const UPGRADES_PER_BATCH = 32;
+
+const sessionReads = batched((tokens: string[]) => readSessions(getDb(), tokens), UPGRADES_PER_BATCH);
 
 function signedIn({ session, user, actor }: SessionValidation): Authenticated | null {
 	if (!session) return null;

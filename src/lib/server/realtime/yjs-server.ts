@@ -26,11 +26,15 @@ const MESSAGE_QUERY_AWARENESS = 3;
 export { MESSAGE_REFUSED, MESSAGE_STORED };
 const UNLOAD_DELAY_MS = 30_000;
 /**
- * How long a document's trial replica is kept after the last update that needed it: long enough for
- * a burst of such updates (someone adding several objectives), short enough that a document then
- * typed in is held once in memory and each keystroke applied once.
+ * How long a document's trial replica is kept after the last update that needed it, when building
+ * it again would cost more than applying updates to it meanwhile (a document of TRIAL_KEEP_BYTES or
+ * more): long enough for a burst of such updates (someone adding several objectives), short enough
+ * that a document then typed in is held once in memory and each keystroke applied once. A smaller
+ * document's replica is built for each such update and dropped at once: at the start of an RCP,
+ * every editor's first objective would otherwise make every keystroke of the next seconds cost two.
  */
 const TRIAL_KEEP_MS = 2000;
+const TRIAL_KEEP_BYTES = 32 * 1024;
 /**
  * How often received updates are written (group commit). It is the delay of "enregistré", not of
  * live sync: peers get each update at once.
@@ -489,7 +493,7 @@ class SharedDoc implements DirtyDoc {
 			}
 		}
 		// The trial took a refused update: the next one is built again from the document.
-		if (problem) this.dropTrial();
+		if (problem || this.approxBytes < TRIAL_KEEP_BYTES) this.dropTrial();
 		return problem;
 	}
 
