@@ -54,17 +54,17 @@ useDb(db);
 let counting = false;
 const statements = new Map<string, number>();
 let poolWaits: number[] = [];
-pool.on('connect', (client) => {
-	const query = client.query as (...args: unknown[]) => unknown;
-	(client as unknown as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
-		if (counting) {
-			const first = args[0] as string | { text?: string };
-			const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ');
-			statements.set(text, (statements.get(text) ?? 0) + 1);
-		}
-		return query.apply(this, args);
-	};
-});
+// On the class's method: the app's pool replaces each client's `query` with one that calls the
+// class's (db/index.ts, named statements), so a wrapper on the instance would never be called.
+const classQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+(pg.Client.prototype as unknown as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+	if (counting) {
+		const first = args[0] as string | { text?: string };
+		const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ');
+		statements.set(text, (statements.get(text) ?? 0) + 1);
+	}
+	return classQuery.apply(this, args);
+};
 const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
 (pool as unknown as { connect: unknown }).connect = async (...args: unknown[]) => {
 	if (args.length) return (connect as (...a: unknown[]) => unknown)(...args);
