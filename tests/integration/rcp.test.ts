@@ -22,7 +22,7 @@ import { loadDoc } from '../../src/lib/server/realtime/yjs-store.ts';
 import { project } from '../../src/lib/pps/model.ts';
 import { seedDemo } from '../../src/lib/server/demo/seed.ts';
 import type { Realtime } from '../../src/lib/server/realtime/attach.ts';
-import { withLiveDoc } from '../../src/lib/server/live.ts';
+import { reauthorizeUser, withLiveDoc } from '../../src/lib/server/live.ts';
 import type { MicrostructureRef } from '../../src/lib/server/access/policy.ts';
 import type { Programme, RcpReason, RcpTemplateContent } from '../../src/lib/server/db/schema.ts';
 import { createMicrostructure } from '../../src/lib/server/org/microstructures.ts';
@@ -119,6 +119,8 @@ async function freshMs(programmes: Programme[] = ['MSMA', 'MSPC']): Promise<Micr
 	for (const [login, role] of TEAM) await addMembership(t.db, { userId: user(login), microstructureId: id, role, createdBy: null, startsOn: '2025-09-01' });
 	const former = await addMembership(t.db, { userId: user('thomas.roth'), microstructureId: id, role: 'soignant', createdBy: null, startsOn: '2025-09-01' });
 	await t.db.updateTable('membership').set({ ends_on: addDays(TODAY, -1) }).where('id', '=', former).execute();
+	// As the membership pages do: live connections learn of the new memberships (cached actors dropped).
+	for (const login of [...TEAM.map(([l]) => l), 'thomas.roth']) await reauthorizeUser(user(login));
 	return { id, networkId: ids.networks.est };
 }
 

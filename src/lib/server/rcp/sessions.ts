@@ -144,12 +144,25 @@ export async function resolveRcpSession(db: Db, sessionId: string, userId: strin
 
 /** The session an agenda item belongs to, as the policy sees it (for the case notes document). */
 export async function resolveRcpItem(db: Db, itemId: string, userId: string): Promise<RcpSessionRef | null> {
-	if (!isUuid(itemId)) return null;
-	return refOf(
-		await sessionRefQuery(db, userId)
-			.where('s.id', '=', (eb) => eb.selectFrom('rcp_item').select('session_id').where('id', '=', itemId))
-			.executeTakeFirst()
-	);
+	return (await resolveRcpItems(db, [{ itemId, userId }]))[0];
+}
+
+/**
+ * resolveRcpItem for several (case, person) pairs in one round trip, in the order asked: when the
+ * pointer moves, every participant opens the new case's notes at once (realtime/attach.ts).
+ */
+export async function resolveRcpItems(db: Db, asks: { itemId: string; userId: string }[]): Promise<(RcpSessionRef | null)[]> {
+	const valid = asks.filter((a) => isUuid(a.itemId) && isUuid(a.userId));
+	if (valid.length === 0) return asks.map(() => null);
+	const { rows } = await sql<{ item_id: string; user_id: string; status: RcpSession['status']; ms_id: string; network_id: string; item_ids: string[] | null }>`
+		select q.item_id, q.user_id, s.status, ms.id as ms_id, ms.network_id, p.item_ids
+		from unnest(${valid.map((a) => a.itemId)}::uuid[], ${valid.map((a) => a.userId)}::uuid[]) as q(item_id, user_id)
+		join rcp_item i on i.id = q.item_id
+		join rcp_session s on s.id = i.session_id
+		join microstructure ms on ms.id = s.microstructure_id
+		left join rcp_participant p on p.session_id = s.id and p.user_id = q.user_id and p.kind = 'invite'`.execute(db);
+	const refs = new Map(rows.map((r) => [`${r.item_id} ${r.user_id}`, refOf(r)]));
+	return asks.map((a) => refs.get(`${a.itemId} ${a.userId}`) ?? null);
 }
 
 function sessionRefQuery(db: Db, userId: string) {

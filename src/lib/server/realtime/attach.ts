@@ -18,7 +18,7 @@ import { project, upgrade } from '../../pps/model.ts';
 import { docSchema } from '../../realtime/schemas.ts';
 import * as Y from 'yjs';
 import { log } from '../log.ts';
-import { resolveRcpItem } from '../rcp/sessions.ts';
+import { resolveRcpItems } from '../rcp/sessions.ts';
 import { registerLiveLayer, withStoredDoc } from '../live.ts';
 import { connectRedis, type RedisLink } from './redis.ts';
 import { createYjsRelay } from './yjs-relay.ts';
@@ -40,7 +40,9 @@ export interface Realtime {
  */
 const SESSION_CHECK_MS = 30_000;
 
-const resolveItem = (itemId: string, userId: string) => resolveRcpItem(getDb(), itemId, userId);
+// When the pointer moves, every participant opens the new case's notes at once: read together.
+const itemReads = batched((asks: { itemId: string; userId: string }[]) => resolveRcpItems(getDb(), asks), UPGRADES_PER_BATCH);
+const resolveItem = (itemId: string, userId: string) => itemReads.run({ itemId, userId });
 
 // The PPS projections follow the live documents: every document edited is projected within a
 // second, however fast people type (one projection per document and second at most), between half
