@@ -7,7 +7,7 @@ import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { sql } from 'kysely';
 import { getDb } from '../db/index.ts';
-import { loadActor, rcpAccess, type Actor, type RcpSessionRef } from '../access/policy.ts';
+import { loadActor, rcpAccess, type RcpSessionRef } from '../access/policy.ts';
 import { auditAll } from '../audit/audit.ts';
 import { resolveRcpSession } from '../rcp/sessions.ts';
 import { liveState, markJoined, markLeft, markPresent, movePointer, recordDecision, setAttendance, stateFor, stateForGuest, takeAnimation } from '../rcp/live.ts';
@@ -49,15 +49,11 @@ function memberships(socket: Socket): RcpMemberships {
 	return ((socket.data as { rcp?: RcpMemberships }).rcp ??= {});
 }
 
-/**
- * The actor's current access to the session, on each action: the session as it is now, and the
- * actor's memberships (`actorOf`: kept by the access cache, dropped at once in every process when
- * they change, as for messaging).
- */
-async function access(socket: Socket, sessionId: string, actorOf: (userId: string) => Promise<Actor>) {
+/** The actor's current access to the session (re-read on each action: memberships change). */
+async function access(socket: Socket, sessionId: string) {
 	const db = getDb();
 	const userId = (socket.data as { user: { id: string } }).user.id;
-	const [actor, ref] = await Promise.all([actorOf(userId), resolveRcpSession(db, sessionId, userId)]);
+	const [actor, ref] = await Promise.all([loadActor(db, userId), resolveRcpSession(db, sessionId, userId)]);
 	if (!ref) return null;
 	const a = rcpAccess(actor, ref);
 	if (a.level === 'none') return null;
@@ -73,7 +69,7 @@ async function otherParticipantConnection(io: Server, sessionId: string, userId:
 	return false;
 }
 
-export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, actorOf: (userId: string) => Promise<Actor> = (userId) => loadActor(getDb(), userId)): void {
+export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): void {
 	const user = (socket.data as { user: { id: string; name: string; profession: string } }).user;
 	const ctx = () => ({ actorId: user.id, ip: socket.handshake.address });
 
@@ -105,7 +101,7 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, act
 	});
 
 	on(socket, 'rcp:join', join, async ({ sessionId, mode, place }) => {
-		const a = await access(socket, sessionId, actorOf);
+		const a = await access(socket, sessionId);
 		if (!a) return NOT_FOUND;
 		const team = a.access.level === 'team';
 		await socket.join([room(sessionId), team ? teamRoom(sessionId) : guestRoom(sessionId, user.id)]);
@@ -138,7 +134,7 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, act
 	});
 
 	on(socket, 'rcp:animate', session, async ({ sessionId }) => {
-		const a = await access(socket, sessionId, actorOf);
+		const a = await access(socket, sessionId);
 		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
 		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: "Vous ne pouvez pas animer cette RCP." };
 		if (!(await takeAnimation(getDb(), sessionId, user.id))) return { ok: false, error: "La RCP n'est pas en cours." };
@@ -147,7 +143,7 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, act
 	});
 
 	on(socket, 'rcp:pointer', pointer, async ({ sessionId, itemId }) => {
-		const a = await access(socket, sessionId, actorOf);
+		const a = await access(socket, sessionId);
 		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
 		if (a.access.level !== 'team') return { ok: false, error: "Vous ne pouvez pas animer cette RCP." };
 		const moved = await movePointer(getDb(), sessionId, user.id, itemId);
@@ -167,7 +163,7 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, act
 	});
 
 	on(socket, 'rcp:attendance', attendance, async (p) => {
-		const a = await access(socket, p.sessionId, actorOf);
+		const a = await access(socket, p.sessionId);
 		if (!a || !socket.rooms.has(room(p.sessionId))) return NOT_FOUND;
 		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: 'Vous ne pouvez pas modifier la feuille de présence.' };
 		if (!(await setAttendance(getDb(), p.sessionId, p.userId, p.attendance, user.id))) return { ok: false, error: 'Participant introuvable ou RCP non commencée.' };
@@ -176,7 +172,7 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler, act
 	});
 
 	on(socket, 'rcp:decide', decide, async ({ sessionId, itemId, decision }) => {
-		const a = await access(socket, sessionId, actorOf);
+		const a = await access(socket, sessionId);
 		if (!a || !socket.rooms.has(room(sessionId))) return NOT_FOUND;
 		if (a.access.level !== 'team' || a.access.readOnly) return { ok: false, error: 'Vous ne pouvez pas décider dans cette RCP.' };
 		const result = await recordDecision(getDb(), ctx(), a.ms, sessionId, itemId, decision, user.name);

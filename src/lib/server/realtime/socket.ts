@@ -151,7 +151,7 @@ export function createSocketServer(maxMessageBytes: number, available: () => boo
 			return { ok: true };
 		});
 
-		registerRcpHandlers(io, socket, on, actorOf);
+		registerRcpHandlers(io, socket, on);
 		registerMessagingHandlers(socket, on, actorOf, cache?.known);
 
 		socket.onAny((event: string, ...args: unknown[]) => {
