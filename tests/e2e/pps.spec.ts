@@ -157,3 +157,30 @@ test('versions: validate, read the French diff, restore, export FHIR and PDF', a
 	await expect(ines.getByRole('textbox', { name: 'Action', exact: true })).toHaveValue('Ouverture des droits CSS');
 	await expect(ines.getByRole('textbox', { name: 'Objectif', exact: true })).toHaveCount(0);
 });
+
+test('two colleagues reading a demo PPS they may not edit write nothing to it: it stays « Enregistré »', async ({ browser }) => {
+	// The demo's plans were written by the server, not through the editor: rendering them is where
+	// an editor that wrote back what it renders would show (the server drops such writes).
+	const ines = await newUserPage(browser, 'ines.haddad');
+	const ms = (await ines.locator('a[href^="/ms/"]').first().getAttribute('href'))!.match(/^\/ms\/[0-9a-f-]+/)![0];
+	await ines.goto(`${ms}/patients`);
+	const links = await ines.locator('a.patient-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+	let pps: string | null = null;
+	for (const link of links.slice(0, 15)) {
+		await ines.goto(`${link}/pps`);
+		await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
+		if (await ines.getByTestId('pps-readonly-reason').isVisible()) {
+			pps = `${link}/pps`;
+			break;
+		}
+	}
+	expect(pps, 'a demo patient whose care team does not hold Inès').not.toBeNull();
+	const camille = await newUserPage(browser, 'camille.durand');
+	await camille.goto(pps!);
+	await expect(camille.getByTestId('pps-status')).toHaveText('Enregistré');
+	await expect(ines.getByRole('list', { name: 'Personnes sur ce PPS' })).toContainText('Camille Durand');
+	// Each one's editors redraw the other's presence: still nothing to save, for either.
+	await ines.waitForTimeout(2000);
+	await expect(ines.getByTestId('pps-status')).toHaveText('Enregistré');
+	await expect(camille.getByTestId('pps-status')).toHaveText('Enregistré');
+});
