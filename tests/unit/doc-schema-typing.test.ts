@@ -8,6 +8,7 @@ import { checkChanges, defineRoots, typesPlainText, type DocSchema } from '../..
 const schema: DocSchema = {
 	roots: {
 		notes: { kind: 'text', max: 20 },
+		long: { kind: 'text', max: 5000 },
 		fields: { kind: 'map', fields: { title: { kind: 'text', max: 10 }, status: { kind: 'string', max: 10, values: ['ouvert', 'clos'] } } },
 		items: { kind: 'list', maxItems: 3, fields: { label: { kind: 'text', max: 10 }, owner: { kind: 'string', max: 20 } } },
 		body: { kind: 'prose', maxChars: 30, maxNodes: 10, nodes: ['paragraph'] }
@@ -169,6 +170,21 @@ describe('anything else goes through the trial', () => {
 		const next = edit((c) => label(c).insert(2, 'c'), client);
 		expect(fast(server, next)).toBe(false);
 		expect(client.getArray('items').length).toBe(1);
+	});
+
+	test('an update of many structs, even within bounds (a crafted one would take seconds to look through)', () => {
+		const { server, client, edit } = setup((c) => c.getText('long').insert(0, 'x'));
+		// Inserted at the start one by one, the letters stay separate structs.
+		const many = edit((c) => {
+			for (let i = 0; i < 300; i++) c.getText('long').insert(0, 'a');
+		}, client);
+		expect(typesPlainText(server, many, schema)).toBe(false);
+		expect(onReplica(server, many)).toBeNull();
+		const few = edit((c) => {
+			for (let i = 0; i < 10; i++) c.getText('long').insert(0, 'b');
+		}, client);
+		Y.applyUpdate(server, many);
+		expect(fast(server, few)).toBe(true);
 	});
 
 	test('bytes that are not an update', () => {
