@@ -34,7 +34,8 @@
 // Redis adapter on REDIS_URL, default redis://127.0.0.1:6379), BENCH_NOTES=0 (no case notes: the
 // socket.io part alone), BENCH_NOTES_REOPEN=1 (the old close-and-reopen notes, for comparison),
 // BENCH_CPU_PROF=<dir> (V8 CPU profile of the server), BENCH_QUIET_WAIT_S (default 180: how long
-// to wait, at most, for other processes to quiet down before measuring).
+// to wait, at most, for other processes to quiet down before measuring), BENCH_SERVER_FLAGS (more
+// Node flags for the server, which already runs with those of package.json's serve script).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -48,6 +49,7 @@ import { WebsocketProvider } from 'y-websocket';
 import { io, type Socket } from 'socket.io-client';
 import { cpuSeconds, machineBusySeconds, postgresCpu, postgresCpuDelta, waitForQuietMachine } from './machine.ts';
 import { concat, percentile } from './figures.ts';
+import { serveNodeOptions } from '../scripts/build-server.ts';
 
 const RCPS = Number(process.env.BENCH_RCPS || 30);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S || 5);
@@ -541,7 +543,9 @@ interface ServerProcess {
 
 function startServer(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
 	const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-	const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'bench/rcp-live-server.ts'], {
+	// The production server's Node options (package.json's serve script), and BENCH_SERVER_FLAGS.
+	const flags = [...serveNodeOptions(), ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean)];
+	const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', 'bench/rcp-live-server.ts'], {
 		cwd: ROOT,
 		env: { ...process.env, ...env },
 		stdio: ['pipe', 'pipe', 'inherit']

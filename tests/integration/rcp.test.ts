@@ -467,7 +467,7 @@ describe('live session', () => {
 		await since(10);
 		const before = (await session(live.id)).pointer_since!;
 		const same = await movePointer(t.db, live.id, user(CLAIRE), second);
-		expect(same).toEqual({ ok: true, since: before.toISOString(), discussed: [] });
+		expect(same).toEqual({ ok: true, since: before.toISOString(), discussed: [], guests: [] });
 		expect(await secondsOf(second)).toBeLessThanOrEqual(45);
 
 		// Somebody else, a stranger item, a bad id.
@@ -481,6 +481,28 @@ describe('live session', () => {
 		// A session that is not live.
 		const planned = await plannedSession(ms, addDays(TODAY, 30));
 		expect(await movePointer(t.db, planned, user(CLAIRE), first)).toEqual({ ok: false, error: "La RCP n'est pas en cours." });
+	});
+
+	test('moves at once queue: each credits the item the previous one left, and the pointer ends on one of them', async () => {
+		const ms = await freshMs();
+		const live = await liveSession(ms, [await newPatient(ms), await newPatient(ms)]);
+		const [first, second] = live.items;
+		await t.db.updateTable('rcp_session').set({ pointer_since: new Date(Date.now() - 600_000) }).where('id', '=', live.id).execute();
+		// 12 moves alternating between the two cases, all sent together.
+		const targets = Array.from({ length: 12 }, (_, i) => (i % 2 ? first : second));
+		const results = await Promise.all(targets.map((id) => movePointer(t.db, live.id, user(CLAIRE), id)));
+		expect(results.every((r) => r.ok)).toBe(true);
+		// The ten minutes before the burst are credited once, to the first case, and nothing else
+		// adds more than the burst's own duration.
+		const seconds = async (id: string) => (await itemRow(id)).discussed_seconds;
+		expect(await seconds(first)).toBeGreaterThanOrEqual(600);
+		expect(await seconds(first)).toBeLessThanOrEqual(605);
+		expect(await seconds(second)).toBeLessThanOrEqual(5);
+		const s = await session(live.id);
+		expect([first, second]).toContain(s.pointer_item_id);
+		// Every credit reported is a running total that only grows, move after move.
+		const credits = results.flatMap((r) => (r.ok ? r.discussed : []));
+		expect(credits.filter((c) => c.id === first).some((c) => c.seconds >= 600)).toBe(true);
 	});
 
 	test('renouvellement renews through the lifecycle, only within 60 days of the due date, and cannot be replaced', async () => {

@@ -192,33 +192,54 @@ export async function takeAnimation(db: Db, sessionId: string, userId: string): 
 /**
  * Moves the "now discussing" pointer (animator only). The time spent on the item being left is
  * added to its counter, so each case's discussion time survives reloads and moves back and forth.
+ * Returns the session's guests with their invited items too: each may be told only of those.
+ *
+ * One statement: the animator moves it every few seconds in every live RCP, and a transaction of
+ * checks and updates cost seven round trips each time. The session row is locked first (`for
+ * update`), so two moves at once queue: the second sees the first's pointer and credits its item.
  */
-export async function movePointer(db: Db, sessionId: string, userId: string, itemId: string): Promise<{ ok: true; since: string; discussed: { id: string; seconds: number }[] } | { ok: false; error: string }> {
+export async function movePointer(
+	db: Db,
+	sessionId: string,
+	userId: string,
+	itemId: string
+): Promise<{ ok: true; since: string; discussed: { id: string; seconds: number }[]; guests: { userId: string; itemIds: string[] }[] } | { ok: false; error: string }> {
 	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
-	return db.transaction().execute(async (trx) => {
-		// The pointer is the meeting's shared cursor, not a record: it need not wait for the disk.
-		await sql`set local synchronous_commit to off`.execute(trx);
-		const s = await trx.selectFrom('rcp_session').select(['status', 'animator_id', 'pointer_item_id', 'pointer_since']).where('id', '=', sessionId).forUpdate().executeTakeFirst();
-		if (!s || s.status !== 'en_cours') return { ok: false as const, error: "La RCP n'est pas en cours." };
-		if (s.animator_id !== userId) return { ok: false as const, error: "Seul l'animateur ou l'animatrice déplace le point en cours." };
-		const item = await trx.selectFrom('rcp_item').select('id').where('id', '=', itemId).where('session_id', '=', sessionId).executeTakeFirst();
-		if (!item) return { ok: false as const, error: 'Point introuvable.' };
-		const now = new Date();
-		const discussed: { id: string; seconds: number }[] = [];
-		if (s.pointer_item_id && s.pointer_since && s.pointer_item_id !== itemId) {
-			const elapsed = Math.max(0, Math.round((now.getTime() - s.pointer_since.getTime()) / 1000));
-			const prev = await trx
-				.updateTable('rcp_item')
-				.set((eb) => ({ discussed_seconds: eb('discussed_seconds', '+', elapsed) }))
-				.where('id', '=', s.pointer_item_id)
-				.returning(['id', 'discussed_seconds'])
-				.executeTakeFirst();
-			if (prev) discussed.push({ id: prev.id, seconds: prev.discussed_seconds });
-		}
-		const since = s.pointer_item_id === itemId && s.pointer_since ? s.pointer_since : now;
-		await trx.updateTable('rcp_session').set({ pointer_item_id: itemId, pointer_since: since }).where('id', '=', sessionId).execute();
-		return { ok: true as const, since: since.toISOString(), discussed };
-	});
+	const { rows } = await sql<{
+		status: string;
+		animator_id: string | null;
+		item: string | null;
+		since: Date | null;
+		discussed: { id: string; seconds: number }[] | null;
+		guests: { userId: string; itemIds: string[] }[] | null;
+	}>`
+		with s as (
+			select id, status, animator_id, pointer_item_id, pointer_since from rcp_session where id = ${sessionId}::uuid for update
+		), target as (
+			select rcp_item.id from rcp_item join s on s.id = rcp_item.session_id where rcp_item.id = ${itemId}::uuid
+		), allowed as (
+			select s.* from s where s.status = 'en_cours' and s.animator_id = ${userId}::uuid and exists (select 1 from target)
+		), prev as (
+			update rcp_item set discussed_seconds = rcp_item.discussed_seconds + greatest(0, round(extract(epoch from now() - allowed.pointer_since)))::int
+			from allowed
+			where rcp_item.id = allowed.pointer_item_id and allowed.pointer_since is not null and allowed.pointer_item_id <> ${itemId}::uuid
+			returning rcp_item.id, rcp_item.discussed_seconds as seconds
+		), moved as (
+			update rcp_session set
+				pointer_item_id = ${itemId}::uuid,
+				pointer_since = case when allowed.pointer_item_id = ${itemId}::uuid and allowed.pointer_since is not null then allowed.pointer_since else now() end
+			from allowed where rcp_session.id = allowed.id
+			returning rcp_session.pointer_since
+		)
+		select s.status, s.animator_id, (select id from target) as item, (select pointer_since from moved) as since,
+			(select json_agg(json_build_object('id', prev.id, 'seconds', prev.seconds)) from prev) as discussed,
+			(select json_agg(json_build_object('userId', g.user_id, 'itemIds', g.item_ids)) from rcp_participant g where g.session_id = s.id and g.kind = 'invite') as guests
+		from s`.execute(db);
+	const r = rows[0];
+	if (!r || r.status !== 'en_cours') return { ok: false, error: "La RCP n'est pas en cours." };
+	if (r.animator_id !== userId) return { ok: false, error: "Seul l'animateur ou l'animatrice déplace le point en cours." };
+	if (!r.item || !r.since) return { ok: false, error: 'Point introuvable.' };
+	return { ok: true, since: new Date(r.since).toISOString(), discussed: r.discussed ?? [], guests: r.guests ?? [] };
 }
 
 // ---------------------------------------------------------------- presence and attendance

@@ -149,14 +149,13 @@ export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): vo
 		const moved = await movePointer(getDb(), sessionId, user.id, itemId);
 		if (!moved.ok) return moved;
 		io.to(teamRoom(sessionId)).emit('rcp:pointer', { sessionId, itemId, since: moved.since, serverNow: new Date().toISOString(), discussed: moved.discussed });
-		const guests = await getDb().selectFrom('rcp_participant').select(['user_id', 'item_ids']).where('session_id', '=', sessionId).where('kind', '=', 'invite').execute();
-		for (const g of guests) {
-			io.to(guestRoom(sessionId, g.user_id)).emit('rcp:pointer', {
+		for (const g of moved.guests) {
+			io.to(guestRoom(sessionId, g.userId)).emit('rcp:pointer', {
 				sessionId,
-				itemId: g.item_ids.includes(itemId) ? itemId : null,
+				itemId: g.itemIds.includes(itemId) ? itemId : null,
 				since: moved.since,
 				serverNow: new Date().toISOString(),
-				discussed: moved.discussed.filter((d) => g.item_ids.includes(d.id))
+				discussed: moved.discussed.filter((d) => g.itemIds.includes(d.id))
 			});
 		}
 		return { ok: true, since: moved.since };
