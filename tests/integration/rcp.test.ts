@@ -1014,6 +1014,23 @@ describe('over socket.io and Yjs', () => {
 		for (const r of reads) expect(r.details).toEqual({ purpose: 'rcp' });
 	});
 
+	test("a page's join and the decision it sends right after apply in order: the decider counts as present", async () => {
+		// Four sessions, each opened by a fresh page that decides before its join is answered.
+		for (let round = 0; round < 4; round++) {
+			const other = await liveSession(ms, [await newPatient(ms)]);
+			const page = await connect('camille.durand');
+			const [joined, decided] = await Promise.all([
+				call(page, 'rcp:join', join(other.id)),
+				call(page, 'rcp:decide', { sessionId: other.id, itemId: other.items[0], decision: { kind: 'poursuite', actions: [] } })
+			]);
+			page.disconnect();
+			expect(joined.ok, `round ${round}`).toBe(true);
+			expect(decided, `round ${round}`).toEqual({ ok: true });
+			const row = await t.db.selectFrom('rcp_participant').select(['at_decision', 'attendance']).where('session_id', '=', other.id).where('user_id', '=', user('camille.durand')).executeTakeFirstOrThrow();
+			expect(row, `round ${round}`).toEqual({ at_decision: true, attendance: 'present' });
+		}
+	});
+
 	test('a pointer move by the animator reaches the others; nobody else moves it', async () => {
 		const received = nextEvent<{ sessionId: string; itemId: string; since: string; discussed: { id: string; seconds: number }[] }>(camille, 'rcp:pointer');
 		const reply = await call(claire, 'rcp:pointer', { sessionId: live.id, itemId: live.items[1] });

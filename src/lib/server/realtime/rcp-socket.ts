@@ -69,8 +69,18 @@ async function otherParticipantConnection(io: Server, sessionId: string, userId:
 	return false;
 }
 
-export function registerRcpHandlers(io: Server, socket: Socket, on: Handler): void {
+export function registerRcpHandlers(io: Server, socket: Socket, onAny: Handler): void {
 	const user = (socket.data as { user: { id: string; name: string; profession: string } }).user;
+	// A page's actions apply in the order it sent them, each once the one before is done: a
+	// decision clicked while the page's join is still being recorded waits for it, and so counts its
+	// author present (without this, the decision could find them not seen yet).
+	let previous: Promise<unknown> = Promise.resolve();
+	const on: Handler = (s, event, schema, handler) =>
+		onAny(s, event, schema, (payload) => {
+			const run = previous.then(() => handler(payload));
+			previous = run.catch(() => undefined);
+			return run;
+		});
 	const ctx = () => ({ actorId: user.id, ip: socket.handshake.address });
 
 	/** This connection stops taking part in the session (left, turned observer, disconnected). */
