@@ -658,6 +658,54 @@ describe('versions', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('audit', () => {
+	/** A raw websocket to the document, with every message it receives and how it ended. */
+	function watch(docName: string, cookie: string) {
+		const ws = new WebSocket(`${wsBase}/yjs/${docName}`, { headers: { Cookie: cookie } });
+		rawSockets.push(ws);
+		ws.on('error', () => {});
+		const messages: Uint8Array[] = [];
+		ws.on('message', (data: Buffer) => messages.push(new Uint8Array(data)));
+		const opened = new Promise<void>((resolve) => ws.once('open', () => resolve()));
+		const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+		return { ws, messages, opened, closed };
+	}
+
+	test('the document loads while its read is audited, but nothing of it is sent before the audit row is committed', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad']);
+		const writer = await syncedClient(p.docName, 'ines.haddad');
+		addGoal(writer.doc, 'Sevrage tabagique en cours.');
+		await barrier(writer);
+		const cookie = await cookieFor('paul.schmitt');
+		let watcher!: ReturnType<typeof watch>;
+		// Audit rows cannot be written while this transaction holds the table.
+		await t.db.transaction().execute(async (trx) => {
+			await sql`lock table audit_event in exclusive mode`.execute(trx);
+			watcher = watch(p.docName, cookie);
+			await withTimeout(watcher.opened, 'upgrade accepted');
+			await new Promise((resolve) => setTimeout(resolve, 700));
+			expect(watcher.messages).toEqual([]);
+			expect(await trx.selectFrom('audit_event').select('id').where('target_id', '=', p.id).where('action', '=', 'patient.read').where('actor_id', '=', user('paul.schmitt')).execute()).toEqual([]);
+		});
+		// Committed: the document follows, and the read is on record.
+		await waitUntil(() => watcher.messages.length > 0, 'first message once audited');
+		expect((await auditRows(p.id, 'patient.read')).map((r) => r.actor_id)).toContain(user('paul.schmitt'));
+		destroy(writer);
+	});
+
+	test('an opening whose audit cannot be written is closed without anything of the document', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad']);
+		const cookie = await cookieFor('ines.haddad');
+		await sql`alter table audit_event add constraint refuse_test_reads check (target_id is distinct from ${sql.lit(p.id)} or action <> 'patient.read') not valid`.execute(t.db);
+		try {
+			const watcher = watch(p.docName, cookie);
+			// The audit is tried three times (about two seconds), then the connection is closed.
+			expect(await withTimeout(watcher.closed, 'closed after the audit failed', 8000)).toBe(1011);
+			expect(watcher.messages).toEqual([]);
+		} finally {
+			await sql`alter table audit_event drop constraint refuse_test_reads`.execute(t.db);
+		}
+	});
+
 	test('opening a PPS is a read; a connection’s first accepted write is logged once', async () => {
 		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
 		const reads = () => auditRows(p.id, 'patient.read');

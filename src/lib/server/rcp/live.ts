@@ -205,6 +205,8 @@ export async function movePointer(
 	itemId: string
 ): Promise<{ ok: true; since: string; discussed: { id: string; seconds: number }[]; guests: { userId: string; itemIds: string[] }[] } | { ok: false; error: string }> {
 	if (!isUuid(itemId)) return { ok: false, error: 'Point introuvable.' };
+	// This process's clock, as for starting and closing the session, which count from the same times.
+	const now = new Date();
 	const { rows } = await sql<{
 		status: string;
 		animator_id: string | null;
@@ -220,14 +222,14 @@ export async function movePointer(
 		), allowed as (
 			select s.* from s where s.status = 'en_cours' and s.animator_id = ${userId}::uuid and exists (select 1 from target)
 		), prev as (
-			update rcp_item set discussed_seconds = rcp_item.discussed_seconds + greatest(0, round(extract(epoch from now() - allowed.pointer_since)))::int
+			update rcp_item set discussed_seconds = rcp_item.discussed_seconds + greatest(0, round(extract(epoch from ${now}::timestamptz - allowed.pointer_since)))::int
 			from allowed
 			where rcp_item.id = allowed.pointer_item_id and allowed.pointer_since is not null and allowed.pointer_item_id <> ${itemId}::uuid
 			returning rcp_item.id, rcp_item.discussed_seconds as seconds
 		), moved as (
 			update rcp_session set
 				pointer_item_id = ${itemId}::uuid,
-				pointer_since = case when allowed.pointer_item_id = ${itemId}::uuid and allowed.pointer_since is not null then allowed.pointer_since else now() end
+				pointer_since = case when allowed.pointer_item_id = ${itemId}::uuid and allowed.pointer_since is not null then allowed.pointer_since else ${now}::timestamptz end
 			from allowed where rcp_session.id = allowed.id
 			returning rcp_session.pointer_since
 		)

@@ -8,7 +8,7 @@ import { config } from '../config.ts';
 import { getDb } from '../db/index.ts';
 import { docAccess, loadActor, type MicrostructureRef } from '../access/policy.ts';
 import { getMicrostructureRef } from '../org/microstructures.ts';
-import { authenticateRequest, originAllowed, stillValidSessions, UPGRADES_PER_BATCH } from './authenticate.ts';
+import { authenticateRequest, originAllowed, requestSessionToken, stillValidSessions, UPGRADES_PER_BATCH } from './authenticate.ts';
 import { bookingRoom, createSocketServer, reauthorizeSockets, sessionRoom } from './socket.ts';
 import { YjsServer } from './yjs-server.ts';
 import { createBus, type BusEvent } from './bus.ts';
@@ -152,13 +152,19 @@ export async function attachRealtime(server: HttpServer, options: { redisUrl?: s
 		maxMessageBytes: config.maxMessageBytes,
 		compactEvery: config.yjsCompactEvery,
 		async authorize(req, docName) {
+			// A PPS's patient is read while the session is (one round trip before the decision, not
+			// two), for a request that carries a session token at all; it is only read, never sent.
+			const pps = /^pps:([0-9a-f-]{36})$/.exec(docName);
+			const patient = pps && requestSessionToken(req) ? resolvePatient(pps[1]) : null;
+			patient?.catch(() => undefined);
 			const auth = await authenticateRequest(req, cache);
 			if (!auth) return { refused: 401 };
-			const access = await docAccess(auth.actor, docName, resolveMs, resolvePatient, resolveItem);
+			const access = await docAccess(auth.actor, docName, resolveMs, patient ? () => patient : resolvePatient, resolveItem);
 			// An unknown document and a document of someone else look the same.
 			if (access === 'none') return { refused: 404 };
-			await auditPatientDoc(docName, auth.user.id, 'patient.read');
-			return { userId: auth.user.id, sessionId: auth.sessionId, access };
+			// The document loads while its read is audited; nothing of it is sent before (yjs-server.ts).
+			const audited = auditPatientDoc(docName, auth.user.id, 'patient.read');
+			return { userId: auth.user.id, sessionId: auth.sessionId, access, audited };
 		},
 		async reauthorize(userId, docName) {
 			return docAccess(await loadActor(getDb(), userId), docName, resolveMs, resolvePatient, resolveItem);

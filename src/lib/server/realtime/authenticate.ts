@@ -28,13 +28,19 @@ export function originAllowed(req: IncomingMessage): boolean {
 	}
 }
 
+/** The request's session token, when it has one that could be valid (nothing is read for it yet). */
+export function requestSessionToken(req: IncomingMessage): string | null {
+	const token = parse(req.headers.cookie ?? '')[SESSION_COOKIE];
+	return token && wellFormedSessionToken(token) ? token : null;
+}
+
 /**
  * With a cache, a session seen in the last seconds costs no query (access-cache.ts), and sessions
  * not seen yet are read together while a read runs (a reconnect storm costs a few statements).
  */
 export async function authenticateRequest(req: IncomingMessage, cache?: AccessCache): Promise<Authenticated | null> {
-	const token = parse(req.headers.cookie ?? '')[SESSION_COOKIE];
-	if (!token || !wellFormedSessionToken(token)) return null;
+	const token = requestSessionToken(req);
+	if (!token) return null;
 	if (!cache) return signedIn(await validateSessionToken(getDb(), token));
 	return cache.session(sessionIdFromToken(token), async () => signedIn(await sessionReads.run(token)));
 }

@@ -68,6 +68,11 @@ export interface YjsConnectionInfo {
 	/** The session the connection was opened with: signing out closes it. */
 	sessionId: string;
 	access: Exclude<DocAccess, 'none'>;
+	/**
+	 * Settles once the opening is recorded (the audit of a read of patient data): nothing of the
+	 * document is sent before, but it loads meanwhile. Rejected: the connection is closed unserved.
+	 */
+	audited?: Promise<void>;
 }
 
 export interface YjsServerOptions {
@@ -707,6 +712,8 @@ export class YjsServer {
 			return;
 		}
 		const info = decision;
+		// Awaited in setupConnection; marked handled here in case the connection ends before.
+		info.audited?.catch(() => undefined);
 		this.wss.handleUpgrade(req, socket, head, (ws) => {
 			this.setupConnection(ws, docName, info).catch((error) => {
 				log('error', 'yjs: could not open document', { docName, error: String(error) });
@@ -762,11 +769,22 @@ export class YjsServer {
 		});
 
 		shared = await this.getDoc(docName);
-		if (ws.readyState !== WebSocket.OPEN) return;
+		const { audited, ...granted } = info;
+		try {
+			await audited;
+		} catch (error) {
+			if (shared.conns.size === 0) this.scheduleUnload(shared);
+			throw error;
+		}
+		if (ws.readyState !== WebSocket.OPEN) {
+			// The client left while the document loaded: a document nobody has open is freed.
+			if (shared.conns.size === 0) this.scheduleUnload(shared);
+			return;
+		}
 		clearTimeout(shared.unloadTimer);
 		conn = {
 			ws,
-			...info,
+			...granted,
 			clientId: null,
 			awarenessTokens: AWARENESS_BURST,
 			awarenessAt: performance.now(),
