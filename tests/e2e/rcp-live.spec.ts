@@ -148,6 +148,14 @@ test('the live RCP on a phone: no sideways scrolling at 360 and 390 px, one <mai
 	await expect(camille.locator('.ProseMirror').first()).toBeVisible();
 	expect(scripts.length).toBeGreaterThan(before);
 	await expectPhoneLayout(camille);
+
+	// The network drops (a lift, a tunnel): once the connection is found dead, the top of the page says
+	// so, not only the presence list far below; back on the network, the page rejoins by itself.
+	await camille.context().setOffline(true);
+	await expect(camille.getByTestId('rcp-lost')).toContainText('Connexion perdue', { timeout: 30_000 });
+	await camille.context().setOffline(false);
+	await expect(camille.getByTestId('rcp-lost')).toHaveCount(0, { timeout: 30_000 });
+	await expect(camille.getByTestId('rcp-online')).toContainText('Camille Durand');
 });
 
 test('English is fetched only by those who read it, and then used on every page, client-side navigation included', async ({ browser }) => {
