@@ -692,6 +692,27 @@ describe('audit', () => {
 		destroy(writer);
 	});
 
+	test('a connection not served yet that floods messages is closed; one that sends a few is served them in order', async () => {
+		const p = await newPatient('ines.haddad', ['ines.haddad']);
+		const cookie = await cookieFor('ines.haddad');
+		const step1 = syncMessage((e) => syncProtocol.writeSyncStep1(e, new Y.Doc()));
+		let flood!: ReturnType<typeof watch>;
+		let few!: ReturnType<typeof watch>;
+		await t.db.transaction().execute(async (trx) => {
+			await sql`lock table audit_event in exclusive mode`.execute(trx);
+			flood = watch(p.docName, cookie);
+			few = watch(p.docName, cookie);
+			await withTimeout(Promise.all([flood.opened, few.opened]), 'upgrades accepted');
+			for (let i = 0; i < 600; i++) flood.ws.send(step1);
+			for (let i = 0; i < 3; i++) few.ws.send(step1);
+			expect(await withTimeout(flood.closed, 'flood closed')).toBe(1008);
+		});
+		expect(flood.messages).toEqual([]);
+		// Once audited, the other one gets the document and an answer to each of its three steps.
+		await waitUntil(() => few.messages.filter((m) => m[0] === 0 && m[1] === 1).length >= 3, 'three sync step 2 answers');
+		few.ws.close();
+	});
+
 	test('an opening whose audit cannot be written is closed without anything of the document', async () => {
 		const p = await newPatient('ines.haddad', ['ines.haddad']);
 		const cookie = await cookieFor('ines.haddad');

@@ -49,6 +49,10 @@ const PING_INTERVAL_MS = 30_000;
  */
 const AWARENESS_STATE_MAX = 4096;
 const AWARENESS_BURST = 40;
+/** Messages held for a connection whose document is still loading or whose opening is being audited. */
+const EARLY_MESSAGES_MAX = 500;
+/** …and their bytes, in messages of the largest size allowed. */
+const EARLY_BYTES_FACTOR = 4;
 const AWARENESS_PER_SECOND = 20;
 /**
  * How long an update relayed from another process may stay unconfirmed ("stored") before this
@@ -753,12 +757,18 @@ export class YjsServer {
 		ws.binaryType = 'arraybuffer';
 		// Messages that arrive while the document loads are processed in order afterwards.
 		const early: Uint8Array[] = [];
+		let earlyBytes = 0;
 		let shared: SharedDoc | undefined;
 		let conn: Connection | undefined;
 		ws.on('message', (data: ArrayBuffer) => {
 			const message = new Uint8Array(data);
-			if (!shared || !conn) early.push(message);
-			else this.onMessage(shared, conn, message);
+			if (shared && conn) return this.onMessage(shared, conn, message);
+			// Before it is answered a client sends its sync, its awareness and what is typed meanwhile:
+			// far more is a flood held in memory for a connection not served yet. Closed, a real
+			// editor reconnects and syncs what it holds.
+			earlyBytes += message.byteLength;
+			if (early.length >= EARLY_MESSAGES_MAX || earlyBytes > EARLY_BYTES_FACTOR * this.options.maxMessageBytes) return ws.close(1008, 'Trop de messages');
+			early.push(message);
 		});
 		ws.on('close', () => {
 			if (shared && conn) this.onClose(shared, conn);
