@@ -519,6 +519,22 @@ describe('versions', () => {
 		return validateVersion(t.db, ctx(login), tanneurs, patientId, doc);
 	}
 
+	test('a NUL or a lone surrogate typed in one PPS projects and validates (as U+FFFD), and does not stop another PPS projected with it', async () => {
+		const dirty = await newPatient('ines.haddad', ['ines.haddad']);
+		const clean = await newPatient('ines.haddad', ['ines.haddad']);
+		const a = await syncedClient(dirty.docName, 'ines.haddad');
+		const b = await syncedClient(clean.docName, 'ines.haddad');
+		addObjective(a.doc, 'Réduire\u0000 à 2 verres \ud800 par jour');
+		addObjective(b.doc, 'Marcher 30 minutes');
+		const projected = async (patientId: string) => (await t.db.selectFrom('pps').select('projection').where('patient_id', '=', patientId).executeTakeFirst())?.projection as PpsProjection | undefined;
+		await waitUntil(async () => (await projected(dirty.id))?.objectives.length === 1 && (await projected(clean.id))?.objectives.length === 1, 'both projected');
+		expect((await projected(dirty.id))!.objectives[0].text).toBe('Réduire\ufffd à 2 verres \ufffd par jour');
+		expect((await projected(clean.id))!.objectives[0].text).toBe('Marcher 30 minutes');
+		const number = await validate(dirty.id);
+		expect((await getVersion(t.db, dirty.id, number))!.projection).toMatchObject({ objectives: [{ text: 'Réduire\ufffd à 2 verres \ufffd par jour' }] });
+		destroy(a, b);
+	});
+
 	test('numbering, immutability, diff, restore and FHIR export', async () => {
 		const p = await newPatient('ines.haddad', ['ines.haddad', 'camille.durand']);
 		const ines = await syncedClient(p.docName, 'ines.haddad');

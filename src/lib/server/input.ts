@@ -26,6 +26,15 @@ export function hasUncleanText(value: unknown, depth = 0): boolean {
 }
 
 /**
+ * JSON for a jsonb column, of content typed in a shared document (a PPS): Yjs texts may hold a NUL
+ * or a lone surrogate, which jsonb refuses with an error, so they become U+FFFD. Refusing them is
+ * for the editing path; a projection or a version must never fail to be written because of them.
+ */
+export function storableJson(value: unknown): string {
+	return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.toWellFormed().replaceAll('\u0000', '\uFFFD') : v));
+}
+
+/**
  * A file's name as the browser sent it, made storable: a name is not worth refusing a scan for,
  * so unclean characters are dropped rather than refused.
  */

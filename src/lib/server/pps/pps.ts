@@ -6,6 +6,7 @@ import { inTransaction, type Db } from '../db/index.ts';
 import type { MicrostructureRef, PatientRef } from '../access/policy.ts';
 import { audit, type AuditContext } from '../audit/audit.ts';
 import { isUuid } from '../org/microstructures.ts';
+import { storableJson } from '../input.ts';
 import { project, type PpsProjection } from '../../pps/model.ts';
 
 export { fhirBundle } from './fhir.ts';
@@ -56,7 +57,7 @@ export async function saveProjection(db: Db, patientId: string, projection: PpsP
 /** Several patients' projections in one statement (the live documents' projections of a moment). */
 export async function saveProjections(db: Db, projections: { patientId: string; projection: PpsProjection }[]): Promise<void> {
 	// The latest of each patient: one statement may not update a row twice.
-	const latest = new Map(projections.map((p) => [p.patientId, JSON.stringify(p.projection)]));
+	const latest = new Map(projections.map((p) => [p.patientId, storableJson(p.projection)]));
 	if (latest.size === 0) return;
 	await db
 		.insertInto('pps')
@@ -121,7 +122,7 @@ export async function validateVersion(
 		const next = Number(last?.n ?? 0) + 1;
 		await trx
 			.insertInto('pps_version')
-			.values({ patient_id: patientId, number: next, snapshot, projection: JSON.stringify(projection), created_by: ctx.actorId, rcp_id: rcpId })
+			.values({ patient_id: patientId, number: next, snapshot, projection: storableJson(projection), created_by: ctx.actorId, rcp_id: rcpId })
 			.execute();
 		return next;
 	});
